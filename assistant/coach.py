@@ -1,0 +1,316 @@
+"""The one entry point: `Coach.from_settings(settings)` builds the whole pipeline once.
+
+question + history → input checks → intent (answer / out of scope / premise / injection) → stage
+diagnosis → standalone retrieval query → hybrid retrieval → answer (extractive composer, or an LLM
+whose sentences are verified) → `Answer`. The CLI, the web UI and `make eval` are thin adapters
+over `ask`/`stream`, so the eval measures exactly what users get.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from .chunking import Chunk
+from .compose import (
+    AnswerBuilder,
+    compose_general,
+    compose_injection,
+    compose_premise,
+    compose_refusal,
+    compose_stage,
+    diagnosis_line,
+)
+from .corpus import STAGE_NAMES_KO, Corpus, load_corpus
+from .diagnosis import NONE, Diagnosis, diagnose, is_followup, override
+from .embeddings import make_embeddings
+from .errors import CoachError
+from .index import build_index, index_status, open_index
+from .retrieval import HybridRetriever
+from .scope import classify, premise_claim
+from .settings import Settings, load_settings
+from .text import content_terms, is_korean, split_sentences, translate_terms
+from .types import Answer, Delta, Final, Passage, StageInfo
+from .validate import check_stage, clean_history, clean_question
+from .verifier import SupportChecker, entities
+
+if TYPE_CHECKING:
+    from langchain_core.embeddings import Embeddings
+
+log = logging.getLogger("cto_coach")
+
+# Below both of these, no passage is close enough to answer from (fitted on evals/cases.jsonl).
+MIN_DENSE = 0.815
+MIN_BM25 = 4.0
+_PREMISE_GENERIC = {"cto", "글쓴이", "블로거", "저자", "author", "article", "blogger", "say", "said", "라면", "했죠", "했",
+                    "hosang", "jeon", "mk", "hosang jeon", "단계", "stage", "중요", "important"}
+_STAGE_WORDS = {"암흑기", "성장기", "르네상스", "성숙기", "dark", "age", "growth", "renaissance", "maturity", "시기", "가장", "제일", "젤", "most"}
+_SAYS = re.compile(r"says?|said|argues?|claims?|wrote|writes|according to|thinks?|believes?|recommends?|말했|말한|주장|라고|다고|에 따르면|의견|생각", re.I)
+
+
+@dataclass
+class Coach:
+    settings: Settings
+    corpus: Corpus
+    embeddings: Embeddings
+    retriever: HybridRetriever
+    checker: SupportChecker
+    llm: object | None = None  # assistant.llm.LLMAnswerer when settings.llm is set
+    index_note: str | None = None
+    _stages: list[StageInfo] = field(default_factory=list)
+
+    # --- construction ---------------------------------------------------------------------
+    @classmethod
+    def from_settings(cls, settings: Settings | None = None, *, progress: bool = False) -> Coach:
+        settings = settings or load_settings()
+        corpus = load_corpus(settings.corpus_dir)
+        embeddings = make_embeddings(settings.embedder)
+        note = None
+        if settings.auto_index:
+            status = index_status(settings, corpus)
+            if status in ("missing", "stale"):
+                report = build_index(settings, embeddings, corpus=corpus, progress=progress)
+                note = report.summary()
+        index = open_index(settings, embeddings)
+        retriever = HybridRetriever(index, embeddings, settings.retrieval, settings.candidates, settings.stage_boost)
+        coach = cls(settings, corpus, embeddings, retriever, SupportChecker(embeddings), index_note=note)
+        if settings.llm:
+            from .llm import LLMAnswerer
+
+            coach.llm = LLMAnswerer.from_settings(settings, coach.checker)
+        return coach
+
+    @property
+    def mode(self) -> str:
+        return f"llm:{self.settings.llm}" if self.llm is not None else "extractive"
+
+    @property
+    def mode_label(self) -> str:
+        if self.llm is not None:
+            return f"LLM {self.settings.llm} · verifier: {self.settings.verifier_policy}"
+        return "extractive (no LLM): answers quote the article verbatim"
+
+    def stages(self) -> list[StageInfo]:
+        """The four stages as the corpus states them (for the UI's Stages tab)."""
+        if self._stages:
+            return self._stages
+        out = []
+        for stage in (1, 2, 3, 4):
+            summary = [s for s in self.corpus.sections if s.stage == stage and s.section == "summary"]
+            comment = [s for s in self.corpus.sections if s.stage == stage and s.section == "commentary"]
+            if not summary and not comment:
+                continue
+            out.append(
+                StageInfo(
+                    stage=stage,
+                    name=(summary[0].stage_name if summary and summary[0].stage_name else STAGE_NAMES_KO[stage]),
+                    headcount=summary[0].headcount if summary else None,
+                    capabilities=tuple(f"{chr(0x2460 + i)} {item}" for i, item in enumerate(summary[0].items)) if summary else (),
+                    summary_text=summary[0].text if summary else "",
+                    commentary_title=comment[0].title if comment else "",
+                    commentary=comment[0].text if comment else "",
+                )
+            )
+        self._stages = out
+        return out
+
+    # --- answering ------------------------------------------------------------------------
+    def ask(self, question: str, history: list | None = None, stage: int | str | None = None) -> Answer:
+        final = None
+        for event in self.stream(question, history, stage):
+            if isinstance(event, Final):
+                final = event.answer
+        assert final is not None
+        return final
+
+    def stream(self, question: str, history: list | None = None, stage: int | str | None = None) -> Iterator[Delta | Final]:
+        """Yield `Delta` pieces of the answer text as they are produced, then `Final(answer)`."""
+        t0 = time.perf_counter()
+        q = clean_question(question, self.settings.max_question_chars)
+        hist = clean_history(history, self.settings.max_history_turns, self.settings.max_question_chars)
+        fixed = check_stage(stage)
+        intent = classify(q)
+        korean = is_korean(q)
+        diag = override(fixed) if fixed else diagnose(intent.cleaned or q, hist)
+        t1 = time.perf_counter()
+        b = AnswerBuilder(korean)
+        if intent.kind == "injection":
+            compose_injection(b)
+            answer = self._answer(q, b, NONE, "refusal", [], {"diagnosis": (t1 - t0) * 1e3})
+            yield from self._emit(answer)
+            return
+        text = intent.cleaned or q
+        if intent.kind == "premise":
+            query = premise_claim(text)
+            passages = self.retriever.retrieve(query, self.settings.top_k, diag.stage, diag.stages)
+        else:
+            query = self.standalone_query(text, hist, diag)
+            passages = self.retriever.retrieve(query, self.settings.top_k, diag.stage, diag.stages)
+        t2 = time.perf_counter()
+        timings = {"diagnosis": (t1 - t0) * 1e3, "retrieval": (t2 - t1) * 1e3}
+
+        if intent.kind == "out_of_scope":
+            compose_refusal(b, intent.topic_ko, intent.topic_en, self._related(passages), text)
+            kind = "refusal"
+        elif intent.kind == "premise":
+            kind = self._premise(b, query, passages, diag)
+        elif diag.stage is None and not self._relevant(passages):
+            compose_refusal(b, "", "", None, text)
+            kind = "refusal"
+        elif self.llm is not None:
+            yield from self._llm_stream(q, text, hist, diag, passages, timings, t2)
+            return
+        else:
+            kind = self._extractive(b, text, diag, passages)
+        timings["compose"] = (time.perf_counter() - t2) * 1e3
+        answer = self._answer(q, b, diag, kind, passages, timings, query)
+        yield from self._emit(answer)
+
+    def extractive_answer(self, question: str, diag: Diagnosis, passages: list[Passage]) -> AnswerBuilder:
+        b = AnswerBuilder(is_korean(question))
+        self._extractive(b, question, diag, passages)
+        return b
+
+    def _extractive(self, b: AnswerBuilder, text: str, diag: Diagnosis, passages: list[Passage]) -> str:
+        if diag.stage is None:
+            compose_general(b, text, passages)
+            return "general"
+        diagnosis_line(b, diag)
+        for stage in (diag.stages or (diag.stage,))[:2]:
+            compose_stage(b, text, stage, self._stage_passages(stage, passages))
+        top = passages[0] if passages else None
+        if top and top.chunk.stage not in (diag.stages or (diag.stage,)) and self._specific(text, top):
+            b.frame("**관련 구절**" if b.korean else "**Also relevant:**")
+            compose_general_one(b, text, top)
+        return "coaching"
+
+    def _stage_passages(self, stage: int, passages: list[Passage]) -> list[Passage]:
+        scored = {p.chunk.id: p for p in passages}
+        return [scored.get(cid) or Passage(self.retriever.by_id[cid], 0.0) for cid in self.retriever.by_stage.get(stage, [])]
+
+    def _specific(self, text: str, passage: Passage) -> bool:
+        """Does the question name something only this off-stage passage talks about?"""
+        q = content_terms(f"{text} {translate_terms(text)}") - {"cto", "단계", "stage", "회사", "company"}
+        return len(q & content_terms(passage.chunk.text)) >= 2
+
+    @staticmethod
+    def _relevant(passages: list[Passage]) -> bool:
+        dense = max((p.dense or 0.0 for p in passages), default=0.0)
+        bm25 = max((p.bm25 or 0.0 for p in passages), default=0.0)
+        return dense >= MIN_DENSE or bm25 >= MIN_BM25
+
+    def _related(self, passages: list[Passage]) -> Passage | None:
+        for p in passages[:3]:
+            if (p.bm25 or 0.0) >= MIN_BM25 * 1.5:
+                return p
+        return None
+
+    def _premise(self, b: AnswerBuilder, claim: str, passages: list[Passage], diag: Diagnosis) -> str:
+        """Check the claim inside "…, right?" against its closest sentence; confirm or correct it.
+
+        Closeness weighs shared terms by their BM25 idf, names (glossary entities) triple, and prefers
+        sentences stating the same kind of fact (a year, a number) as the claim.
+        """
+        q_terms = {t for t in content_terms(claim if is_korean(claim) else f"{claim} {translate_terms(claim)}") if len(t) >= 2}
+        q_terms -= _PREMISE_GENERIC | _STAGE_WORDS
+        named = {t for t in content_terms(" ".join(entities(claim)))}
+        idf = self.retriever.bm25.idf
+        default_idf = max(idf.values(), default=1.0)
+        has_year = bool(re.search(r"\b(?:19|20)\d\d\b", claim))
+        pool = {p.chunk.id: p for p in passages}
+        for stage in diag.stages or ((diag.stage,) if diag.stage else ()):
+            for p in self._stage_passages(stage, passages):
+                pool.setdefault(p.chunk.id, p)
+        candidates: list[tuple[float, int, Passage, str]] = []
+        for rank, p in enumerate(pool.values()):
+            for s in split_sentences(p.chunk.text) or [p.chunk.text]:
+                s_terms, low = content_terms(s), s.lower()
+                lexical = sum(idf.get(t, default_idf) * (3 if t in named else 1)
+                              for t in q_terms if t in s_terms or t in low)
+                if has_year and re.search(r"\b(?:19|20)\d\d\b", s):
+                    lexical += 1.5
+                cosine = self.checker.cosine(claim, s) or 0.0
+                candidates.append((cosine + 0.04 * lexical, -rank, p, s))
+        if not candidates:
+            compose_refusal(b, "", "", None, claim)
+            return "refusal"
+        candidates.sort(key=lambda c: (-c[0], -c[1]))
+        top = candidates[:3]
+        verdicts = [(self.checker.check(claim, f"{p.chunk.author}: {s}"), p, s) for _, _, p, s in top]
+        verdicts.sort(key=lambda x: -(x[0].lexical + (x[0].cosine or 0.0)))
+        v, p, s = verdicts[0]
+        misattributed = self._attribution_error(claim, p)
+        if v.hard_fail or misattributed:
+            note = ""
+            if misattributed:
+                said, actual = misattributed
+                note = (f"이 내용은 {actual}의 말입니다 ({said}의 말이 아닙니다)." if b.korean
+                        else f"That is {actual}'s view, not {said}'s.")
+            compose_premise(b, "contradict", p, s, note)
+            return "correction"
+        compose_premise(b, "confirm" if v.supported else "absent", p, s)
+        return "confirmation" if v.supported else "correction"
+
+    @staticmethod
+    def _attribution_error(claim: str, passage: Passage) -> tuple[str, str] | None:
+        """"Hosang Jeon says X" where X is the blogger's commentary (or the reverse)."""
+        if not _SAYS.search(claim) or passage.chunk.voice not in ("source", "blogger"):
+            return None
+        low = claim.lower()
+        if "hosang" in low or "jeon" in low or "원문" in claim or "source article" in low or "호상" in claim:
+            said = "source"
+        elif re.search(r"\bmk\b|blogger|블로거|글쓴이", low):
+            said = "blogger"
+        else:
+            return None
+        if passage.chunk.voice == said:
+            return None
+        names = {"source": "Hosang Jeon", "blogger": "MK"}
+        return names[said], names[passage.chunk.voice]
+
+    def standalone_query(self, question: str, history: list[tuple[str, str]], diag: Diagnosis) -> str:
+        """Rewrite a follow-up ("그 다음 단계는?", "why?") into a question that stands on its own."""
+        parts = [question]
+        if diag.source in ("followup", "history") and diag.stage:
+            parts.append(f"{diag.stage}단계 {STAGE_NAMES_KO[diag.stage]} CTO 역할")
+        elif len(question) < 25 and history and not is_followup(question):
+            last_user = next((t for r, t in reversed(history) if r == "user"), "")
+            if last_user and diag.source == "none":
+                parts.append(last_user)
+        return " ".join(parts)
+
+    def _answer(self, q: str, b: AnswerBuilder, diag: Diagnosis, kind: str, passages: list[Passage],
+                timings: dict[str, float], query: str = "") -> Answer:
+        return Answer(q, b.text, diag, b.citations, kind, self.mode, b.sentences, passages, None, timings, query)
+
+    @staticmethod
+    def _emit(answer: Answer) -> Iterator[Delta | Final]:
+        for line in answer.text.split("\n"):
+            yield Delta(line + "\n")
+        yield Final(answer)
+
+    def _llm_stream(self, q: str, text: str, hist: list[tuple[str, str]], diag: Diagnosis, passages: list[Passage],
+                    timings: dict[str, float], t2: float) -> Iterator[Delta | Final]:
+        from .llm import llm_answer_stream
+
+        fallback = self.extractive_answer(text, diag, passages)
+        yield from llm_answer_stream(self, q, text, hist, diag, passages, timings, t2, fallback)
+
+
+def compose_general_one(b: AnswerBuilder, question: str, passage: Passage) -> None:
+    from .compose import _who, pick_sentences
+
+    for s in pick_sentences(question, passage.chunk.text, 2):
+        b.claim(s, passage, prefix=_who(passage, b.korean))
+
+
+def chunk_label(chunk: Chunk) -> str:
+    stage = f"{chunk.stage}단계" if chunk.stage else "전체"
+    return f"{stage} · {chunk.section} · {chunk.author}"
+
+
+__all__ = ["Coach", "CoachError"]

@@ -1,0 +1,151 @@
+"""Text handling shared by the loader, chunker, BM25, diagnosis and verifier.
+
+Korean-first: no NFKC (it would turn ① into 1 and ⁉️ into !?), sentence boundaries that know
+Korean endings, and a tokenizer that strips particles so "기술팀의" and "기술팀" meet, plus character
+bigrams so compounds written with or without spaces ("기술부채"/"기술 부채") still match.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+_SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def normalize(text: str) -> str:
+    """NBSP and other spaces to one ASCII space per run, CRLF to LF, NFC; no NFKC."""
+    text = unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n"))
+    text = _CONTROL.sub("", text)
+    lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
+    return "\n".join(lines).strip()
+
+
+# A sentence ends with . ! ? … (or a run of them) before whitespace; "2.5단계" and "1." inside a
+# list stay whole because the chunker never splits list sections.
+_BOUNDARY = re.compile(r"(?<=[.!?…])\s+")
+_MIN_SENTENCE = 2
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split on Korean/English sentence ends; tiny fragments (":)", "1.") join their neighbour."""
+    pieces = [p.strip() for p in _BOUNDARY.split(text.strip()) if p and p.strip()]
+    out: list[str] = []
+    for piece in pieces:
+        letters = sum(ch.isalnum() for ch in piece)
+        if out and letters < _MIN_SENTENCE:
+            out[-1] = f"{out[-1]} {piece}"
+        else:
+            out.append(piece)
+    return out
+
+
+# Longest first: a particle is stripped only when a stem of at least one syllable remains.
+_JOSA = sorted(
+    ["은", "는", "이", "가", "을", "를", "의", "에", "에서", "에게", "께", "께서", "으로", "로", "와", "과", "도", "만", "까지", "부터", "보다", "보다는", "처럼", "이나", "나", "이란", "란", "이라", "라", "이라는", "라는", "에는", "에서는", "으로는", "로는", "에도", "에서도", "와의", "과의", "으로서", "로서", "이며", "이고", "하고", "입니다", "이다", "하다고", "하다는", "이라고", "라고", "다고", "다는", "하다", "했죠", "했다", "이에요", "예요", "인가요", "인데", "인데요", "이죠", "죠", "요", "할", "한", "하는", "해야", "하죠", "해요", "합니다", "하나요", "된", "되는", "적", "들", "들의", "들은", "들이", "들을"],
+    key=len,
+    reverse=True,
+)
+_EN_STOP = set(
+    ["a", "an", "the", "of", "to", "in", "on", "for", "and", "or", "is", "are", "was", "were", "be", "been", "being", "it", "its", "this", "that", "these", "those", "what", "which", "who", "whom", "how", "when", "where", "why", "do", "does", "did", "should", "would", "could", "can", "will", "i", "me", "my", "we", "our", "you", "your", "he", "she", "they", "them", "their", "as", "at", "by", "with", "from", "about", "into", "than", "then", "so", "if", "not", "no", "yes", "there", "here", "have", "has", "had", "must", "need", "needs", "like", "just", "also", "any", "some", "more", "most", "very", "tell", "say", "says", "said", "please"]
+)
+_KO_STOP = set(["그", "이", "저", "것", "수", "등", "더", "좀", "쫌", "뭐", "뭘", "어떤", "무엇", "어떻게", "왜", "및", "또는", "그리고", "그래서", "합니다", "있다", "있습니다", "하는"])
+_TOKEN = re.compile(r"[0-9a-z&]+(?:[.'][0-9a-z]+)*|[가-힣]+")
+
+
+def _strip_josa(word: str) -> str:
+    for josa in _JOSA:
+        if word.endswith(josa) and len(word) - len(josa) >= 1:
+            return word[: -len(josa)]
+    return word
+
+
+def _stem_en(word: str) -> str:
+    for suffix in ("ies", "ing", "es", "s"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: -len(suffix)] + ("y" if suffix == "ies" else "")
+    return word
+
+
+def words(text: str) -> list[str]:
+    """Lower-cased word tokens (Hangul runs, Latin/digit runs)."""
+    return _TOKEN.findall(text.lower())
+
+
+def tokenize(text: str, *, bigrams: bool = True) -> list[str]:
+    """BM25 terms: particle-stripped Hangul stems, stemmed English words, Hangul bigrams."""
+    out: list[str] = []
+    for w in words(text):
+        if w[0] >= "가":
+            if w in _KO_STOP:
+                continue
+            stem = _strip_josa(w)
+            out.append(stem)
+            if bigrams and len(w) >= 2:
+                out.extend("#" + w[i : i + 2] for i in range(len(w) - 1))
+        else:
+            if w in _EN_STOP:
+                continue
+            out.append(_stem_en(w))
+    return out
+
+
+def content_terms(text: str) -> set[str]:
+    """The set of meaningful terms of a sentence (no bigrams): used by the support checker."""
+    return set(tokenize(text, bigrams=False))
+
+
+@dataclass(frozen=True)
+class GlossaryEntry:
+    kind: str  # "entity" | "term"
+    english: tuple[str, ...]
+    korean: tuple[str, ...]
+
+
+@lru_cache(maxsize=1)
+def glossary() -> tuple[GlossaryEntry, ...]:
+    """English/Korean aliases of the article's names and terms (assistant/data/glossary.tsv)."""
+    raw = resources.files("assistant").joinpath("data/glossary.tsv").read_text(encoding="utf-8")
+    entries = []
+    for line in raw.splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        kind, en, ko = line.split("\t")
+        entries.append(GlossaryEntry(kind, tuple(en.split("|")), tuple(ko.split("|"))))
+    return tuple(entries)
+
+
+def _contains_phrase(haystack: str, phrase: str) -> bool:
+    if re.fullmatch(r"[a-z0-9 &'.-]+", phrase):
+        return re.search(rf"(?<![a-z0-9]){re.escape(phrase)}(?![a-z0-9])", haystack) is not None
+    return phrase in haystack
+
+
+def translate_terms(text: str) -> str:
+    """Korean aliases of the English glossary phrases found in `text` (space-joined).
+
+    Appended to English queries and sentences so BM25 and the lexical checks can meet the Korean
+    article. Unknown words pass through untouched in the caller's text.
+    """
+    low = text.lower()
+    found: list[str] = []
+    for entry in glossary():
+        if any(_contains_phrase(low, alias) for alias in entry.english):
+            found.extend(entry.korean)
+    return " ".join(found)
+
+
+def hangul_ratio(text: str) -> float:
+    letters = [ch for ch in text if ch.isalpha()]
+    if not letters:
+        return 0.0
+    return sum("가" <= ch <= "힣" for ch in letters) / len(letters)
+
+
+def is_korean(text: str) -> bool:
+    """Korean question → Korean framing. Any Hangul share over 20% counts (mixed questions are common)."""
+    return hangul_ratio(text) >= 0.2

@@ -1,0 +1,131 @@
+"""The typed results every adapter (CLI, UI, evals) consumes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .chunking import Chunk
+from .diagnosis import Diagnosis
+
+VOICE_LABELS = {
+    "source": ("원문 (Hosang Jeon)", "Source article (Hosang Jeon)"),
+    "blogger": ("블로거 의견 (MK)", "Blogger's commentary (MK)"),
+    "document": ("문서", "Document"),
+}
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrieved chunk with the scores that ranked it."""
+
+    chunk: Chunk
+    score: float  # fused score used for ranking
+    dense: float | None = None  # cosine similarity, when the dense retriever saw it
+    bm25: float | None = None
+
+
+@dataclass(frozen=True)
+class Citation:
+    """What a `[n]` marker in the answer points to."""
+
+    n: int
+    id: str
+    text: str  # the whole cited chunk
+    quote: str  # the sentence(s) of the chunk that support the answer sentence
+    stage: int | None
+    section: str
+    voice: str
+    author: str
+    score: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "n": self.n,
+            "id": self.id,
+            "text": self.text,
+            "quote": self.quote,
+            "stage": self.stage,
+            "section": self.section,
+            "voice": self.voice,
+            "author": self.author,
+            "score": round(self.score, 4),
+        }
+
+
+@dataclass(frozen=True)
+class AnswerSentence:
+    """One sentence of the answer: `claim` sentences must be supported by their cited passages."""
+
+    text: str
+    citations: tuple[int, ...]  # marker numbers
+    claim: bool  # False for framing lines (headings, the diagnosis line, refusal boilerplate)
+    supported: bool | None = None  # verifier verdict, None when not checked
+    checks: tuple[str, ...] = ()  # which verifier checks fired
+
+
+@dataclass
+class Answer:
+    question: str
+    text: str  # markdown with [n] markers
+    diagnosis: Diagnosis
+    citations: list[Citation]
+    kind: str  # coaching | general | refusal | correction | confirmation
+    mode: str  # "extractive" or "llm:<provider:model>"
+    sentences: list[AnswerSentence] = field(default_factory=list)
+    passages: list[Passage] = field(default_factory=list)  # everything retrieved (for evals)
+    notice: str | None = None  # e.g. the LLM failed and the extractive answer is shown
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    retrieval_query: str = ""
+
+    @property
+    def stage(self) -> int | None:
+        return self.diagnosis.stage
+
+    @property
+    def refused(self) -> bool:
+        return self.kind == "refusal"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "answer": self.text,
+            "stage": self.stage,
+            "refused": self.refused,
+            "citations": [c.to_json() for c in self.citations],
+            "kind": self.kind,
+            "mode": self.mode,
+            "diagnosis": {
+                "stage": self.diagnosis.stage,
+                "confidence": self.diagnosis.confidence,
+                "cue": self.diagnosis.cue,
+                "source": self.diagnosis.source,
+            },
+            "notice": self.notice,
+        }
+
+
+@dataclass(frozen=True)
+class Delta:
+    """A piece of answer text, streamed as it is produced."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Final:
+    """The end of a stream: the complete, verified answer (its text may differ from the deltas)."""
+
+    answer: Answer
+
+
+@dataclass(frozen=True)
+class StageInfo:
+    """One stage for the UI's Stages tab, read from the corpus."""
+
+    stage: int
+    name: str
+    headcount: str | None
+    capabilities: tuple[str, ...]
+    summary_text: str
+    commentary_title: str
+    commentary: str
