@@ -43,9 +43,12 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("cto_coach")
 
-# Below both of these, no passage is close enough to answer from (fitted on evals/cases.jsonl).
-MIN_DENSE = 0.815
+# Below both of these, no passage is close enough to answer from (looked at on evals/cases.jsonl).
+# e5 cosines run higher for Korean text than for English, hence one threshold per language.
+MIN_DENSE = {"ko": 0.84, "en": 0.79}
 MIN_BM25 = 4.0
+# A confirmed premise needs most of its words in the passage (stricter than verifying a paraphrase).
+PREMISE_MIN_LEXICAL = 0.75
 _PREMISE_GENERIC = {"cto", "글쓴이", "블로거", "저자", "author", "article", "blogger", "say", "said", "라면", "했죠", "했",
                     "hosang", "jeon", "mk", "hosang jeon", "단계", "stage", "중요", "important"}
 _STAGE_WORDS = {"암흑기", "성장기", "르네상스", "성숙기", "dark", "age", "growth", "renaissance", "maturity", "시기", "가장", "제일", "젤", "most"}
@@ -158,13 +161,14 @@ class Coach:
             kind = "refusal"
         elif intent.kind == "premise":
             kind = self._premise(b, query, passages, diag)
-        elif diag.stage is None and not self._relevant(passages):
+        elif diag.stage is None and not self._relevant(passages, korean):
             compose_refusal(b, "", "", None, text)
             kind = "refusal"
         elif self.llm is not None:
             yield from self._llm_stream(q, text, hist, diag, passages, timings, t2)
             return
         else:
+            diag = self.stage_from_passages(diag, passages, korean)
             kind = self._extractive(b, text, diag, passages)
         timings["compose"] = (time.perf_counter() - t2) * 1e3
         answer = self._answer(q, b, diag, kind, passages, timings, query)
@@ -176,8 +180,8 @@ class Coach:
         return b
 
     def _extractive(self, b: AnswerBuilder, text: str, diag: Diagnosis, passages: list[Passage]) -> str:
-        if diag.stage is None:
-            compose_general(b, text, passages)
+        if diag.stage is None or diag.source == "retrieval":
+            compose_general(b, text, self._focused(passages))
             return "general"
         diagnosis_line(b, diag)
         for stage in (diag.stages or (diag.stage,))[:2]:
@@ -187,6 +191,34 @@ class Coach:
             b.frame("**관련 구절**" if b.korean else "**Also relevant:**")
             compose_general_one(b, text, top)
         return "coaching"
+
+    @staticmethod
+    def _focused(passages: list[Passage]) -> list[Passage]:
+        """The top passage plus those nearly as close: a general answer should not wander."""
+        if not passages:
+            return []
+        top = passages[0]
+        keep = [top]
+        for p in passages[1:3]:
+            near_dense = p.dense is not None and top.dense is not None and p.dense >= top.dense - 0.02
+            near_bm25 = p.bm25 is not None and (top.bm25 or 0) > 0 and p.bm25 >= 0.6 * (top.bm25 or 0)
+            if near_dense or near_bm25:
+                keep.append(p)
+        return keep
+
+    @staticmethod
+    def stage_from_passages(diag: Diagnosis, passages: list[Passage], korean: bool) -> Diagnosis:
+        """No stage in the question, but the passage that answers it belongs to one: say which."""
+        if diag.stage is not None or not passages or passages[0].chunk.stage is None:
+            return diag
+        top = passages[0]
+        if len(passages) > 1 and passages[1].chunk.stage not in (None, top.chunk.stage) and (
+            (passages[1].dense or 0) >= (top.dense or 0)
+        ):
+            return diag  # two stages compete: no honest single answer
+        cue = (f"질문에 답하는 구절이 {top.chunk.stage}단계에 속함" if korean
+               else f"the passage that answers this is about stage {top.chunk.stage}")
+        return Diagnosis(top.chunk.stage, 0.5, cue, "retrieval", (top.chunk.stage,))
 
     def _stage_passages(self, stage: int, passages: list[Passage]) -> list[Passage]:
         scored = {p.chunk.id: p for p in passages}
@@ -198,10 +230,10 @@ class Coach:
         return len(q & content_terms(passage.chunk.text)) >= 2
 
     @staticmethod
-    def _relevant(passages: list[Passage]) -> bool:
+    def _relevant(passages: list[Passage], korean: bool) -> bool:
         dense = max((p.dense or 0.0 for p in passages), default=0.0)
         bm25 = max((p.bm25 or 0.0 for p in passages), default=0.0)
-        return dense >= MIN_DENSE or bm25 >= MIN_BM25
+        return dense >= MIN_DENSE["ko" if korean else "en"] or bm25 >= MIN_BM25
 
     def _related(self, passages: list[Passage]) -> Passage | None:
         for p in passages[:3]:
@@ -252,8 +284,9 @@ class Coach:
                         else f"That is {actual}'s view, not {said}'s.")
             compose_premise(b, "contradict", p, s, note)
             return "correction"
-        compose_premise(b, "confirm" if v.supported else "absent", p, s)
-        return "confirmation" if v.supported else "correction"
+        confirmed = v.supported and v.lexical >= PREMISE_MIN_LEXICAL
+        compose_premise(b, "confirm" if confirmed else "absent", p, s)
+        return "confirmation" if confirmed else "correction"
 
     @staticmethod
     def _attribution_error(claim: str, passage: Passage) -> tuple[str, str] | None:

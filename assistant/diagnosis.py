@@ -65,7 +65,7 @@ _STAGE_NUM = [
     re.compile(r"\b(first|second|third|fourth|last|final)\s+(?:stage|phase)\b", re.I),
     re.compile(r"(첫번째|두번째|세번째|네번째|첫째|둘째|셋째|넷째|마지막|첫)\s*단계"),
 ]
-_GENERAL_STAGES = re.compile(r"4\s*단계\s*로|네\s*단계|four stages|4 stages|몇\s*단계|how many stages|각\s*단계|단계별|each stage|all (?:four|4) stages", re.I)
+_GENERAL_STAGES = re.compile(r"4\s*단계\s*(?:로|구분|모델|체계|분류)|단계\s*구분|four-stage|4-stage|네\s*단계|four stages|4 stages|몇\s*단계|how many stages|각\s*단계|단계별|each stage|all (?:four|4) stages", re.I)
 
 _FOLLOW_NEXT = re.compile(
     r"(?:그\s*)?다음\s*단계|다음\s*스텝|next\s+(?:stage|phase|step|level)|what comes (?:next|after)|stage after|after that stage|그\s*이후|그\s*다음은",
@@ -98,6 +98,7 @@ _HEADCOUNT = [
     (re.compile(rf"(?:team|company|startup|org(?:anization)?|headcount) of\s+(?:about\s+|around\s+|~)?({_NUM}|{'|'.join(_EN_NUM)})", re.I), 1, 0),
     (re.compile(rf"({_NUM}|{'|'.join(_EN_NUM)})[\s-]*(?:person|people|man|member)[\s-]+(?:startup|company|team|shop|org)", re.I), 1, 0),
     (re.compile(rf"({_NUM}|{'|'.join(_EN_NUM)})\s*(?:full[\s-]time\s+)?{_PEOPLE_EN}", re.I), 1, 0),
+    (re.compile(r"(\d+)(?:st|nd|rd|th)\s+(?:person|employee|hire|engineer|team member)", re.I), 1, 0),
     (re.compile(rf"headcount\s*(?:is|:|=)?\s*(?:about\s+|around\s+)?({_NUM})", re.I), 1, 0),
 ]
 _TOTAL_WORDS = re.compile(r"전체|총|회사|직원|임직원|구성원|employees|company|total|overall|headcount|in all|전사", re.I)
@@ -107,7 +108,7 @@ _SOLO = re.compile(r"혼자|1인 창업|나 혼자|solo founder|by myself|just m
 _CUES: list[tuple[int, float, re.Pattern[str]]] = [
     (1, 0.75, re.compile(r"제품이?\s*(?:아직\s*)?(?:없|안\s*나)|아직 제품|no product|pre-?product|before (?:we have|having) a product|mvp|최소 기능 제품|아이디어 단계|막 창업|창업 초기|갓 창업|just (?:started|founded)|day one|pre-?seed|시드 단계|seed stage|프로토타입|prototype|첫 제품", re.I)),
     (3, 0.8, re.compile(r"유니콘|unicorn|수백\s*명|hundreds of (?:people|employees|engineers)|시리즈\s*[cdCD]|series [cd]\b|트리플 더블|더블 트리플", re.I)),
-    (4, 0.75, re.compile(r"\bipo\b|상장|대기업|위대한 기업|great company|enterprise|수천\s*명|thousands of (?:people|employees)|public company|fortune 500|글로벌 기업|성숙한 (?:기업|회사)|mature company|p&l", re.I)),
+    (4, 0.75, re.compile(r"(?<![a-z])ipo(?![a-z])|상장|대기업|위대한 기업|great company|enterprise|수천\s*명|thousands of (?:people|employees)|public company|fortune 500|글로벌 기업|성숙한 (?:기업|회사)|mature company|p&l", re.I)),
     (2, 0.7, re.compile(r"더블|트리플|두\s*배|세\s*배|2배|3배|doubl|tripl|\b[23]x\b|시리즈\s*[abAB]|series [ab]\b|pmf|product[- ]market fit|빠르게 성장|급성장|growing fast|rapid growth|hypergrowth|체계를 잡|scal(?:e|ing) (?:the|our) team|팀이 커지", re.I)),
 ]
 

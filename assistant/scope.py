@@ -23,7 +23,8 @@ _OUT_OF_SCOPE: list[tuple[str, str, re.Pattern[str]]] = [
         r"\b(?:react|vue|svelte|aws|gcp|java|python|go|node)\s+(?:vs\.?|or|아니면)\s+\w+", re.I)),
     ("코드 작성", "writing code", re.compile(
         r"코드\s*(?:를\s*)?(?:좀\s*)?(?:짜|작성해|만들어)\s*(?:줘|주세요|줄래)|짜\s*줘|(?:write|generate|give)\s+(?:me\s+)?(?:a|an|some|the)?\s*(?:python|javascript|sql|bash)?\s*(?:code|function|script|program|class|query)|implement (?:a|an|this)|fizzbuzz|정렬 알고리즘|알고리즘을? 구현", re.I)),
-    ("날씨·일상", "the weather and everyday topics", re.compile(r"날씨|weather|기온|비가 ?(?:오|와)|맛집|레시피|recipe|요리|cook|movie|영화 추천|주식 ?시장|stock market|비트코인|bitcoin|로또|축구|football|soccer", re.I)),
+    ("날씨·일상", "the weather and everyday topics", re.compile(r"날씨|weather|기온|비가 ?(?:오|와)|맛집|레시피|recipe|요리|cook|끓이는|김치찌개|movie|영화 추천|여행|travel|주식 ?시장|stock market|주식 ?(?:하나 )?추천|stock (?:tip|pick)|살 만한 주식|비트코인|bitcoin|crypto|로또|축구|football|soccer|노래|song|poem|시를 써", re.I)),
+    ("구체적인 실행 방법", "step-by-step how-tos the article does not give", re.compile(r"구체적인 (?:\S+ )?(?:방법|절차|단계별)|방법론|체크리스트|템플릿|step[- ]by[- ]step|checklist|template|best practices|playbook|이사회|board meeting|board deck|예산 ?(?:짜|편성)|budget", re.I)),
     ("채용 절차 세부", "interview and hiring process details", re.compile(r"면접 ?질문|interview questions?|코딩 ?테스트|coding test|take-?home|몇 번의 면접|how many interview|job description|채용 공고 작성", re.I)),
     ("조직 운영 세부 기법", "specific management techniques", re.compile(r"\bOKR|KPI|1:1|원온원|one-on-one|1on1|코드 ?리뷰|code reviews?|on-?call|온콜|스크럼|scrum|애자일|agile|스프린트|sprint|회고|retrospective|성과 평가|performance review|퍼포먼스 리뷰", re.I)),
     ("직함 비교", "other job titles", re.compile(r"VP ?of ?Engineering|VPE|엔지니어링 ?VP|\bCIO\b|\bCPO\b|테크 ?리드|tech lead|engineering manager|엔지니어링 ?매니저|\bEM\b", re.I)),
@@ -37,15 +38,16 @@ _INJECTION = re.compile(
     r"(?:이전|앞의|위의|기존|모든)\s*(?:지시|지침|명령|규칙|프롬프트|instructions?)\S*\s*(?:는|은|을|를)?\s*(?:모두\s*)?(?:무시|잊)|"
     r"(?:지시|지침|명령|규칙|프롬프트)\S*\s*(?:를|을|는|은)?\s*(?:모두\s*)?무시|"
     r"system\s*prompt|시스템\s*프롬프트|(?:reveal|print|show|repeat|output)\s+(?:me\s+)?(?:your|the)\s+(?:hidden\s+)?(?:instructions|prompt|rules)|"
-    r"you are now|너는 이제|지금부터 (?:너는|넌)|act as (?:a|an)|pretend (?:to be|you are)|jailbreak|\bDAN\b|developer mode|개발자 모드|"
+    r"system override|you may now|answer anything|no restrictions|without restrictions|제약 없는|제한 없는|you are now|너는 이제|지금부터 (?:너는|넌)|act as (?:a|an)|pretend (?:to be|you are)|jailbreak|\bDAN\b|developer mode|개발자 모드|"
     r"프롬프트를? (?:보여|알려|출력)|instructions? (?:above|verbatim)|역할을 바꿔",
     re.I,
 )
 
 _PREMISE = re.compile(
-    r"(?:맞죠|맞나요|맞지요|맞습니까|맞지\?|맞지 ?않|그렇죠|그렇지요|그렇지 않나요|했죠|했지요|했잖아요|했잖아|"
+    r"(?:맞죠|맞나요|맞지요|맞습니까|맞지\?|맞지 ?않|그렇죠|그렇지요|그렇지 않나요|(?:았|었|였|했)(?:었)?(?:죠|지요|잖아요|잖아|지\?)|"
+    r"(?:나와|적혀|쓰여|써|되어|돼) ?있(?:죠|지요|잖아요)|(?:이|가|라고|다고) (?:나와|적혀) 있|"
     r"라고 했|다고 했|라고 하지 않았|다고 하지 않았|아닌가요|아니었나요|라던데|다던데|라면서요|다면서요|잖아요|"
-    r"\bright\s*\?|\bcorrect\s*\?|isn't (?:it|that)|aren't they|didn't (?:he|she|they|the (?:author|blogger|article))|"
+    r"\bright\s*\?|\bcorrect\s*\?|(?:isn't|aren't|wasn't|weren't|hasn't|haven't|hadn't|didn't|doesn't|don't|won't|can't|shouldn't)\s+(?:it|he|she|they|that|there|we|the \w+)\s*\?|isn't (?:it|that)|aren't they|didn't (?:he|she|they|the (?:author|blogger|article))|"
     r"doesn't (?:he|she|it|the (?:author|blogger|article))|is it true|did the (?:author|blogger|article) (?:say|claim|write)|"
     r"(?:the )?(?:author|blogger|article|post) (?:says|said|claims|claimed|argues|argued|wrote) that|"
     r"according to the (?:author|blogger|article), .+,? right|wasn't it|wasn't he|true or false)",
