@@ -52,6 +52,12 @@ PREMISE_MIN_LEXICAL = 0.75
 _PREMISE_GENERIC = {"cto", "글쓴이", "블로거", "저자", "author", "article", "blogger", "say", "said", "라면", "했죠", "했",
                     "hosang", "jeon", "mk", "hosang jeon", "단계", "stage", "중요", "important"}
 _STAGE_WORDS = {"암흑기", "성장기", "르네상스", "성숙기", "dark", "age", "growth", "renaissance", "maturity", "시기", "가장", "제일", "젤", "most"}
+# Kinds of quantity a claim can state; a sentence stating the same kind is a better witness.
+_UNITS = {
+    "stages": re.compile(r"\d\s*단계|\b(?:\d|one|two|three|four|five|six)\s+(?:stages?|phases?)\b", re.I),
+    "people": re.compile(r"\d\s*명|\b\d+\s*(?:people|persons?|employees?)\b", re.I),
+    "year": re.compile(r"\b(?:19|20)\d\d\b"),
+}
 _SAYS = re.compile(r"says?|said|argues?|claims?|wrote|writes|according to|thinks?|believes?|recommends?|말했|말한|주장|라고|다고|에 따르면|의견|생각", re.I)
 
 
@@ -79,7 +85,9 @@ class Coach:
                 report = build_index(settings, embeddings, corpus=corpus, progress=progress)
                 note = report.summary()
         index = open_index(settings, embeddings)
-        retriever = HybridRetriever(index, embeddings, settings.retrieval, settings.candidates, settings.stage_boost)
+        retriever = HybridRetriever(
+            index, embeddings, settings.retrieval, settings.candidates, settings.stage_boost, settings.dense_weight
+        )
         coach = cls(settings, corpus, embeddings, retriever, SupportChecker(embeddings), index_note=note)
         if settings.llm:
             from .llm import LLMAnswerer
@@ -252,29 +260,31 @@ class Coach:
         named = {t for t in content_terms(" ".join(entities(claim)))}
         idf = self.retriever.bm25.idf
         default_idf = max(idf.values(), default=1.0)
-        has_year = bool(re.search(r"\b(?:19|20)\d\d\b", claim))
         pool = {p.chunk.id: p for p in passages}
         for stage in diag.stages or ((diag.stage,) if diag.stage else ()):
             for p in self._stage_passages(stage, passages):
                 pool.setdefault(p.chunk.id, p)
-        candidates: list[tuple[float, int, Passage, str]] = []
+        claim_units = {u for u, rx in _UNITS.items() if rx.search(claim)}
+        lexical: list[tuple[float, int, Passage, str]] = []
         for rank, p in enumerate(pool.values()):
             for s in split_sentences(p.chunk.text) or [p.chunk.text]:
                 s_terms, low = content_terms(s), s.lower()
-                lexical = sum(idf.get(t, default_idf) * (3 if t in named else 1)
-                              for t in q_terms if t in s_terms or t in low)
-                if has_year and re.search(r"\b(?:19|20)\d\d\b", s):
-                    lexical += 1.5
-                cosine = self.checker.cosine(claim, s) or 0.0
-                candidates.append((cosine + 0.04 * lexical, -rank, p, s))
+                score = sum(idf.get(t, default_idf) * (3 if t in named else 1) for t in q_terms if t in s_terms or t in low)
+                score += 1.5 * sum(1 for u in claim_units if _UNITS[u].search(s))
+                if score and p.chunk.stage and p.chunk.stage in (diag.stages or (diag.stage,)):
+                    score += 1.0  # the claim is about this stage
+                lexical.append((score, -rank, p, s))
+        # Embedding similarity decides among the lexically closest sentences only (it costs an embedding each).
+        lexical.sort(key=lambda c: (-c[0], -c[1]))
+        candidates = [
+            ((self.checker.cosine(claim, s) or 0.0) + 0.1 * score, r, p, s) for score, r, p, s in lexical[:8] if score > 0
+        ]
         if not candidates:
             compose_refusal(b, "", "", None, claim)
             return "refusal"
         candidates.sort(key=lambda c: (-c[0], -c[1]))
-        top = candidates[:3]
-        verdicts = [(self.checker.check(claim, f"{p.chunk.author}: {s}"), p, s) for _, _, p, s in top]
-        verdicts.sort(key=lambda x: -(x[0].lexical + (x[0].cosine or 0.0)))
-        v, p, s = verdicts[0]
+        _, _, p, s = candidates[0]
+        v = self.checker.check(claim, f"{p.chunk.author}: {s}")
         misattributed = self._attribution_error(claim, p)
         if v.hard_fail or misattributed:
             note = ""

@@ -26,7 +26,8 @@ class HybridRetriever:
     embeddings: Embeddings
     mode: str = "hybrid"  # hybrid | dense | bm25
     candidates: int = 20
-    stage_boost: float = 0.6
+    stage_boost: float = 2.0
+    dense_weight: float = 0.5  # BM25's ranking counts 1.0
 
     def __post_init__(self) -> None:
         self.by_id: dict[str, Chunk] = {c.id: c for c in self.index.chunks}
@@ -48,9 +49,9 @@ class HybridRetriever:
         if self.mode in ("hybrid", "bm25"):
             sparse = self.bm25.search(query, self.candidates)
         fused: dict[str, float] = {}
-        for ranking in (dense, sparse):
+        for weight, ranking in ((self.dense_weight, dense), (1.0, sparse)):
             for rank, (cid, _) in enumerate(ranking):
-                fused[cid] = fused.get(cid, 0.0) + 1.0 / (RRF_K + rank + 1)
+                fused[cid] = fused.get(cid, 0.0) + weight / (RRF_K + rank + 1)
         boosted = set(stages) | ({stage} if stage else set())
         if boosted and self.stage_boost:
             # Passages of the diagnosed stage(s) are candidates even if neither retriever ranked them.
