@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -29,7 +30,7 @@ from .corpus import STAGE_NAMES_KO, Corpus, load_corpus
 from .diagnosis import NONE, Diagnosis, diagnose, is_followup, override
 from .embeddings import make_embeddings
 from .errors import CoachError
-from .index import build_index, index_status, open_index
+from .index import build_index, index_status, live_generation, open_index
 from .retrieval import HybridRetriever
 from .scope import classify, premise_claim
 from .settings import Settings, load_settings
@@ -71,6 +72,7 @@ class Coach:
     llm: object | None = None  # assistant.llm.LLMAnswerer when settings.llm is set
     index_note: str | None = None
     _stages: list[StageInfo] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     # --- construction ---------------------------------------------------------------------
     @classmethod
@@ -138,8 +140,36 @@ class Coach:
         assert final is not None
         return final
 
+    def refresh(self) -> bool:
+        """Switch to a newer index generation if `cto-coach index` published one while we were serving.
+
+        The old generation stays on disk until the one after, so queries already running on it finish;
+        new queries use the new one. Cheap when nothing changed (one small file read).
+        """
+        if self.settings.chroma_host:
+            return False
+        try:
+            live = live_generation(self.settings.index_dir)
+        except CoachError:
+            return False
+        if live is None or live.name == self.retriever.index.generation:
+            return False
+        with self._lock:
+            if live.name == self.retriever.index.generation:
+                return False
+            index = open_index(self.settings, self.embeddings)
+            self.retriever = HybridRetriever(
+                index, self.embeddings, self.settings.retrieval, self.settings.candidates,
+                self.settings.stage_boost, self.settings.dense_weight,
+            )
+            self.corpus = load_corpus(self.settings.corpus_dir)
+            self._stages = []
+            log.info("switched to index generation %s", live.name)
+        return True
+
     def stream(self, question: str, history: list | None = None, stage: int | str | None = None) -> Iterator[Delta | Final]:
         """Yield `Delta` pieces of the answer text as they are produced, then `Final(answer)`."""
+        self.refresh()
         t0 = time.perf_counter()
         q = clean_question(question, self.settings.max_question_chars)
         hist = clean_history(history, self.settings.max_history_turns, self.settings.max_question_chars)
