@@ -20,8 +20,6 @@ import uuid
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-import gradio as gr
-
 from .corpus import STAGE_NAMES_EN, STAGE_NAMES_KO
 from .errors import CoachError, FeedbackError, SettingsError
 from .feedback import FeedbackStore, answer_record, feedback_path, flag_record, rating_record
@@ -29,10 +27,19 @@ from .text import is_korean, split_sentences
 from .types import VOICE_LABELS, Answer, Citation, Delta, Final
 
 if TYPE_CHECKING:
+    import gradio as gr
+
     from .coach import Coach
     from .settings import Settings
 
 log = logging.getLogger("cto_coach.ui")
+
+
+def _gr():
+    """Gradio, imported on first use (2-6 s): `serve` can refuse bad settings before paying for it."""
+    import gradio
+
+    return gradio
 
 TITLE = "CTO Coach"
 AUTO = "auto"
@@ -344,6 +351,7 @@ class ChatHandlers:
     def respond(self, message: str, chat: list | None, stage_choice: object, state: dict | None
                 ) -> Iterator[tuple[str, list, str, dict | None, Any, dict]]:
         """Stream one answer. Yields (textbox, chat, evidence_html, answer_json, flag_choices, state)."""
+        gr = _gr()
         state = state if isinstance(state, dict) and "turns" in state else new_state()
         chat = [dict(m) for m in (chat or []) if isinstance(m, dict)]
         message = message if isinstance(message, str) else ""
@@ -410,7 +418,7 @@ class ChatHandlers:
         return out
 
     def clear(self) -> tuple[list, str, None, Any, dict, str]:
-        return [], EMPTY_EVIDENCE, None, gr.update(choices=[], value=None), new_state(), ""
+        return [], EMPTY_EVIDENCE, None, _gr().update(choices=[], value=None), new_state(), ""
 
     def _turn_for_message(self, state: dict | None, index: Any) -> dict | None:
         if isinstance(index, list | tuple):
@@ -435,9 +443,6 @@ class ChatHandlers:
             "dislike": "👎 피드백을 저장했습니다. 이 질문은 평가 후보가 됩니다. / Saved: this question becomes an eval candidate.",
             "unset": "평가를 취소했습니다. / Rating removed.",
         }[rating]
-
-    def like(self, state: dict, data: gr.LikeData) -> str:
-        return self.rate(state, data.index, data.liked)
 
     def flag(self, choice: str | None, comment: str | None, state: dict | None) -> tuple[str, str]:
         """Store "citation [n] does not support this sentence" for the latest answer."""
@@ -471,7 +476,14 @@ def _sentence_of(turn: dict, i: int) -> str | None:
 # --- app -------------------------------------------------------------------------------------
 def create_app(coach: Coach, store: FeedbackStore | None = None) -> gr.Blocks:
     """Build the Gradio app over a ready `Coach` (handlers: `ChatHandlers`)."""
+    gr = _gr()
     h = ChatHandlers(coach, store)
+
+    def like(state: dict, data) -> str:
+        return h.rate(state, data.index, data.liked)
+
+    # A real class, not a string: Gradio finds the LikeData parameter through get_type_hints.
+    like.__annotations__ = {"state": dict, "data": gr.LikeData, "return": str}
     js = JS_ON_LOAD.replace("__CSS__", _js_string(CSS))
     with gr.Blocks(title=TITLE, analytics_enabled=False, fill_width=True) as app:
         gr.HTML(
@@ -487,7 +499,7 @@ def create_app(coach: Coach, store: FeedbackStore | None = None) -> gr.Blocks:
                     stage = gr.Radio(stage_choices(coach), value=AUTO, label="단계 / Stage",
                                      info="자동 진단 또는 단계 고정 / diagnose automatically or fix a stage",
                                      elem_id="cc-stage")
-                    chat = gr.Chatbot(label="CTO Coach", height=560, elem_id="cc-chat",
+                    chat = gr.Chatbot(label="CTO Coach", height="68vh", min_height=420, elem_id="cc-chat",
                                       feedback_options=("Like", "Dislike"), buttons=["copy"],
                                       placeholder="회사 규모나 상황을 알려 주세요. / Tell me about your company.")
                     with gr.Row():
@@ -519,7 +531,7 @@ def create_app(coach: Coach, store: FeedbackStore | None = None) -> gr.Blocks:
                     api_name="clear")
         chat.clear(h.clear, None, [chat, evidence, answer_json, flag_choice, state, feedback_status],
                    api_visibility="private")
-        chat.like(h.like, [state], [feedback_status], api_visibility="private")
+        chat.like(like, [state], [feedback_status], api_visibility="private")
         flag_btn.click(h.flag, [flag_choice, flag_comment, state], [feedback_status, flag_comment], api_name="flag")
     app.queue(default_concurrency_limit=1)
     return app

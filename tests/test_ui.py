@@ -1,0 +1,369 @@
+"""The web UI's handlers (no browser) over a real Coach, and the chat endpoint through gradio_client."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from pathlib import Path
+
+import pytest
+
+from assistant.errors import InputError, SettingsError
+from assistant.feedback import FeedbackStore
+from assistant.types import StageInfo
+
+Q25 = "직원 25명인데 CTO로서 뭘 해야 하죠?"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def ui_coach(tmp_path_factory):
+    """One real Coach per module (real corpus, bundled embedder, index built in a temp dir)."""
+    from assistant.coach import Coach
+    from assistant.settings import load_settings
+
+    base = tmp_path_factory.mktemp("ui")
+    with pytest.MonkeyPatch.context() as mp:
+        for key in list(os.environ):
+            if key.startswith("CTO_COACH_"):
+                mp.delenv(key)
+        return Coach.from_settings(load_settings(index_dir=base / "index", data_dir=base / "data"))
+
+
+@pytest.fixture
+def handlers(ui_coach, tmp_path):
+    from assistant.ui import ChatHandlers
+
+    return ChatHandlers(ui_coach, FeedbackStore(tmp_path / "feedback.jsonl"))
+
+
+def content_text(message: dict) -> str:
+    """A chat message's text: a string in handlers, a list of parts over the API (Gradio 6)."""
+    content = message["content"]
+    if isinstance(content, list):
+        return "".join(p.get("text", "") for p in content if isinstance(p, dict))
+    return content
+
+
+def final(outputs):
+    """The last yield of `respond`: (textbox, chat, evidence, answer_json, flag_update, state)."""
+    outs = list(outputs)
+    assert outs, "respond yielded nothing"
+    return outs, outs[-1]
+
+
+# --- pure rendering ------------------------------------------------------------------------
+def test_highlight_escapes_html_and_marks_the_quote():
+    from assistant.ui import highlight
+
+    text = "앞 문장입니다. <script>alert(1)</script> 핵심  문장은\n여기에 있습니다. 뒤 문장."
+    out, found = highlight(text, ["핵심 문장은 여기에 있습니다."])  # whitespace differs from the passage
+    assert found
+    assert "<script>" not in out and "&lt;script&gt;" in out
+    assert '<mark class="cc-quote">핵심  문장은\n여기에 있습니다.</mark>' in out
+    out, found = highlight("a & b", ["없는 문장"])
+    assert not found and out == "a &amp; b"
+
+
+def test_highlight_merges_overlapping_quotes():
+    from assistant.ui import quote_spans
+
+    assert quote_spans("abcdefgh", ["bcd", "cdef", "gh"]) == [(1, 8)]  # overlapping and adjacent
+    assert quote_spans("abcdefgh", ["ab", "gh", "zz"]) == [(0, 2), (6, 8)]
+
+
+def test_parse_stage_and_choices(ui_coach):
+    from assistant.ui import AUTO, parse_stage, stage_choices
+
+    assert [parse_stage(x) for x in (AUTO, None, "", "1", "3", 4, "9", "x")] == [None, None, None, 1, 3, 4, None, None]
+    choices = stage_choices(ui_coach)
+    assert choices[0][1] == AUTO and [v for _, v in choices[1:]] == ["1", "2", "3", "4"]
+    assert "암흑기" in choices[1][0] and "성숙기" in choices[4][0]
+
+
+def test_stages_tab_is_rendered_from_the_corpus(ui_coach):
+    from assistant.ui import render_stages
+
+    page = render_stages(ui_coach)
+    for info in ui_coach.stages():
+        assert f"{info.stage}단계" in page
+        for cap in info.capabilities:
+            assert cap in page
+    assert "최소 기능 제품" in page and "아마존" in page  # source capability and blogger commentary
+
+    class FakeCoach:
+        def stages(self):
+            return [StageInfo(1, "새벽기", "1명", ("① <테스트> 능력",), "요약", "제목", "의견 & 코멘트")]
+
+    fake = render_stages(FakeCoach())
+    assert "새벽기" in fake and "&lt;테스트&gt;" in fake and "의견 &amp; 코멘트" in fake
+    assert "암흑기" not in fake  # nothing hard-coded
+
+
+# --- respond ---------------------------------------------------------------------------------
+def test_korean_answer_streams_with_linked_markers_diagnosis_and_evidence(handlers):
+    outs, (box, chat, evidence, payload, flags, state) = final(handlers.respond(Q25, [], "auto", None))
+    assert len(outs) >= 4  # placeholder, streamed pieces, final
+    streamed = [o[1][-1]["content"] for o in outs[1:-1]]
+    assert any("[1]" in s for s in streamed) and len(set(streamed)) >= 2  # grows piece by piece
+    assert box == ""
+    assert chat[0] == {"role": "user", "content": Q25}
+    msg = chat[-1]["content"]
+    assert chat[-1]["role"] == "assistant"
+    assert msg.startswith("🧭 **진단:** 직원 25명 → 2단계 성장기")
+    assert msg.count("**진단:**") == 1  # not repeated from the answer text
+    assert '<a class="cc-ref" href="#cite-1-1"' in msg and "#cite-1-2" in msg
+    # evidence: passages in marker order, badges, highlighted quote
+    assert evidence.index('id="cite-1-1"') < evidence.index('id="cite-1-2"')
+    assert "2단계 성장기" in evidence and "원문 (Hosang Jeon)" in evidence and "블로거 의견 (MK)" in evidence
+    assert '<mark class="cc-quote">' in evidence and "아키텍처 전략 수립과 개발의 총괄" in evidence
+    # API payload
+    assert payload["stage"] == 2 and payload["turn"] == 1 and payload["citations"]
+    assert [c["n"] for c in payload["citations"]] == list(range(1, len(payload["citations"]) + 1))
+    assert "[1]" in payload["answer"] and payload["diagnosis_line"].startswith("직원 25명 → 2단계")
+    json.dumps(payload)  # serialisable for gradio_client
+    # flag choices: "[n] sentence" for cited claim sentences
+    assert flags["choices"] and flags["choices"][0][0].startswith("[1] ")
+    assert state["history"] == [("user", Q25), ("assistant", payload["answer"])]
+    assert state["turns"][0]["msg_index"] == 1
+
+
+def test_english_question_gets_english_labels(handlers):
+    _, (_, chat, evidence, payload, _, _) = final(handlers.respond(
+        "We are 3 people building our first MVP. What should the CTO focus on?", [], "auto", None))
+    assert chat[-1]["content"].startswith("🧭 **Diagnosis:** 3 people → stage 1")
+    assert "Stage 1" in evidence and "Source article (Hosang Jeon)" in evidence
+    assert payload["stage"] == 1
+
+
+def test_fixed_stage_changes_the_answer(handlers):
+    _, auto = final(handlers.respond(Q25, [], "auto", None))
+    _, fixed = final(handlers.respond(Q25, [], "3", None))
+    assert auto[3]["stage"] == 2 and fixed[3]["stage"] == 3
+    assert "3단계 선택 → 3단계 르네상스" in fixed[1][-1]["content"]
+    assert "3단계 르네상스" in fixed[2] and "역할의 분리" in fixed[2]
+    assert auto[3]["answer"] != fixed[3]["answer"]
+
+
+def test_follow_up_uses_the_session_history(handlers):
+    _, first = final(handlers.respond(Q25, [], "auto", None))
+    _, (_, chat, evidence, payload, _, state) = final(handlers.respond("그 다음 단계는?", first[1], "auto", first[5]))
+    assert payload["stage"] == 3 and payload["turn"] == 2
+    assert "2단계 다음" in chat[-1]["content"]
+    assert len(chat) == 4 and "#cite-2-1" in chat[-1]["content"]
+    # newest evidence first; the first answer's evidence is folded below and still addressable
+    assert evidence.index('id="cite-2-1"') < evidence.index('id="cite-1-1"')
+    assert "<details" in evidence
+    assert [t["msg_index"] for t in state["turns"]] == [1, 3]
+    # without the history the same words get a general answer
+    _, alone = final(handlers.respond("그 다음 단계는?", [], "auto", None))
+    assert alone[3]["stage"] != 3
+
+
+def test_history_is_recovered_from_the_chat_for_api_callers(handlers):
+    chat = [{"role": "user", "content": Q25}, {"role": "assistant", "content": "2단계 성장기 ... [1]"}]
+    _, out = final(handlers.respond("그 다음 단계는?", chat, "auto", None))
+    assert out[3]["stage"] == 3
+
+
+@pytest.mark.parametrize("message, expected", [
+    ("", "질문이 비어 있습니다"),
+    ("   \n\t ", "질문이 비어 있습니다"),
+    ("가" * 2001, "질문이 너무 깁니다"),
+    ("?!?!", "글자가 없습니다"),
+])
+def test_input_limits_give_a_friendly_chat_message(handlers, message, expected):
+    _, (box, chat, _, payload, _, state) = final(handlers.respond(message, [], "auto", None))
+    assert chat[-1]["role"] == "assistant" and chat[-1]["content"].startswith("⚠️ ")
+    assert expected in chat[-1]["content"] and "Traceback" not in chat[-1]["content"]
+    assert "error" in payload and state["turns"] == [] and state["history"] == []
+    assert box == ""
+
+
+class BrokenCoach:
+    def __init__(self, settings, exc):
+        self.settings, self.exc, self.mode_label = settings, exc, "broken"
+
+    def stream(self, *a, **k):
+        raise self.exc
+        yield  # pragma: no cover
+
+
+@pytest.mark.parametrize("exc, expected", [
+    (RuntimeError("boom /secret/path"), "문제가 생겼습니다"),
+    (InputError("history item 0 must be a [role, text] pair"), "history item 0"),
+])
+def test_coach_exceptions_become_a_friendly_message(ui_coach, tmp_path, exc, expected):
+    from assistant.ui import ChatHandlers
+
+    h = ChatHandlers(BrokenCoach(ui_coach.settings, exc), FeedbackStore(tmp_path / "f.jsonl"))
+    _, (_, chat, _, payload, _, _) = final(h.respond("안녕하세요 질문입니다", [], "auto", None))
+    assert expected in chat[-1]["content"] and "boom" not in chat[-1]["content"]
+    assert "Traceback" not in chat[-1]["content"] and payload["error"]
+
+
+def test_llm_notice_is_shown_above_the_answer(ui_coach):
+    from assistant.ui import format_answer
+
+    answer = ui_coach.ask(Q25)
+    answer.notice = "LLM 호출 실패 → 추출형 답변을 보여 드립니다"
+    msg = format_answer(answer, 7)
+    assert msg.startswith("> ⚠️ LLM 호출 실패")
+    assert "#cite-7-1" in msg and "[99]" not in msg
+
+
+def test_only_cited_markers_are_linked(ui_coach):
+    from assistant.ui import format_answer
+
+    answer = ui_coach.ask(Q25)
+    answer.text += "\n참고 [99]"
+    msg = format_answer(answer, 1)
+    assert "참고 [99]" in msg and "#cite-1-99" not in msg
+
+
+# --- feedback --------------------------------------------------------------------------------
+def test_like_dislike_and_undo_land_in_the_store(handlers):
+    _, out = final(handlers.respond(Q25, [], "auto", None))
+    state = out[5]
+    assert "저장" in handlers.rate(state, 1, True)
+    assert "저장" in handlers.rate(state, 1, False)
+    assert "취소" in handlers.rate(state, 1, "")
+    assert "평가할 답변이 아닙니다" in handlers.rate(state, 0, True)  # the user's own message
+    recs = handlers.store.read().records
+    assert [r["rating"] for r in recs] == ["like", "dislike", "unset"]
+    r = recs[1]
+    assert r["question"] == Q25 and r["stage"] == 2 and r["mode"] == "extractive" and r["citations"]
+    assert r["answer"] == out[3]["answer"] and r["ts"] and r["session"] == state["session"]
+
+
+def test_flag_a_citation_that_does_not_support_a_sentence(handlers):
+    _, out = final(handlers.respond(Q25, [], "auto", None))
+    state, choices = out[5], out[4]["choices"]
+    _label, value = choices[-1]
+    status, comment = handlers.flag(value, "  이 문장과 무관해요 ", state)
+    assert status.startswith("🚩") and comment == ""
+    rec = handlers.store.read().records[-1]
+    assert rec["type"] == "citation_flag"
+    n = int(value.split(":")[1])
+    assert rec["flag"]["citation"] == n and rec["flag"]["comment"] == "이 문장과 무관해요"
+    assert rec["flag"]["sentence"] in out[3]["answer"]
+    assert rec["flag"]["citation_id"] == out[3]["citations"][n - 1]["id"]
+    assert "먼저 질문" in handlers.flag(value, "", None)[0]
+    assert "고르세요" in handlers.flag(None, "", state)[0]
+    assert "없습니다" in handlers.flag("99:1", "", state)[0]
+
+
+def test_clear_resets_the_session(handlers):
+    from assistant.ui import EMPTY_EVIDENCE
+
+    chat, evidence, payload, flags, state, status = handlers.clear()
+    assert chat == [] and evidence == EMPTY_EVIDENCE and payload is None and flags["choices"] == []
+    assert state["history"] == [] and state["turns"] == [] and status == ""
+
+
+# --- serving ---------------------------------------------------------------------------------
+def _settings(**kw):
+    from assistant.settings import Settings
+
+    return Settings(**kw)
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "::1", "127.0.0.2"])
+def test_loopback_hosts_need_no_auth(host):
+    from assistant.ui import check_exposure
+
+    assert check_exposure(_settings(host=host)) is None
+
+
+def test_public_host_without_auth_is_refused_with_a_clear_message():
+    from assistant.ui import check_exposure, serve
+
+    with pytest.raises(SettingsError, match=r"refusing to serve the web UI on 0\.0\.0\.0 without a password"):
+        check_exposure(_settings(host="0.0.0.0"))
+    with pytest.raises(SettingsError, match="CTO_COACH_ALLOW_PUBLIC"):
+        serve(_settings(host="192.168.1.10", index_dir=Path("/nonexistent")))  # refuses before loading
+    assert check_exposure(_settings(host="0.0.0.0", allow_public=True)) is None
+    assert check_exposure(_settings(host="0.0.0.0", auth_username="u", auth_password="p")) == ("u", "p")
+    with pytest.raises(SettingsError, match="set both"):
+        check_exposure(_settings(auth_username="u"))
+
+
+def test_serve_refuses_bad_settings_without_importing_gradio():
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom assistant.ui import check_exposure\nfrom assistant.settings import Settings\n"
+            "try:\n    check_exposure(Settings(host='0.0.0.0'))\nexcept Exception as e:\n    print(type(e).__name__)\n"
+            "print('gradio' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                         cwd=Path(__file__).resolve().parent.parent, check=True).stdout.split()
+    assert out == ["SettingsError", "False"]
+
+
+def test_create_app_exposes_the_chat_endpoint(ui_coach, tmp_path):
+    from assistant.ui import create_app
+
+    app = create_app(ui_coach, FeedbackStore(tmp_path / "f.jsonl"))
+    names = {d.api_name for d in app.fns.values() if d.api_visibility == "public"}
+    assert {"chat", "clear", "flag"} <= names
+
+
+@pytest.fixture(scope="module")
+def live_server(ui_coach, tmp_path_factory):
+    from assistant.ui import create_app, launch_app
+
+    store = FeedbackStore(tmp_path_factory.mktemp("live") / "feedback.jsonl")
+    app = create_app(ui_coach, store)
+    url = launch_app(app, ui_coach.settings.model_copy(update={"port": free_port()}),
+                     prevent_thread_lock=True, quiet=True)
+    yield url, store
+    app.close()
+
+
+def test_gradio_client_gets_an_answer_with_citations(live_server):
+    from gradio_client import Client
+
+    url, _ = live_server
+    client = Client(url, verbose=False)
+    box, chat, evidence, payload, _flags = client.predict(Q25, [], "auto", api_name="/chat")
+    assert box == "" and content_text(chat[-1]).startswith("🧭 **진단:**")
+    assert payload["stage"] == 2 and payload["citations"] and "[1]" in payload["answer"]
+    assert payload["citations"][0]["voice"] == "source" and payload["citations"][0]["quote"]
+    assert 'id="cite-1-1"' in evidence
+    # the same client is one session: the follow-up sees the history kept in the session state
+    # (the chat passed in is empty on purpose)
+    _, chat2, _, payload2, _ = client.predict("그 다음 단계는?", [], "auto", api_name="/chat")
+    assert "2단계 다음" in content_text(chat2[-1])
+    assert payload2["stage"] == 3 and payload2["turn"] == 2
+    # streaming: the job's intermediate outputs arrive before the final one
+    job = client.submit("성숙기 회사의 CTO에게 필요한 능력은?", [], "4", api_name="/chat")
+    job.result(timeout=60)
+    assert len(job.outputs()) >= 3 and job.outputs()[-1][3]["stage"] == 4
+    # input limits over the API: a friendly message, not an error
+    _, chat3, _, payload3, _ = client.predict("   ", [], "auto", api_name="/chat")
+    assert content_text(chat3[-1]).startswith("⚠️") and "error" in payload3
+
+
+def test_auth_is_enforced_when_set(ui_coach, tmp_path):
+    from gradio_client import Client
+
+    from assistant.ui import create_app, launch_app
+
+    app = create_app(ui_coach, FeedbackStore(tmp_path / "f.jsonl"))
+    settings = ui_coach.settings.model_copy(update={"port": free_port(), "auth_username": "coach"})
+    settings = settings.model_copy(update={"auth_password": _settings(auth_password="s3cret").auth_password})
+    url = launch_app(app, settings, prevent_thread_lock=True, quiet=True)
+    try:
+        with pytest.raises(Exception):  # noqa: B017 - gradio_client raises different types across versions
+            Client(url, verbose=False)
+        client = Client(url, auth=("coach", "s3cret"), verbose=False)
+        payload = client.predict(Q25, [], "auto", api_name="/chat")[3]
+        assert payload["citations"]
+    finally:
+        app.close()
