@@ -225,10 +225,12 @@ def _chunk_text(chunk: Any) -> str:
     if isinstance(chunk, str):
         return chunk
     text = getattr(chunk, "text", None)
+    if isinstance(text, str):  # langchain-core 1.x: a property (a str that is also callable)
+        return str(text)
     if callable(text):  # older langchain-core: a method
         text = text()
-    if isinstance(text, str):
-        return text
+        if isinstance(text, str):
+            return text
     content = getattr(chunk, "content", "")
     return content if isinstance(content, str) else ""
 
@@ -242,6 +244,9 @@ def make_chat_model(settings: Settings) -> Any:
     key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
     secrets = (key,) if key else ()
     if provider == "gguf":
+        name = spec.split(":", 1)[1]
+        if name not in _GGUF_MODELS:
+            raise LLMError(f"unknown local model {spec!r}; known: " + ", ".join(f"gguf:{m}" for m in _GGUF_MODELS))
         return LocalGGUFChatModel(model_name=spec.split(":", 1)[1], temperature=settings.llm_temperature)
     kwargs: dict[str, Any] = {"temperature": settings.llm_temperature}
     if provider == "ollama":  # ChatOllama has no api_key/timeout fields: its httpx client takes the timeout
@@ -438,7 +443,7 @@ def parse_answer(text: str) -> list[Unit]:
         m = _LIST_PREFIX.match(line)
         prefix = ""
         if m:
-            prefix, line = "- ", line[m.end():]
+            prefix, line = m.group(1).strip() + " ", line[m.end():]
         for j, s in enumerate(_sentences(line)):
             units.append(Unit(i, prefix if j == 0 else "", s, _markers(s), claim=True,
                               inference=any(lbl in s for lbl in INFERENCE_LABELS)))
@@ -594,12 +599,10 @@ def llm_answer_stream(coach: Coach, q: str, text: str, hist: list[tuple[str, str
             if piece:
                 yield Delta(piece)
     except LLMError as exc:
-        yield Delta("\n")
         yield extractive(f"LLM failed ({llm.redact(str(exc))}); showing the extractive answer")
         return
     except Exception as exc:  # mid-stream: the draft is incomplete, never show a traceback
         log.warning("LLM %s failed mid-stream: %s", llm.spec, llm.describe(exc))
-        yield Delta("\n")
         yield extractive(f"LLM failed ({llm.describe(exc)}); showing the extractive answer")
         return
     timings["llm"] = (time.perf_counter() - t2) * 1e3
