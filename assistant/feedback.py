@@ -13,7 +13,9 @@ safe rather than merely flushed:
 
 `cto-coach feedback export` calls `export_candidates`: answers whose latest rating is a dislike, or
 that have a "this citation does not support this sentence" flag, become candidate eval cases with
-the schema of `evals/cases.jsonl`; the gold fields are left empty for a human to fill.
+the schema of `evals/cases.jsonl`; the gold fields are left empty for a human to fill, and the note
+carries a TODO that `make eval-add` rejects until the reviewer has rewritten it. The old answer, its
+citations and the user's flags follow as annotations that `make eval-add` drops.
 """
 
 from __future__ import annotations
@@ -266,6 +268,17 @@ def _case(rec: dict[str, Any], history: list, entry: dict[str, Any], digest: str
         "gold_evidence": [],
         "key_points": [],
         "note": note,
+        # Annotations for the reviewer (`make eval-add` drops them): what the system said back then.
+        "answer": rec.get("answer", ""),
+        "stage": rec.get("stage"),
+        "kind": rec.get("kind"),
+        "mode": rec.get("mode"),
+        "rating": entry["rating"],
+        "feedback": entry["flags"],
+        "citations": [
+            {k: c.get(k) for k in ("n", "id", "stage", "section", "voice", "quote")}
+            for c in rec.get("citations") or [] if isinstance(c, dict)
+        ],
     }
 
 

@@ -44,6 +44,7 @@ def _gr():
 TITLE = "CTO Coach"
 AUTO = "auto"
 MAX_OLDER_EVIDENCE = 8  # earlier answers whose evidence stays reachable from their markers
+MAX_TURNS = 100  # answers per session that can still be rated (older ones drop out of the state)
 
 EXAMPLES = [
     "창업 멤버 3명이고 아직 제품이 없어요. CTO로서 뭘 해야 하나요?",
@@ -386,20 +387,22 @@ class ChatHandlers:
             yield "", [*chat], evidence, {"error": FRIENDLY_ERROR}, gr.update(), state
             return
 
-        turn = len(state["turns"]) + 1
+        turn = (state["turns"][-1]["turn"] + 1) if state["turns"] else 1
         korean = is_korean(answer.question)
         chat[-1] = {"role": "assistant", "content": format_answer(answer, turn)}
         payload = {"turn": turn, "question": answer.question, **answer.to_json(),
                    "diagnosis_line": answer.diagnosis.explain(korean)}
         record = answer_record(question=answer.question, history=history, answer_json=payload,
                                stage_choice=stage, session=state["session"], turn=turn)
+        keep = max(self.coach.settings.max_history_turns, 1) * 2  # what the coach would read anyway
         state = {
             **state,
-            "history": [*history, ("user", answer.question), ("assistant", answer.text)],
+            "history": [*history, ("user", answer.question), ("assistant", answer.text)][-keep:],
             "turns": [*state["turns"], {"turn": turn, "msg_index": len(chat) - 1, "record": record,
                                         "flags": self.flag_options(answer),
-                                        "sentences": [_strip_md(x.text) for x in answer.sentences]}],
-            "evidence": [*state["evidence"], (turn, render_evidence_turn(answer, turn, korean), korean)],
+                                        "sentences": [_strip_md(x.text) for x in answer.sentences]}][-MAX_TURNS:],
+            "evidence": [*state["evidence"],
+                         (turn, render_evidence_turn(answer, turn, korean), korean)][-(MAX_OLDER_EVIDENCE + 1):],
         }
         choices = state["turns"][-1]["flags"]
         yield ("", [*chat], render_evidence(state["evidence"]), payload,

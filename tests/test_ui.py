@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 from pathlib import Path
 
@@ -227,6 +228,69 @@ def test_only_cited_markers_are_linked(ui_coach):
     assert "참고 [99]" in msg and "#cite-1-99" not in msg
 
 
+# --- LLM mode (LangChain fake chat models; no network) ------------------------------------------
+def _llm_coach(base, answers=(), failures=()):
+    import copy
+
+    from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+    from pydantic import Field
+
+    from assistant.llm import LLMAnswerer
+
+    class Fake(GenericFakeChatModel):
+        """Streams word by word; {s2} / {c2} become the numbers of the stage-2 summary / commentary
+        passages in the prompt it received; `failures` are raised before the first token."""
+
+        failures: list = Field(default_factory=list)
+
+        def _stream(self, messages, stop=None, run_manager=None, **kwargs):
+            if self.failures:
+                raise self.failures.pop(0)
+            roles: dict[str, str] = {}
+            for n, stage, section in re.findall(r'<passage n="(\d+)" stage="(\w+)" section="(\w+)"',
+                                                str(messages[-1].content)):
+                roles.setdefault(f"{section[0]}{stage}", n)
+            for chunk in super()._stream(messages, stop, run_manager, **kwargs):
+                chunk.message.content = re.sub(r"\{(\w+)\}", lambda m: roles.get(m.group(1), "99"),
+                                               str(chunk.message.content))
+                yield chunk
+
+    settings = base.settings.model_copy(update={"llm": "fake:ui", "llm_retries": 0})
+    coach = copy.copy(base)
+    coach.settings = settings
+    coach.llm = LLMAnswerer(Fake(messages=iter(answers), failures=list(failures)), base.checker, settings,
+                            sleep=lambda s: None)
+    return coach
+
+
+def test_llm_answer_shows_its_mode_and_puts_paraphrases_beside_the_passage(ui_coach, tmp_path):
+    from assistant.ui import ChatHandlers
+
+    paraphrase = "블로거(MK)는 성장기에는 관리보다 코칭에 방점을 두어야 한다고 말합니다 [{c2}]."
+    coach = _llm_coach(ui_coach, answers=[paraphrase])
+    assert coach.mode_label.startswith("LLM fake:ui")
+    h = ChatHandlers(coach, FeedbackStore(tmp_path / "f.jsonl"))
+    _, (_, chat, evidence, payload, _, _) = final(h.respond("성장기 CTO는 무엇을 해야 하나요?", [], "auto", None))
+    assert payload["mode"].startswith("llm:fake:ui") and payload["citations"], payload
+    assert "코칭에 방점을" in chat[-1]["content"] and 'class="cc-ref"' in chat[-1]["content"]
+    # the paraphrase is not verbatim in the passage: it is listed under it; the source span is marked
+    assert "이 구절을 인용한 답변 문장" in evidence and "관리보다 코칭에 방점을 두어야" in evidence
+    assert '<mark class="cc-quote">' in evidence
+
+
+def test_llm_failure_shows_a_short_notice_and_the_extractive_answer(ui_coach, tmp_path):
+    from assistant.ui import ChatHandlers
+
+    coach = _llm_coach(ui_coach, failures=[ConnectionError("connection refused by 10.0.0.1")])
+    h = ChatHandlers(coach, FeedbackStore(tmp_path / "f.jsonl"))
+    _, (_, chat, evidence, payload, _, _) = final(h.respond(Q25, [], "auto", None))
+    msg = chat[-1]["content"]
+    assert msg.startswith("> ⚠️ ") and "extractive" in msg.split("\n")[0]
+    assert "Traceback" not in msg and "🧭 **진단:** 직원 25명 → 2단계" in msg
+    assert payload["notice"] and payload["mode"].startswith("extractive")
+    assert 'id="cite-1-1"' in evidence
+
+
 # --- feedback --------------------------------------------------------------------------------
 def test_like_dislike_and_undo_land_in_the_store(handlers):
     _, out = final(handlers.respond(Q25, [], "auto", None))
@@ -367,3 +431,18 @@ def test_auth_is_enforced_when_set(ui_coach, tmp_path):
         assert payload["citations"]
     finally:
         app.close()
+
+
+def test_session_state_stays_bounded(handlers, monkeypatch):
+    import assistant.ui as ui
+
+    monkeypatch.setattr(ui, "MAX_OLDER_EVIDENCE", 1)
+    monkeypatch.setattr(ui, "MAX_TURNS", 2)
+    state, chat = None, []
+    for q in (Q25, "그 다음 단계는?", "성숙기 회사의 CTO에게 필요한 능력은?"):
+        _, out = final(handlers.respond(q, chat, "auto", state))
+        chat, state = out[1], out[5]
+    assert [t for t, _, _ in state["evidence"]] == [2, 3]
+    assert [t["turn"] for t in state["turns"]] == [2, 3] and state["turns"][-1]["msg_index"] == 5
+    assert 'id="cite-3-1"' in out[2] and 'id="cite-1-1"' not in out[2]
+    assert out[3]["stage"] == 4 and len(state["history"]) == 6
