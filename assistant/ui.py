@@ -68,7 +68,7 @@ EMPTY_EVIDENCE = (
 )
 
 CSS = """
-.cc-evidence { max-height: 72vh; overflow-y: auto; padding-right: 4px; scroll-behavior: smooth; }
+.cc-evidence { position: relative; max-height: 72vh; overflow-y: auto; padding-right: 4px; }
 .cc-evidence .cc-empty { color: var(--body-text-color-subdued); font-size: 0.95em; }
 .cc-ev-head { font-weight: 600; margin: 0 0 6px 0; font-size: 0.95em; }
 .cc-cites { list-style: none; padding: 0; margin: 0; }
@@ -117,7 +117,7 @@ if (!window.__ccInit) {
     document.querySelectorAll('.cc-cite.cc-active').forEach(e => e.classList.remove('cc-active'));
     el.classList.add('cc-active');
     const box = el.closest('.cc-evidence');
-    if (box) box.scrollTop = el.offsetTop - box.offsetTop - 8;
+    if (box) box.scrollTop = el.offsetTop - 8;  // .cc-evidence is the offsetParent (position: relative)
     if (scrollPage) el.scrollIntoView({block: 'nearest'});
   };
   document.addEventListener('click', ev => {

@@ -153,9 +153,15 @@ def test_follow_up_uses_the_history_and_clear_forgets_it(page):
     sync_api.expect(bot).to_contain_text("그 다음 단계 (2단계 다음) → 3단계 르네상스")
     sync_api.expect(page.locator("#cite-2-1 .cc-stage")).to_contain_text("3단계")
     sync_api.expect(page.locator("details.cc-older")).to_have_count(1)  # answer 1's evidence, folded
-    # A marker of the first answer still finds its passage (in the folded section).
+    # A marker of the first answer still finds its passage (in the folded section), scrolled into the
+    # panel's view (a short window makes the panel scroll).
+    page.set_viewport_size({"width": 1500, "height": 650})
     page.locator("#cc-chat [data-testid='bot']").first.locator("a.cc-ref").first.click()
     sync_api.expect(page.locator("#cite-1-1")).to_have_class("cc-cite cc-active")
+    sync_api.expect(page.locator("details.cc-older")).to_have_attribute("open", "")
+    page.wait_for_function("""() => { const el = document.getElementById('cite-1-1'), box = el.closest('.cc-evidence');
+        const r = el.getBoundingClientRect(), b = box.getBoundingClientRect();
+        return box.scrollHeight > box.clientHeight && r.top >= b.top - 1 && r.top < b.bottom; }""")
     page.locator("#cc-clear").click()
     sync_api.expect(page.locator("#cc-chat [data-testid='bot']")).to_have_count(0)
     sync_api.expect(page.locator(".cc-evidence .cc-empty")).to_be_visible()
