@@ -34,7 +34,7 @@ ask: $(STAMP) ## answer Q="..." on the command line
 	$(BIN)/cto-coach ask "$(Q)"
 
 browser: ## install Debian's Chromium for the browser tests (needs root)
-	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
+	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium fonts-nanum >/dev/null)
 
 test: $(STAMP) ## run the test suite (offline; browser tests skip without /usr/bin/chromium)
 	$(BIN)/pytest -q

@@ -224,10 +224,12 @@ def diagnose(question: str, history: list[tuple[str, str]] | None = None) -> Dia
     if own.stage is not None and not (step and own.source == "cue"):
         return own
     previous = NONE
-    for role, text in reversed(history or []):
+    turns = history or []
+    for i in range(len(turns) - 1, -1, -1):
+        role, text = turns[i]
         if role != "user":
             continue
-        d = diagnose(text, None)
+        d = diagnose(text, turns[:i])  # a chain of "그 다음 단계는?" resolves turn by turn
         if d.stage is not None:
             previous = d
             break

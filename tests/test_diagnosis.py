@@ -91,6 +91,7 @@ def test_table_is_big_enough():
         ([("user", "직원 20명입니다"), ("user", "이제 300명이 됐어요")], "그럼 뭘 해야 하죠?", 3),  # newest wins
         ([], "그 다음 단계는?", None),  # follow-up with nothing to follow
         ([("user", "CTO는 어떤 사람인가요?")], "그 다음 단계는?", None),
+        ([("user", "직원 25명"), ("assistant", "2단계"), ("user", "그 다음 단계는?"), ("assistant", "3단계")], "그 다음 단계는?", 4),
     ],
 )
 def test_follow_ups(history, question, stage):
