@@ -358,7 +358,10 @@ class Coach:
 
     def _answer(self, q: str, b: AnswerBuilder, diag: Diagnosis, kind: str, passages: list[Passage],
                 timings: dict[str, float], query: str = "") -> Answer:
-        return Answer(q, b.text, diag, b.citations, kind, self.mode, b.sentences, passages, None, timings, query)
+        # Stage chunks the composer pulled in by metadata count as retrieved: list them after the ranked ones.
+        seen = {p.chunk.id for p in passages}
+        extra = [Passage(self.retriever.by_id[c.id], 0.0) for c in b.citations if c.id not in seen and c.id in self.retriever.by_id]
+        return Answer(q, b.text, diag, b.citations, kind, self.mode, b.sentences, passages + extra, None, timings, query)
 
     @staticmethod
     def _emit(answer: Answer) -> Iterator[Delta | Final]:

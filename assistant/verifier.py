@@ -30,15 +30,28 @@ from .text import content_terms, glossary, split_sentences, translate_terms, wor
 
 _MONTHS = {m: i for i, m in enumerate(
     ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december"], 1)}
-_MONTHS.update({m[:3]: i for m, i in list(_MONTHS.items())})
+_MONTHS.update({m[:3]: i for m, i in list(_MONTHS.items()) if m != "may"})
 _EN_NUMS = {"zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
-            "nine": 9, "ten": 10, "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "twice": 2,
-            "double": 2, "triple": 3, "once": 1, "single": 1, "both": 2}
+            "nine": 9, "ten": 10, "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5}
 _KO_NUMS = {"하나": 1, "한": 1, "둘": 2, "두": 2, "셋": 3, "세": 3, "넷": 4, "네": 4, "다섯": 5, "여섯": 6,
-            "첫": 1, "첫번째": 1, "두번째": 2, "세번째": 3, "네번째": 4, "더블": 2, "트리플": 3, "한두": 1}
+            "첫": 1, "첫번째": 1, "두번째": 2, "세번째": 3, "네번째": 4, "서너": 3, "두세": 2}
+# A number word is a claim about a count only next to what it counts ("five stages", "세 번째 단계").
+_COUNTED = r"(?:-|\s)+(?:stages?|phases?|steps?|people|persons?|employees?|engineers?|founders?|members?|years?|times|capabilit\w*|items?|levels?)\b"
+_KO_COUNTED = r"\s*(?:명|번|단계|배|째|개|가지|년)"
 _CIRCLED = {chr(0x2460 + i): i + 1 for i in range(20)}
+_MULTIPLIERS = {r"더블|\bdoubl\w*|\btwice\b": 2, r"트리플|\btripl\w*": 3}
+_DATE_PATTERNS = [
+    (re.compile(r"(?<!\d)(\d{4})[-./](\d{1,2})[-./](\d{1,2})(?!\d)"), (1, 2, 3)),
+    (re.compile(r"(\d{4})\s*년\s*(\d{1,2})\s*월\s*(\d{1,2})\s*일"), (1, 2, 3)),
+    (re.compile(r"(?<!\d)(\d{1,2})/(\d{1,2})/(\d{4})(?!\d)"), (3, 1, 2)),
+]
+_MONTH_NAME = r"(january|february|march|april|may|june|july|august|september|october|november|december|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec)\.?"
+_DATE_EN = [
+    (re.compile(rf"\b{_MONTH_NAME}\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})\b", re.I), "mdy"),
+    (re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH_NAME},?\s+(\d{{4}})\b", re.I), "dmy"),
+]
 
-_NEG_KO = re.compile(r"않|없|아니|아닙|못하|말아야|말고|불필요|필요\s*없|금물|따위는|개나\s*줘|쫌\.\.\.|웃기는\s*말|줄이")
+_NEG_KO = re.compile(r"않|없|아니|아닙|못하|못했|못 |말아야|말고|불필요|필요\s*없|금물|따위는|개나\s*줘|쫌\.\.\.|웃기는\s*말|줄이|줄여|줄어")
 _NEG_EN = re.compile(r"\b(?:not|no|never|n't|without|neither|nor|unnecessary|unimportant|irrelevant|"
                      r"forg[eo]t\w*|ignor\w*|skip\w*|dismiss\w*|absurd|laughable|ridiculous)\b|n't\b", re.I)
 _CONTRAST_KO = re.compile(r"([가-힣A-Za-z ]{1,20}?)\s*보다는?\s+([가-힣A-Za-z ]{1,20})")
@@ -78,8 +91,34 @@ def default_thresholds() -> Thresholds:
 
 # --- numbers -------------------------------------------------------------------------------------
 
+def dates(text: str) -> set[tuple[int, int, int]]:
+    """Full dates as (year, month, day), whatever the format."""
+    found = set()
+    for rx, (y, m, d) in _DATE_PATTERNS:
+        for g in rx.finditer(text):
+            found.add((int(g.group(y)), int(g.group(m)), int(g.group(d))))
+    for rx, order in _DATE_EN:
+        for g in rx.finditer(text):
+            if order == "mdy":
+                month, day, year = g.group(1), g.group(2), g.group(3)
+            else:
+                day, month, year = g.group(1), g.group(2), g.group(3)
+            found.add((int(year), _MONTHS.get(month.lower().rstrip(".")[:3] if month.lower() != "may" else "may", 0)
+                       or _MONTHS.get(month.lower().rstrip("."), 0), int(day)))
+    return found
+
+
+def _without_dates(text: str) -> str:
+    for rx, _ in _DATE_PATTERNS:
+        text = rx.sub(" ", text)
+    for rx, _ in _DATE_EN:
+        text = rx.sub(" ", text)
+    return text
+
+
 def numbers(text: str) -> set[int]:
-    """Every number a text states, in any of the formats the article or an answer might use."""
+    """Every count a text states (dates excluded: `dates` compares them whole)."""
+    text = _without_dates(text)
     low = text.lower()
     found: set[int] = set()
     for m in re.finditer(r"\d+(?:[.,]\d+)*", low):
@@ -91,13 +130,13 @@ def numbers(text: str) -> set[int]:
             if part:
                 found.add(int(part))
     for word, n in _EN_NUMS.items():
-        if re.search(rf"\b{word}\b", low):
+        if re.search(rf"\b{word}{_COUNTED}", low) or re.search(rf"\b(?:stage|phase|step)\s+{word}\b", low):
             found.add(n)
     for word, n in _KO_NUMS.items():
-        if re.search(rf"(?<![가-힣]){word}(?=\s*(?:명|번|단계|배|째|개|가지)|번째)", low):
+        if re.search(rf"(?<![가-힣]){word}(?={_KO_COUNTED})|(?<![가-힣]){word}\s*번째", low):
             found.add(n)
-    for month, n in _MONTHS.items():
-        if re.search(rf"\b{month}\b", low):
+    for word, n in _MULTIPLIERS.items():
+        if re.search(word, low):
             found.add(n)
     for ch, n in _CIRCLED.items():
         if ch in text:
@@ -106,8 +145,7 @@ def numbers(text: str) -> set[int]:
 
 
 def _sentence_numbers(text: str) -> set[int]:
-    # The verbs "double"/"triple" and ordinal list markers are words, not claims about counts.
-    return {n for n in numbers(text)}
+    return numbers(text)
 
 
 # --- entities --------------------------------------------------------------------------------------
@@ -163,30 +201,71 @@ def _order_of(text: str, a: str, b: str) -> int | None:
     return -1 if i < j else 1
 
 
+_CONTRAST_SPLIT_KO = re.compile(r"보다는?\s|보다\s")
+_CONTRAST_SPLIT_EN = re.compile(r"\b(?:rather than|instead of|over|more than|not)\b", re.I)
+
+
+def _sides(text: str) -> tuple[set[str], set[str]] | None:
+    """(demoted, promoted) terms of "A보다는 B" / "B rather than A" in a clause, or None."""
+    m = _CONTRAST_SPLIT_KO.search(text)
+    if m:
+        a, b = text[: m.start()], text[m.end():]
+        return _terms_both_ways(a), _terms_both_ways(b)
+    m = _CONTRAST_SPLIT_EN.search(text)
+    if m:
+        b, a = text[: m.start()], text[m.end():]
+        return _terms_both_ways(a), _terms_both_ways(b)
+    return None
+
+
 def contrast_flipped(sentence: str, passage: str) -> bool:
     """'관리보다는 코칭' in the passage vs '코칭보다는 관리' (or 'management over coaching') in the sentence."""
-    for m in _CONTRAST_KO.finditer(passage):
-        low_a, high_b = m.group(1).strip().split()[-1:], m.group(2).strip().split()[:1]
-        if not low_a or not high_b:
-            continue
-        a, b = _strip(low_a[0]), _strip(high_b[0])
-        sent_ko = sentence + " " + translate_terms(sentence)
-        for sm in _CONTRAST_KO.finditer(sent_ko):
-            sa, sb = _strip(sm.group(1).strip().split()[-1]), _strip(sm.group(2).strip().split()[0])
-            if sa.startswith(b[:2]) and sb.startswith(a[:2]):
-                return True
-        en = _CONTRAST_EN.search(sentence)
-        if en:
-            first, second = translate_terms(en.group(1)), translate_terms(en.group(2))
-            if b[:2] in second and a[:2] in first:
-                return True
-    return False
+    p_sides, s_sides = _sides(passage), _sides(sentence)
+    if not p_sides or not s_sides:
+        return False
+    (pa, pb), (sa, sb) = p_sides, s_sides
+    shared = pa & pb
+    pa, pb, sa, sb = pa - shared, pb - shared, sa - shared, sb - shared
+    same = len(sa & pa) + len(sb & pb)
+    flipped = len(sa & pb) + len(sb & pa)
+    return flipped > same
 
 
 def _strip(word: str) -> str:
     from .text import _strip_josa
 
     return _strip_josa(word)
+
+
+# Cosine alone passes a sentence only if a fair share of its words are in the passage too: an
+# added unsupported clause keeps the cosine high while its words are nowhere in the evidence.
+COSINE_LEXICAL_FLOOR = 0.35
+
+
+def soft_support(lex: float, cos: float | None, t: Thresholds) -> bool:
+    if lex >= t.lexical:
+        return True
+    if cos is None:
+        return False
+    return (cos >= t.cosine and lex >= COSINE_LEXICAL_FLOOR) or lex + cos >= t.combined
+
+
+def _clauses(passage: str) -> list[str]:
+    """Sentences cut further at commas and ellipses: polarity belongs to a clause, not a sentence."""
+    out = []
+    for sentence in split_sentences(passage) or [passage]:
+        out.extend(p.strip() for p in re.split(r"(?<=[,，])\s+|\.{2,}\s*|…\s*", sentence) if p.strip())
+    return out or [passage]
+
+
+_ACRONYM = re.compile(r"\b[A-Z][A-Z0-9&]{1,6}\b")
+_COMMON_ACRONYMS = {"CTO", "CEO", "MVP", "IT", "OK", "AI", "VP", "HR", "PM", "A", "I", "KO", "EN"}
+
+
+def unknown_acronyms(sentence: str, passage: str) -> set[str]:
+    """All-caps names (GCP, AWS) in the sentence that the passage never mentions."""
+    low = passage.lower()
+    return {a for a in _ACRONYM.findall(sentence) if a not in _COMMON_ACRONYMS and a.lower() not in low}
 
 
 # --- the checker ---------------------------------------------------------------------------------
@@ -239,32 +318,48 @@ class SupportChecker:
         return hits / len(s_terms)
 
     def best_sentence(self, sentence: str, passage: str) -> str:
-        s_terms = _terms_both_ways(sentence)
-        best, best_score = passage, -1.0
-        for ps in split_sentences(passage) or [passage]:
-            overlap = len(s_terms & _terms_both_ways(ps))
-            if overlap > best_score:
-                best, best_score = ps, overlap
-        return best
+        clauses = self.closest_clauses(sentence, passage)
+        return clauses[0] if clauses else passage
 
-    def hard_checks(self, sentence: str, passage: str) -> list[str]:
+    @staticmethod
+    def closest_clauses(sentence: str, passage: str) -> list[str]:
+        """The passage clauses sharing the most content terms with the sentence (ties all kept)."""
+        s_terms = _terms_both_ways(sentence)
+        scored = []
+        for clause in _clauses(passage):
+            overlap = len(s_terms & _terms_both_ways(clause))
+            scored.append((overlap, clause))
+        best = max((o for o, _ in scored), default=0)
+        if best == 0:
+            return []
+        return [c for o, c in sorted(scored, key=lambda x: -x[0]) if o >= max(1, best - 1)]
+
+    def hard_checks(self, sentence: str, passage: str, stages: tuple[int, ...] = ()) -> list[str]:
         fired = []
-        if not _sentence_numbers(sentence) <= numbers(passage):
+        # A stage named in the sentence is supported by the cited chunk's stage metadata.
+        if not _sentence_numbers(sentence) <= numbers(passage) | set(stages):
             fired.append("number")
-        if not entities(sentence) <= entities(passage) or unknown_names(sentence, passage):
+        if not dates(sentence) <= dates(passage):
+            fired.append("date")
+        if (not entities(sentence) <= entities(passage) or unknown_names(sentence, passage)
+                or unknown_acronyms(sentence, passage)):
             fired.append("entity")
-        best = self.best_sentence(sentence, passage)
-        if contrast_flipped(sentence, best) or negated(sentence) != negated(best):
+        clauses = self.closest_clauses(sentence, passage)
+        if clauses and (
+            all(negated(sentence) != negated(c) for c in clauses)
+            or any(contrast_flipped(sentence, c) for c in clauses)
+        ):
             fired.append("negation")
         return fired
 
-    def check(self, sentence: str, passages: list[str] | str, use_embeddings: bool = True) -> Verdict:
-        """Verdict for one sentence against the text of the passage(s) it cites."""
+    def check(self, sentence: str, passages: list[str] | str, use_embeddings: bool = True,
+              stages: tuple[int, ...] = ()) -> Verdict:
+        """Verdict for one sentence against the text of the passage(s) it cites (and their stages)."""
         passage = passages if isinstance(passages, str) else " ".join(passages)
-        fired = self.hard_checks(sentence, passage)
+        fired = self.hard_checks(sentence, passage, stages)
         lex = self.lexical(sentence, passage)
         cos = self.cosine(sentence, passage) if use_embeddings else None
-        soft = lex >= self.t.lexical or (cos is not None and (cos >= self.t.cosine or lex + cos >= self.t.combined))
+        soft = soft_support(lex, cos, self.t)
         if not soft:
             fired.append("weak_support")
         return Verdict(not fired, tuple(fired), lex, cos, self.best_sentence(sentence, passage))

@@ -137,6 +137,19 @@ def evidence_text(row: dict[str, Any]) -> str:
     return " ".join(row["evidence"])
 
 
+def evidence_stages(row: dict[str, Any]) -> tuple[int, ...]:
+    """Stages of the corpus sections the evidence comes from (the pipeline passes its chunks' stages)."""
+    from assistant.corpus import load_corpus
+
+    global _SECTIONS
+    if _SECTIONS is None:
+        _SECTIONS = load_corpus(Path(__file__).resolve().parent.parent / "corpus").sections
+    return tuple(sorted({s.stage for s in _SECTIONS for e in row["evidence"] if s.stage and e in s.text}))
+
+
+_SECTIONS: list | None = None
+
+
 def signals(checker: Any, rows: Sequence[dict[str, Any]]) -> list[Signals]:
     """Hard checks, lexical coverage and cosine of every labelled sentence against its evidence."""
     emb = checker.embeddings
@@ -147,7 +160,7 @@ def signals(checker: Any, rows: Sequence[dict[str, Any]]) -> list[Signals]:
         passage = evidence_text(r)
         out.append(Signals(
             r["id"], r["split"], r["label"], r["type"], r["lang"],
-            tuple(checker.hard_checks(r["sentence"], passage)),
+            tuple(checker.hard_checks(r["sentence"], passage, evidence_stages(r))),
             float(checker.lexical(r["sentence"], passage)),
             checker.cosine(r["sentence"], passage),
         ))
@@ -156,7 +169,9 @@ def signals(checker: Any, rows: Sequence[dict[str, Any]]) -> list[Signals]:
 
 def flag_soft(lex: np.ndarray, cos: np.ndarray, t_lex: float, t_cos: float, t_comb: float) -> np.ndarray:
     """True where the soft support is too weak (mirrors SupportChecker.check)."""
-    soft = (lex >= t_lex) | (cos >= t_cos) | (lex + cos >= t_comb)
+    from assistant.verifier import COSINE_LEXICAL_FLOOR
+
+    soft = (lex >= t_lex) | ((cos >= t_cos) & (lex >= COSINE_LEXICAL_FLOOR)) | (lex + cos >= t_comb)
     return ~soft
 
 
@@ -187,14 +202,17 @@ def _f1(flags: np.ndarray, y: np.ndarray) -> tuple[float, float]:
 
 def fit(dev: Sequence[Signals]) -> dict[str, Any]:
     """Grid search of (lexical, cosine, combined) on the dev split; see the module docstring."""
+    from assistant.verifier import COSINE_LEXICAL_FLOOR
+
     hard, lex, cos, y = _arrays(dev)
+    floor_ok = lex >= COSINE_LEXICAL_FLOOR
     shape = (len(LEX_GRID), len(COS_GRID), len(COMB_GRID))
     f1 = np.zeros(shape)
     acc = np.zeros(shape)
     for i, tl in enumerate(LEX_GRID):
         lex_ok = lex >= tl
         for j, tc in enumerate(COS_GRID):
-            base = lex_ok | (cos >= tc)
+            base = lex_ok | ((cos >= tc) & floor_ok)
             for k, tk in enumerate(COMB_GRID):
                 flags = hard | ~(base | (lex + cos >= tk))
                 f1[i, j, k], acc[i, j, k] = _f1(flags, y)
@@ -244,7 +262,8 @@ def evaluate(embeddings: Embeddings | None, thresholds: Any = None, rows: Sequen
     # The checker's own verdicts on the test split, exactly as it runs in production.
     checker = SupportChecker(embeddings, used)
     by_id = {r["id"]: r for r in rows}
-    verdicts = {s.id: checker.check(by_id[s.id]["sentence"], evidence_text(by_id[s.id])) for s in test}
+    verdicts = {s.id: checker.check(by_id[s.id]["sentence"], evidence_text(by_id[s.id]),
+                                    stages=evidence_stages(by_id[s.id])) for s in test}
 
     def block(items: Sequence[Signals], flagged: dict[str, bool]) -> dict[str, Any]:
         supported = [s for s in items if s.label == "supported"]
