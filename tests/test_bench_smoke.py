@@ -1,0 +1,100 @@
+"""Smoke test of the benchmark code on tiny sizes. Benchmarks are not tests: nothing here looks at speed."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # `bench` is a folder of the repo, not an installed package
+    sys.path.insert(0, str(ROOT))
+
+from bench import common, proto, run, synth  # noqa: E402
+
+
+def test_stats_and_matchers():
+    assert common.percentile([1, 2, 3, 4], 50) == 2.5
+    s = common.summarize([1.0, 2.0, 3.0])
+    assert s["n"] == 3 and s["p50"] == 2.0 and s["max"] == 3.0
+    assert common.strict_hit(["가\u00a0나  다"], ["가 나 다"])
+    assert not common.strict_hit(["가 나"], ["가 나 다"])
+    assert common.relaxed_hit(["가 나"], ["가 나 다"])  # chunk inside the gold string
+    assert common.relaxed_hit(["xx 성장기에서 필요한 yy"], ["성장기에서 필요한 능력"])  # >= 50% overlap
+    assert not common.relaxed_hit(["전혀 다른 문장입니다"], ["성장기에서 필요한 능력"])
+    assert common.random_hit3(["a", "b", "c"], ["a"], common.strict_hit) == 1.0
+    assert common.random_hit3(["a", "b", "c", "d"], ["a"], common.strict_hit) == pytest.approx(0.75)
+
+
+def test_questions_load():
+    questions, source = common.load_questions()
+    assert questions and all(q.question for q in questions)
+    builtin, src = common.load_questions(Path("/nonexistent.jsonl"))
+    assert src == "built-in list" and len(builtin) >= 30
+
+
+def test_synthetic_chunks_have_pipeline_metadata():
+    sources = synth.corpus_sentences()
+    import numpy as np
+
+    vecs = np.random.default_rng(0).normal(size=(len(sources), 8)).astype("float32")
+    ids, texts, metas, v = synth.Generator(sources, vecs, seed=1).chunks(20)
+    assert len(set(ids)) == 20 and all(0 < len(t) <= synth.MAX_CHARS for t in texts)
+    assert {"doc_id", "section", "stage", "voice", "author", "title", "section_order", "position"} <= set(metas[0])
+    assert v.shape == (20, 8) and np.allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-5)
+    _, _, staged, _ = synth.Generator(sources, None, seed=1, staged=True).chunks(50)
+    assert any(m["stage"] for m in staged)
+
+
+def test_prototypes_are_equivalent_to_the_originals():
+    from assistant import text
+    from assistant.bm25 import BM25
+
+    _, texts, _, _ = synth.Generator(synth.corpus_sentences(), None, seed=2).chunks(300)
+    words = [w for t in texts for w in text.words(t)]
+    fast = proto.fast_strip_josa_factory()
+    assert [fast(w) for w in words] == [text._strip_josa(w) for w in words]
+    ids = [str(i) for i in range(len(texts))]
+    ref, new = BM25(ids, texts), proto.NumpyBM25(ids, texts)
+    for q in ["성장기 CTO 기술 부채", "What should a growth-stage CTO do?", "직원 20명인데 뭘 해야 하죠?"]:
+        assert new.search(q, 10) == ref.search(q, 10)
+
+
+def test_workers_run_on_tiny_sizes(tmp_path, built_state):
+    from bench import scale, warm
+
+    qs, _ = common.load_questions()
+    qfile = tmp_path / "q.jsonl"
+    common.save_questions(qs[:3], qfile)
+    state = built_state.index_dir.parent
+    out = tmp_path / "warm.json"
+    assert warm.main(["--state", str(state), "--questions", str(qfile), "--repeat", "1", "--out", str(out)]) == 0
+    w = json.loads(out.read_text())
+    assert w["total_ms"]["n"] == 3 and set(w["parts_ms"]) == {"diagnosis", "retrieval", "compose"}
+
+    work = tmp_path / "scale"
+    assert scale.main(["build", "--work", str(work), "--n", "60", "--out", str(tmp_path / "b.json")]) == 0
+    assert scale.main(["query", "--work", str(work), "--questions", str(qfile), "--repeat", "1", "--asks", "1",
+                       "--out", str(tmp_path / "q.json")]) == 0
+    q = json.loads((tmp_path / "q.json").read_text())
+    assert q["n"] == 60 and q["ms"]["retrieve"]["n"] == 3 and q["ask_ms"]["n"] == 1
+
+
+def test_report_renders_partial_results():
+    r = {"meta": {"started": "now", "commit": "x", "cpus": 2, "loadavg_before": [0.1], "questions": 3,
+                  "question_source": "t"},
+         "warm": {"questions": 3, "repeat": 1, "total_ms": {"p50": 1.0, "p95": 2.0, "p99": 3.0},
+                  "parts_ms": {"retrieval": {"n": 3, "p50": 1.0, "p95": 1.0, "p99": 1.0}}, "by_kind_ms": {},
+                  "hit3": {"ko": {"strict": {"rate": 0.9}}}},
+         "baseline": {"build": {"chunks": 5}, "warm": {"total_ms": {"p50": 9.0, "p95": 9.0},
+                                                        "hit3": {"ko": {"relaxed": {"rate": 0.3}}}},
+                      "cold_ask": {"answer_s": 9.0, "maxrss_mb": 600.0}},
+         "errors": {}}
+    r["targets"] = run.evaluate_targets(r)
+    assert r["targets"]["warm_p95_ms"]["met"] is True
+    assert r["targets"]["hit3_ko_vs_baseline"]["met"] is True
+    assert r["targets"]["cold_ask_s"]["met"] is None
+    text = run.render(r)
+    assert "✓ warm answer p95" in text and "hit@3 ko" in text
