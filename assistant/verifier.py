@@ -344,13 +344,21 @@ class SupportChecker:
         if (not entities(sentence) <= entities(passage) or unknown_names(sentence, passage)
                 or unknown_acronyms(sentence, passage)):
             fired.append("entity")
-        clauses = self.closest_clauses(sentence, passage)
-        if clauses and (
-            all(negated(sentence) != negated(c) for c in clauses)
-            or any(contrast_flipped(sentence, c) for c in clauses)
-        ):
+        if self.polarity_mismatch(sentence, passage):
             fired.append("negation")
         return fired
+
+    def polarity_mismatch(self, sentence: str, passage: str) -> bool:
+        """Some clause of the sentence says the opposite of every passage clause it talks about."""
+        for clause in _clauses(sentence):
+            if not content_terms(clause):
+                continue
+            closest = self.closest_clauses(clause, passage)
+            if not closest:
+                continue
+            if all(negated(clause) != negated(c) for c in closest) or any(contrast_flipped(clause, c) for c in closest):
+                return True
+        return False
 
     def check(self, sentence: str, passages: list[str] | str, use_embeddings: bool = True,
               stages: tuple[int, ...] = ()) -> Verdict:
