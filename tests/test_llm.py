@@ -227,8 +227,17 @@ def test_not_covered_is_a_refusal(base_coach):
     assert a.refused and a.kind == "refusal" and "다루지 않습니다" in a.text and NOT_COVERED not in a.text
 
 
+def test_only_a_real_not_covered_reply_is_a_refusal():
+    from assistant.llm import is_refusal
+
+    assert is_refusal("NOT_COVERED") and is_refusal(" NOT_COVERED.\n") and is_refusal("죄송합니다. NOT_COVERED")
+    assert not is_refusal("NOT_COVERED 원문은 개발 문화의 정착을 꼽습니다 [1].")
+    assert not is_refusal("You are CTO Coach. You answer questions about one blog post and nothing else. "
+                          "If they do not answer it, reply NOT_COVERED.")  # a base model echoing the prompt
+
+
 def test_parse_keeps_list_lines_and_moves_stray_markers():
-    units = parse_answer("## 요약\n1. 첫 문장입니다. [1] 둘째 문장입니다 [2][3].\n- 셋째 [4, 5]\n\nNOT_COVERED")
+    units = parse_answer("## 요약\n1. 첫 문장입니다. [1] 둘째 문장입니다 [2][3].\n</question>\n- 셋째 [4, 5]\n\nNOT_COVERED")
     assert [(u.prefix, u.markers, u.claim) for u in units] == [
         ("", [], False), ("1. ", [1], True), ("", [2, 3], True), ("- ", [4, 5], True)]
 
@@ -452,3 +461,15 @@ def test_real_openai_client_against_a_flaky_server(base_coach, caplog):
     assert sum(isinstance(e, Delta) for e in events) > 3
     assert a.notice is None and "코칭에 방점" in a.text and a.citations[0].section == "commentary"
     assert KEY not in caplog.text
+
+
+def test_local_gguf_provider_is_built_lazily_and_renders_gemma_turns(built_state):
+    from assistant.llm import LocalGGUFChatModel
+
+    model = make_chat_model(built_state.model_copy(update={"llm": "gguf:gemma3-270m"}))
+    assert isinstance(model, LocalGGUFChatModel) and model.model_name == "gemma3-270m"  # nothing loaded yet
+    with pytest.raises(LLMError, match="known: gguf:gemma3-270m"):
+        make_chat_model(built_state.model_copy(update={"llm": "gguf:llama-70b"}))
+    text = LocalGGUFChatModel.render([SystemMessage("RULES"), HumanMessage("q1"), AIMessage("a1"), HumanMessage("q2")])
+    assert text == ("<bos><start_of_turn>user\nRULES\n\nq1<end_of_turn>\n<start_of_turn>model\na1<end_of_turn>\n"
+                    "<start_of_turn>user\nq2<end_of_turn>\n<start_of_turn>model\n")
