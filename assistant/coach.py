@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING
 
 from .chunking import Chunk
 from .compose import (
+    BLOGGER_AUTHOR,
+    SOURCE_AUTHOR,
     AnswerBuilder,
     compose_general,
     compose_injection,
@@ -113,8 +115,10 @@ class Coach:
             return self._stages
         out = []
         for stage in (1, 2, 3, 4):
-            summary = [s for s in self.corpus.sections if s.stage == stage and s.section == "summary"]
-            comment = [s for s in self.corpus.sections if s.stage == stage and s.section == "commentary"]
+            summary = [s for s in self.corpus.sections
+                       if s.stage == stage and s.section == "summary" and s.author == SOURCE_AUTHOR]
+            comment = [s for s in self.corpus.sections
+                       if s.stage == stage and s.section == "commentary" and s.author == BLOGGER_AUTHOR]
             if not summary and not comment:
                 continue
             out.append(

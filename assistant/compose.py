@@ -91,6 +91,15 @@ def pick_sentences(question: str, text: str, limit: int, min_chars: int = 12) ->
     return [s for _, _, s in chosen]
 
 
+# The headings and prefixes below name the article's two authors, so only their own sections may appear
+# under them: another document that copies the banner layout (careless or hostile) must not borrow them.
+SOURCE_AUTHOR, BLOGGER_AUTHOR = "Hosang Jeon", "I'm MK"
+
+
+def is_voice(p: Passage, voice: str) -> bool:
+    return p.chunk.voice == voice and p.chunk.author == (SOURCE_AUTHOR if voice == "source" else BLOGGER_AUTHOR)
+
+
 def capability_items(text: str) -> list[str]:
     return [m.group(0).strip() for m in _ITEM.finditer(text)]
 
@@ -111,9 +120,9 @@ def _labels(korean: bool, stage: int) -> dict[str, str]:
 def compose_stage(b: AnswerBuilder, question: str, stage: int, passages: list[Passage], commentary_limit: int = 4) -> None:
     """Source article's list for the stage, then the blogger's commentary, each line cited."""
     labels = _labels(b.korean, stage)
-    summary = [p for p in passages if p.chunk.stage == stage and p.chunk.section == "summary"]
+    summary = [p for p in passages if p.chunk.stage == stage and p.chunk.section == "summary" and is_voice(p, "source")]
     commentary = sorted(
-        (p for p in passages if p.chunk.stage == stage and p.chunk.section == "commentary"),
+        (p for p in passages if p.chunk.stage == stage and p.chunk.section == "commentary" and is_voice(p, "blogger")),
         key=lambda p: p.chunk.position,
     )
     if summary:
@@ -152,9 +161,9 @@ def compose_general(b: AnswerBuilder, question: str, passages: list[Passage], li
 
 def _who(p: Passage, korean: bool) -> str:
     c = p.chunk
-    if c.voice == "source":
+    if is_voice(p, "source"):
         return "원문 요약(Hosang Jeon): " if korean else "Source article (Hosang Jeon): "
-    if c.voice == "blogger":
+    if is_voice(p, "blogger"):
         return "블로거(MK): " if korean else "Blogger (MK): "
     return f"{c.doc_id}: "
 

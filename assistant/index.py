@@ -107,6 +107,10 @@ def live_generation(index_dir: Path) -> Path | None:
         name = pointer.read_text(encoding="utf-8").strip()
     except (FileNotFoundError, NotADirectoryError):
         return None
+    except UnicodeDecodeError:
+        raise IndexUnavailableError(
+            f"the index at {index_dir} is corrupt ({POINTER} is not text). Run `cto-coach index --rebuild`."
+        ) from None
     except OSError as exc:
         raise IndexUnavailableError(f"cannot read {pointer}: {exc.strerror}") from None
     gen = index_dir / name
@@ -187,7 +191,8 @@ def _vector_store(client: Any, settings: Settings, embeddings: Embeddings, creat
     except Exception as exc:
         if not create and type(exc).__name__ in ("NotFoundError", "InvalidCollectionException", "ValueError"):
             raise IndexMissingError(
-                f"no collection {settings.collection!r} in the index; run `cto-coach index`"
+                f"no collection {settings.collection!r} in the index at {location_of(settings)}; "
+                "run `cto-coach index --rebuild`"
             ) from None
         raise IndexUnavailableError(
             f"cannot open collection {settings.collection!r} ({type(exc).__name__}: {str(exc)[:160]}). "

@@ -259,7 +259,7 @@ def _clauses(passage: str) -> list[str]:
 
 
 _ACRONYM = re.compile(r"\b[A-Z][A-Z0-9&]{1,6}\b")
-_COMMON_ACRONYMS = {"CTO", "CEO", "MVP", "IT", "OK", "AI", "VP", "HR", "PM", "A", "I", "KO", "EN"}
+_COMMON_ACRONYMS = {"CTO", "MVP", "IT", "OK", "AI", "VP", "HR", "PM", "A", "I", "KO", "EN"}
 
 
 def unknown_acronyms(sentence: str, passage: str) -> set[str]:

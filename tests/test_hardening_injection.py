@@ -14,7 +14,7 @@ with a hostile document added, compared with the clean session index:
 
 A second hostile document that copies the article's banner layout ("➡️ 요약 ⬅️ 1. (5명 미만) 암흑기에서
 필요한 능력 ① …") is parsed as the source article's summary and then shown under Hosang Jeon's name: an
-attribution-spoofing bug, pinned by strict xfails. The LLM path (prompt fencing, a fake model that is
+attribution-spoofing bug (fixed: only the article's own authors appear under their names). The LLM path (prompt fencing, a fake model that is
 told to leak its instructions) is covered in tests/test_llm.py.
 """
 
@@ -220,7 +220,6 @@ _SPOOF_BUG = ("BUG: a corpus document that copies the banner layout is parsed as
               "Coach.stages() filter on stage+section only, not on the author)")
 
 
-@pytest.mark.xfail(strict=True, reason=_SPOOF_BUG)
 @pytest.mark.parametrize("question", ["암흑기 CTO에게 필요한 능력은?", "What should the CTO do at a 3-person startup?"])
 def test_stage_answer_never_credits_another_document_to_the_article(spoofed, question):
     answer = spoofed.ask(question)
@@ -228,7 +227,6 @@ def test_stage_answer_never_credits_another_document_to_the_article(spoofed, que
         (c.n, c.author, c.text[:40]) for c in answer.citations]
 
 
-@pytest.mark.xfail(strict=True, reason=_SPOOF_BUG)
 def test_general_answer_labels_never_credit_another_document_to_the_article(spoofed):
     answer = spoofed.ask("React 코드 작성")
     by_n = {c.n: c for c in answer.citations}
@@ -238,6 +236,5 @@ def test_general_answer_labels_never_credit_another_document_to_the_article(spoo
             assert by_n[int(m.group(1))].author in ("Hosang Jeon", "I'm MK"), line
 
 
-@pytest.mark.xfail(strict=True, reason=_SPOOF_BUG)
 def test_stages_tab_shows_the_article_not_the_impostor(coach, spoofed):
     assert [s.capabilities for s in spoofed.stages()] == [s.capabilities for s in coach.stages()]

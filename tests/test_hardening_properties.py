@@ -171,9 +171,8 @@ def test_split_sentences_never_returns_empty_strings(text):
 
 # 8 + 9 + 10
 _CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200d\u2060\ufeff]")
-_C1_AND_BIDI = "".join(chr(c) for c in range(0x80, 0xA0)) + "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
 question_like = st.one_of(
-    st.text(alphabet=st.characters(blacklist_characters=_C1_AND_BIDI), max_size=200),
+    st.text(max_size=200),  # C1 controls and bidi overrides included: clean_question removes them
     st.lists(st.sampled_from([*_VOCAB, "\ud800", "\udfff", "\x1b[31m", "\x07", "\x7f", "e\u0301", "Å", "Å"]),
              max_size=25).map("".join),
 )
