@@ -29,7 +29,7 @@ def test_stats_and_matchers():
 
 
 def test_questions_load():
-    questions, source = common.load_questions()
+    questions, _source = common.load_questions()
     assert questions and all(q.question for q in questions)
     builtin, src = common.load_questions(Path("/nonexistent.jsonl"))
     assert src == "built-in list" and len(builtin) >= 30
