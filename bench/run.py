@@ -138,7 +138,7 @@ def part_scale(work: Path, cache: Path | None, questions_file: Path, sizes: list
             meta_file.write_text(json.dumps(build))
         log(f"scale {n}: querying")
         qargs = ["query", "--work", str(where), "--questions", str(questions_file), "--repeat", str(repeat),
-                 "--asks", str(asks)]
+                 "--asks", str(asks), "--max-queries", "60" if n >= 50_000 else "0"]
         try:
             query, _ = run_worker("scale", qargs, timeout=1800)
         except RuntimeError as exc:
@@ -210,6 +210,8 @@ def render(r: dict) -> str:
     add = L.append
     meta = r["meta"]
     proto = f" · PROTOTYPE FIXES: {meta['proto']}" if meta.get("proto") else ""
+    if meta.get("omp_env"):
+        proto += " · " + " ".join(f"{k}={v}" for k, v in meta["omp_env"].items())
     add(f"CTO Coach benchmark{proto} · {meta['started']} · commit {meta['commit']} · {meta['cpus']} CPUs · "
         f"load avg {meta['loadavg_before']} → {meta.get('loadavg_after')} · questions: {meta['questions']} "
         f"({meta['question_source']})")
@@ -232,7 +234,8 @@ def render(r: dict) -> str:
             add(f"  cto-coach ask    answer {_fmt(c['answer_s'], ' s', 2)} (exit {_fmt(c['exit_s'], ' s', 2)}, "
                 f"CPU {_fmt(c['cpu_s'], ' s', 2)}), peak RSS {_fmt(c['maxrss_mb'], ' MB', 0)}, answers ok: {c.get('all_answers_ok')}")
         if s:
-            add(f"  cto-coach serve  ready {_fmt(s['ready_s'], ' s', 2)}, first answer {_fmt(s['first_answer_s'], ' s', 2)}, "
+            add(f"  cto-coach serve  ready {_fmt(s['ready_s'], ' s', 2)} (CPU {_fmt(s.get('ready_cpu_s'), ' s', 2)}), "
+                f"first answer {_fmt(s['first_answer_s'], ' s', 2)}, "
                 f"peak RSS {_fmt(s['peak_rss_mb'], ' MB', 0)}")
         add("")
     ld = r.get("load")
@@ -378,7 +381,8 @@ def main(argv: list[str] | None = None) -> int:
                         "python": platform.python_version(), "loadavg_before": loadavg(), "questions": len(questions),
                         "question_source": source, "quick": q, "repeat": repeat, "warm_repeat": warm_repeat,
                         "parts": parts, "proto": os.environ.get("BENCH_PROTO", ""),
-                        "omp_num_threads": os.environ.get("OMP_NUM_THREADS", "")},
+                        "omp_env": {k: os.environ[k] for k in ("OMP_NUM_THREADS", "OMP_WAIT_POLICY", "GOMP_SPINCOUNT")
+                                    if k in os.environ}},
                "errors": {}}
     t_all = time.perf_counter()
 

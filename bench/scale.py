@@ -115,7 +115,7 @@ def _rss_mb() -> float:
     return proc_status_kb(os.getpid(), "VmRSS") / 1024.0
 
 
-def cmd_query(work: Path, questions_file: Path, repeat: int, asks: int) -> dict:
+def cmd_query(work: Path, questions_file: Path, repeat: int, asks: int, max_queries: int = 0) -> dict:
     from assistant.diagnosis import diagnose
     from assistant.embeddings import make_embeddings
     from assistant.index import open_index
@@ -129,12 +129,18 @@ def cmd_query(work: Path, questions_file: Path, repeat: int, asks: int) -> dict:
     index = open_index(settings, emb)
     open_s = time.perf_counter() - t
     rss1 = _rss_mb()
+    import os
+
+    peak1 = proc_status_kb(os.getpid(), "VmHWM") / 1024.0
     t = time.perf_counter()
     r = HybridRetriever(index, emb, settings.retrieval, settings.candidates, settings.stage_boost)
     bm25_s = time.perf_counter() - t
     rss2 = _rss_mb()
 
     questions = read_questions(questions_file)
+    if max_queries and len(questions) > max_queries:  # an even spread over the categories
+        step = len(questions) / max_queries
+        questions = [questions[int(i * step)] for i in range(max_queries)]
     qs = [q.question for q in questions]
     diags = [diagnose(q, []) for q in qs]
     hits: dict[str, list[bool]] = {}
@@ -161,7 +167,7 @@ def cmd_query(work: Path, questions_file: Path, repeat: int, asks: int) -> dict:
         "n": len(index.chunks),
         "open_index_s": round(open_s, 3),
         "bm25_build_s": round(bm25_s, 3),
-        "rss_mb": {"before_open": round(rss0, 1), "after_open": round(rss1, 1), "after_retriever": round(rss2, 1)},
+        "rss_mb": {"before_open": round(rss0, 1), "after_open": round(rss1, 1), "peak_during_open": round(peak1, 1), "after_retriever": round(rss2, 1)},
         "ms": {k: summarize(v) for k, v in m.items()},
         "queries": len(qs),
         "bm25_terms": len(r.bm25.idf),
@@ -200,6 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--questions", type=Path)
     ap.add_argument("--repeat", type=int, default=2)
     ap.add_argument("--asks", type=int, default=0)
+    ap.add_argument("--max-queries", type=int, default=0, help="time at most this many questions (0 = all)")
     ap.add_argument("--staged", action="store_true", help="synthetic chunks inherit stages (pessimistic)")
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args(argv)
@@ -212,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "build":
         res = cmd_build(args.work, args.n, args.seed, args.staged)
     else:
-        res = cmd_query(args.work, args.questions, args.repeat, args.asks)
+        res = cmd_query(args.work, args.questions, args.repeat, args.asks, args.max_queries)
     res.setdefault("maxrss_mb", round(self_maxrss_mb(), 1))
     args.out.write_text(json.dumps(res, ensure_ascii=False, indent=1), encoding="utf-8")
     return 0

@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .common import ROOT, Question, cli_cmd, median, state_env, summarize, tree_peak_rss_mb
+from .common import ROOT, Question, cli_cmd, median, proc_cpu_s, state_env, summarize, tree_peak_rss_mb
 
 FIRST_Q = "직원 20명인데 CTO로서 뭘 해야 하죠?"
 FIRST_STAGE = 2
@@ -39,6 +39,7 @@ class Server:
     log: Path
     ready_s: float | None = None
     first_answer_s: float | None = None
+    ready_cpu_s: float | None = None
 
     def peak_rss_mb(self) -> float:
         return tree_peak_rss_mb(self.proc.pid)
@@ -76,6 +77,7 @@ def start_server(state: Path, timeout: float = 120) -> Server:
         server.stop()
         raise RuntimeError(f"server did not come up within {timeout}s: {log.read_text(errors='replace')[-2000:]}")
     server.ready_s = time.perf_counter() - t0
+    server.ready_cpu_s = proc_cpu_s(proc.pid)
     result = client.predict(FIRST_Q, [], "auto", api_name="/chat")
     server.first_answer_s = time.perf_counter() - t0
     problems = check_answer(result, FIRST_STAGE)
@@ -92,6 +94,7 @@ def cold_serve(state: Path, repeat: int) -> tuple[dict, Server]:
     for i in range(repeat):
         server = start_server(state)
         runs.append({"ready_s": round(server.ready_s, 3), "first_answer_s": round(server.first_answer_s, 3),
+                     "ready_cpu_s": round(server.ready_cpu_s or 0.0, 2),
                      "peak_rss_mb": round(server.peak_rss_mb(), 1)})
         if i < repeat - 1:
             server.stop()
@@ -100,6 +103,7 @@ def cold_serve(state: Path, repeat: int) -> tuple[dict, Server]:
         "runs": runs,
         "ready_s": round(median([r["ready_s"] for r in runs]), 3),
         "first_answer_s": round(median([r["first_answer_s"] for r in runs]), 3),
+        "ready_cpu_s": round(median([r["ready_cpu_s"] for r in runs]), 2),
         "peak_rss_mb": round(median([r["peak_rss_mb"] for r in runs]), 1),
     }, server
 

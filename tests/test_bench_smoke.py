@@ -56,6 +56,11 @@ def test_prototypes_are_equivalent_to_the_originals():
     words = [w for t in texts for w in text.words(t)]
     fast = proto.fast_strip_josa_factory()
     assert [fast(w) for w in words] == [text._strip_josa(w) for w in words]
+    contains = proto.fast_contains_phrase_factory()
+    for t in [*texts[:50], "What about P&L and tech-first culture at AWS?"]:
+        for entry in text.glossary():
+            for alias in entry.english:
+                assert contains(t.lower(), alias) == text._contains_phrase(t.lower(), alias)
     ids = [str(i) for i in range(len(texts))]
     ref, new = BM25(ids, texts), proto.NumpyBM25(ids, texts)
     for q in ["성장기 CTO 기술 부채", "What should a growth-stage CTO do?", "직원 20명인데 뭘 해야 하죠?"]:
