@@ -200,9 +200,30 @@ def _vector_store(client: Any, settings: Settings, embeddings: Embeddings, creat
         ) from None
 
 
+PAGE = 5000  # one get() of everything fails past ~32k chunks ("too many SQL variables")
+
+
+def _all_metadata(collection: Any) -> dict[str, dict]:
+    """id -> metadata of every stored chunk, read in pages."""
+    out: dict[str, dict] = {}
+    offset = 0
+    while True:
+        got = collection.get(include=["metadatas"], limit=PAGE, offset=offset)
+        out.update((i, m or {}) for i, m in zip(got["ids"], got["metadatas"], strict=True))
+        if len(got["ids"]) < PAGE:
+            return out
+        offset += PAGE
+
+
 def _all_chunks(collection: Any) -> list[Chunk]:
-    got = collection.get(include=["documents", "metadatas"])
-    chunks = [Chunk.from_store(i, d, m or {}) for i, d, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True)]
+    chunks: list[Chunk] = []
+    offset = 0
+    while True:
+        got = collection.get(include=["documents", "metadatas"], limit=PAGE, offset=offset)
+        chunks.extend(Chunk.from_store(i, d, m or {}) for i, d, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True))
+        if len(got["ids"]) < PAGE:
+            break
+        offset += PAGE
     chunks.sort(key=lambda c: (c.doc_id, c.section_order, c.position))
     return chunks
 
@@ -324,19 +345,18 @@ def _apply(settings: Settings, embeddings: Embeddings, corpus: Corpus, chunks: l
     old_manifest = Manifest.from_metadata(collection.metadata)
     if old_manifest is not None and not rebuild:
         check_compatible(old_manifest, settings, location)
-    existing = set(collection.get(include=[])["ids"])
-    existing_meta = collection.get(include=["metadatas"]) if existing and corpus.problems else None
+    existing_meta = _all_metadata(collection)
+    existing = set(existing_meta)
     keep_failed = corpus.failed_doc_ids
     wanted = {c.id for c in chunks}
     to_add = [c for c in chunks if c.id not in existing]
     to_delete = sorted(existing - wanted)
-    if existing_meta is not None and keep_failed:  # a file that failed to parse keeps its old chunks
-        doc_of = {i: (m or {}).get("doc_id") for i, m in zip(existing_meta["ids"], existing_meta["metadatas"], strict=True)}
-        to_delete = [i for i in to_delete if doc_of.get(i) not in keep_failed]
+    if keep_failed:  # a file that failed to parse keeps its old chunks
+        to_delete = [i for i in to_delete if existing_meta[i].get("doc_id") not in keep_failed]
 
     _write_chunks(store, to_add, progress)
-    if to_delete:
-        collection.delete(ids=to_delete)
+    for start in range(0, len(to_delete), PAGE):
+        collection.delete(ids=to_delete[start : start + PAGE])
     total = collection.count()
     manifest = Manifest(settings.embedder, dim, CHUNKER_VERSION, corpus.corpus_hash, total, time.time())
     meta = dict(collection.metadata or {})
