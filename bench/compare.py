@@ -51,7 +51,8 @@ def main(argv: list[str]) -> int:
     a, b = (json.loads(Path(x).read_text()) for x in argv)
     la = a["meta"].get("proto") or "plain"
     lb = b["meta"].get("proto") or "plain"
-    print(f"{'':<28}{la[:14]:>14}{lb[:14]:>14}{'B/A':>8}")
+    print(f"A = {argv[0]} ({la})\nB = {argv[1]} ({lb})")
+    print(f"{'':<28}{'A':>14}{'B':>14}{'B/A':>8}")
     print(f"{'load avg (1 min) before':<28}{a['meta']['loadavg_before'][0]:>14}{b['meta']['loadavg_before'][0]:>14}")
     for name, path in METRICS:
         x, y = get(a, path), get(b, path)

@@ -279,7 +279,8 @@ def render(r: dict) -> str:
                 add(f"  ! {n}: {v['query']['needed_fix']}")
             if v["query"].get("hit3_single_turn"):
                 add(f"  {n}: hit@3 of the real evidence among the distractors (single-turn questions): "
-                    + ", ".join(f"{k} {x:.2f}" for k, x in v["query"]["hit3_single_turn"].items()))
+                    + ", ".join(f"{k} {x:.2f} (n={_get(v, 'query', 'hit3_single_turn_n', k)})"
+                                for k, x in v["query"]["hit3_single_turn"].items()))
         ins = ", ".join(f"{n}: {v['build']['insert_chunks_per_s']:.0f}/s" for n, v in sc.items())
         add(f"  Chroma insert of precomputed vectors: {ins}")
         add("")

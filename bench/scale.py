@@ -172,6 +172,7 @@ def cmd_query(work: Path, questions_file: Path, repeat: int, asks: int, max_quer
         "queries": len(qs),
         "bm25_terms": len(r.bm25.idf),
         "hit3_single_turn": {lang: round(sum(v) / len(v), 3) for lang, v in sorted(hits.items())},
+        "hit3_single_turn_n": {lang: len(v) for lang, v in sorted(hits.items())},
     }
     if asks:  # full answers over this index (the composer also sees every chunk of the diagnosed stage)
         from assistant.coach import Coach
