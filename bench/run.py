@@ -139,20 +139,7 @@ def part_scale(work: Path, cache: Path | None, questions_file: Path, sizes: list
         log(f"scale {n}: querying")
         qargs = ["query", "--work", str(where), "--questions", str(questions_file), "--repeat", str(repeat),
                  "--asks", str(asks), "--max-queries", "60" if n >= 50_000 else "0"]
-        try:
-            query, _ = run_worker("scale", qargs, timeout=1800)
-        except RuntimeError as exc:
-            # assistant.index._all_chunks reads every chunk with one collection.get(): past ~32k chunks
-            # Chroma fails with "too many SQL variables". Measure with the paged read instead, and say so.
-            if "too many SQL variables" not in str(exc) or "paged" in os.environ.get("BENCH_PROTO", ""):
-                raise
-            log(f"scale {n}: open_index failed (too many SQL variables); retrying with the 'paged' prototype fix")
-            proto = ",".join(x for x in ["paged", os.environ.get("BENCH_PROTO", "")] if x)
-            env = {**os.environ, "BENCH_PROTO": proto}
-            from .common import clean_env
-
-            query, _ = run_worker("scale", qargs, env=clean_env(**env), timeout=1800)
-            query["needed_fix"] = "paged: open_index fails without it (Chroma: too many SQL variables)"
+        query, _ = run_worker("scale", qargs, timeout=1800)
         out[str(n)] = {"build": build, "query": query}
     return out
 

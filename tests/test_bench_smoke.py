@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # `bench` is a folder of the repo, not an installed package
     sys.path.insert(0, str(ROOT))
 
-from bench import common, proto, run, synth  # noqa: E402
+from bench import common, run, synth  # noqa: E402
 
 
 def test_stats_and_matchers():
@@ -46,25 +46,6 @@ def test_synthetic_chunks_have_pipeline_metadata():
     assert v.shape == (20, 8) and np.allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-5)
     _, _, staged, _ = synth.Generator(sources, None, seed=1, staged=True).chunks(50)
     assert any(m["stage"] for m in staged)
-
-
-def test_prototypes_are_equivalent_to_the_originals():
-    from assistant import text
-    from assistant.bm25 import BM25
-
-    _, texts, _, _ = synth.Generator(synth.corpus_sentences(), None, seed=2).chunks(300)
-    words = [w for t in texts for w in text.words(t)]
-    fast = proto.fast_strip_josa_factory()
-    assert [fast(w) for w in words] == [text._strip_josa(w) for w in words]
-    contains = proto.fast_contains_phrase_factory()
-    for t in [*texts[:50], "What about P&L and tech-first culture at AWS?"]:
-        for entry in text.glossary():
-            for alias in entry.english:
-                assert contains(t.lower(), alias) == text._contains_phrase(t.lower(), alias)
-    ids = [str(i) for i in range(len(texts))]
-    ref, new = BM25(ids, texts), proto.NumpyBM25(ids, texts)
-    for q in ["성장기 CTO 기술 부채", "What should a growth-stage CTO do?", "직원 20명인데 뭘 해야 하죠?"]:
-        assert new.search(q, 10) == ref.search(q, 10)
 
 
 def test_workers_run_on_tiny_sizes(tmp_path, built_state):
