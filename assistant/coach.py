@@ -16,8 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from .chunking import Chunk
-from .compose import (
+from assistant.answer.compose import (
     BLOGGER_AUTHOR,
     SOURCE_AUTHOR,
     AnswerBuilder,
@@ -28,18 +27,18 @@ from .compose import (
     compose_stage,
     diagnosis_line,
 )
-from .corpus import STAGE_NAMES_KO, Corpus, load_corpus
-from .diagnosis import NONE, Diagnosis, diagnose, is_followup, override
-from .embeddings import make_embeddings
-from .errors import CoachError
-from .index import build_index, index_status, live_generation, open_index
-from .retrieval import HybridRetriever
-from .scope import classify, premise_claim
-from .settings import Settings, load_settings
-from .text import content_terms, is_korean, split_sentences, translate_terms
-from .types import Answer, Delta, Final, Passage, StageInfo
-from .validate import check_stage, clean_history, clean_question
-from .verifier import SupportChecker, entities
+from assistant.answer.verifier import SupportChecker, entities
+from assistant.article.corpus import STAGE_NAMES_KO, Corpus, load_corpus
+from assistant.errors import CoachError
+from assistant.search.embeddings import make_embeddings
+from assistant.search.retrieval import HybridRetriever
+from assistant.search.store import build_index, index_status, live_generation, open_index
+from assistant.settings import Settings, load_settings
+from assistant.text import content_terms, is_korean, split_sentences, translate_terms
+from assistant.types import Answer, Chunk, Delta, Final, Passage, StageInfo
+from assistant.understand.diagnosis import NONE, Diagnosis, diagnose, is_followup, override
+from assistant.understand.scope import classify, premise_claim
+from assistant.understand.validation import check_stage, clean_history, clean_question
 
 if TYPE_CHECKING:
     from langchain_core.embeddings import Embeddings
@@ -71,7 +70,7 @@ class Coach:
     embeddings: Embeddings
     retriever: HybridRetriever
     checker: SupportChecker
-    llm: object | None = None  # assistant.llm.LLMAnswerer when settings.llm is set
+    llm: object | None = None  # assistant.answer.llm.LLMAnswerer when settings.llm is set
     index_note: str | None = None
     _stages: list[StageInfo] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -94,7 +93,7 @@ class Coach:
         )
         coach = cls(settings, corpus, embeddings, retriever, SupportChecker(embeddings), index_note=note)
         if settings.llm:
-            from .llm import LLMAnswerer
+            from assistant.answer.llm import LLMAnswerer
 
             coach.llm = LLMAnswerer.from_settings(settings, coach.checker)
         return coach
@@ -375,14 +374,14 @@ class Coach:
 
     def _llm_stream(self, q: str, text: str, hist: list[tuple[str, str]], diag: Diagnosis, passages: list[Passage],
                     timings: dict[str, float], t2: float) -> Iterator[Delta | Final]:
-        from .llm import llm_answer_stream
+        from assistant.answer.llm import llm_answer_stream
 
         fallback = self.extractive_answer(text, diag, passages)
         yield from llm_answer_stream(self, q, text, hist, diag, passages, timings, t2, fallback)
 
 
 def compose_general_one(b: AnswerBuilder, question: str, passage: Passage) -> None:
-    from .compose import _who, pick_sentences
+    from assistant.answer.compose import _who, pick_sentences
 
     for s in pick_sentences(question, passage.chunk.text, 2):
         b.claim(s, passage, prefix=_who(passage, b.korean))

@@ -15,7 +15,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from .errors import SettingsError
+from assistant.errors import SettingsError
 
 ENV_PREFIX = "CTO_COACH_"
 

@@ -5,8 +5,58 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .chunking import Chunk
-from .diagnosis import Diagnosis
+
+@dataclass(frozen=True)
+class Chunk:
+    id: str
+    text: str
+    doc_id: str
+    section: str
+    stage: int | None
+    voice: str
+    author: str
+    title: str
+    section_order: int
+    position: int  # index of this chunk inside its section
+
+    def metadata(self) -> dict[str, str | int]:
+        """Chroma metadata (no None values allowed there: stage 0 means "no stage")."""
+        return {
+            "doc_id": self.doc_id,
+            "section": self.section,
+            "stage": self.stage or 0,
+            "voice": self.voice,
+            "author": self.author,
+            "title": self.title,
+            "section_order": self.section_order,
+            "position": self.position,
+        }
+
+    @classmethod
+    def from_store(cls, id_: str, text: str, meta: dict) -> Chunk:
+        return cls(
+            id=id_,
+            text=text,
+            doc_id=str(meta.get("doc_id", "")),
+            section=str(meta.get("section", "body")),
+            stage=int(meta.get("stage") or 0) or None,
+            voice=str(meta.get("voice", "document")),
+            author=str(meta.get("author", "")),
+            title=str(meta.get("title", "")),
+            section_order=int(meta.get("section_order", 0)),
+            position=int(meta.get("position", 0)),
+        )
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    stage: int | None
+    confidence: float
+    cue: str  # the words in the question (or history) the stage came from
+    source: str  # stage_name | stage_number | followup | headcount | cue | history | override | none
+    stages: tuple[int, ...] = field(default=())  # every stage the question names (comparisons)
+    headcount: int | None = None
+
 
 VOICE_LABELS = {
     "source": ("원문 (Hosang Jeon)", "Source article (Hosang Jeon)"),

@@ -73,7 +73,7 @@ class _LeanStore:
 
 
 def patch_lean() -> None:
-    from assistant import index
+    from assistant.search import store as index
 
     original = index._vector_store
 
@@ -102,7 +102,7 @@ def patch_onedelta() -> None:
 
 # --- gradio concurrency ---------------------------------------------------------------------------------
 def patch_conc2() -> None:
-    from assistant import ui
+    from assistant.app import ui
 
     original = ui.create_app
 
@@ -118,7 +118,7 @@ def patch_conc2() -> None:
 def patch_overlap() -> None:
     import threading
 
-    from assistant import ui
+    from assistant.app import ui
 
     original = ui.serve
 
@@ -138,7 +138,7 @@ def patch_overlap() -> None:
 def main(argv: list[str]) -> int:
     if argv and argv[0] == "cli":
         apply()
-        from assistant.cli import main as cli_main
+        from assistant.app.cli import main as cli_main
 
         rc = cli_main(argv[1:])
         if "fastexit" in selected() and argv[1:2] == ["ask"]:

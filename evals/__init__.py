@@ -78,7 +78,7 @@ def corpus_text(corpus_dir: Path | None = None) -> str:
     Gold strings are checked against this, so a corpus edit or a loader change that breaks a gold
     string fails `tests/test_evals.py` instead of silently lowering the scores.
     """
-    from assistant.corpus import load_corpus
+    from assistant.article.corpus import load_corpus
 
     corpus = load_corpus(corpus_dir or ROOT / "corpus")
     return "\n".join(s.text for s in corpus.sections)

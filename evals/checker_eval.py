@@ -1,6 +1,6 @@
 """Evaluate (and, with `--fit`, fit) the faithfulness checker on `evals/checker_set.jsonl`.
 
-The checker (`assistant.verifier.SupportChecker`) is the proxy `make eval` uses for faithfulness, so
+The checker (`assistant.answer.verifier.SupportChecker`) is the proxy `make eval` uses for faithfulness, so
 its own error rate is published here.
 
 Definitions (stated in every report):
@@ -113,7 +113,7 @@ class CachedEmbeddings(Embeddings):
 
 
 def cached_embeddings(spec: str, inner: Embeddings | None = None) -> CachedEmbeddings:
-    from assistant.embeddings import make_embeddings
+    from assistant.search.embeddings import make_embeddings
 
     return CachedEmbeddings(inner or make_embeddings(spec), STATE / f"embcache-{embedder_key(spec)}.npz")
 
@@ -139,7 +139,7 @@ def evidence_text(row: dict[str, Any]) -> str:
 
 def evidence_stages(row: dict[str, Any]) -> tuple[int, ...]:
     """Stages of the corpus sections the evidence comes from (the pipeline passes its chunks' stages)."""
-    from assistant.corpus import load_corpus
+    from assistant.article.corpus import load_corpus
 
     global _SECTIONS
     if _SECTIONS is None:
@@ -169,7 +169,7 @@ def signals(checker: Any, rows: Sequence[dict[str, Any]]) -> list[Signals]:
 
 def flag_soft(lex: np.ndarray, cos: np.ndarray, t_lex: float, t_cos: float, t_comb: float) -> np.ndarray:
     """True where the soft support is too weak (mirrors SupportChecker.check)."""
-    from assistant.verifier import COSINE_LEXICAL_FLOOR
+    from assistant.answer.verifier import COSINE_LEXICAL_FLOOR
 
     soft = (lex >= t_lex) | ((cos >= t_cos) & (lex >= COSINE_LEXICAL_FLOOR)) | (lex + cos >= t_comb)
     return ~soft
@@ -202,7 +202,7 @@ def _f1(flags: np.ndarray, y: np.ndarray) -> tuple[float, float]:
 
 def fit(dev: Sequence[Signals]) -> dict[str, Any]:
     """Grid search of (lexical, cosine, combined) on the dev split; see the module docstring."""
-    from assistant.verifier import COSINE_LEXICAL_FLOOR
+    from assistant.answer.verifier import COSINE_LEXICAL_FLOOR
 
     hard, lex, cos, y = _arrays(dev)
     floor_ok = lex >= COSINE_LEXICAL_FLOOR
@@ -246,7 +246,7 @@ def fit_single(values: np.ndarray, y: np.ndarray, grid: np.ndarray) -> tuple[flo
 def evaluate(embeddings: Embeddings | None, thresholds: Any = None, rows: Sequence[dict] | None = None,
              do_fit: bool = False) -> dict[str, Any]:
     """Figures for the report; with `do_fit` the fitted thresholds are used (and returned)."""
-    from assistant.verifier import SupportChecker, Thresholds, default_thresholds
+    from assistant.answer.verifier import SupportChecker, Thresholds, default_thresholds
 
     t0 = time.perf_counter()
     rows = list(rows if rows is not None else load_checker_set())
@@ -344,7 +344,7 @@ def write_thresholds(fitted: dict[str, Any], embedder: str, result: dict[str, An
         "fitted_at": time.strftime("%Y-%m-%d"),
     }
     VERIFIER_JSON.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    from assistant.verifier import default_thresholds
+    from assistant.answer.verifier import default_thresholds
 
     default_thresholds.cache_clear()
 

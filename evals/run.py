@@ -494,10 +494,10 @@ def git_commit() -> str | None:
 def prompt_version() -> str | None:
     import importlib.util
 
-    if importlib.util.find_spec("assistant.llm") is None:
+    if importlib.util.find_spec("assistant.answer.llm") is None:
         return None
     try:
-        import assistant.llm as llm
+        import assistant.answer.llm as llm
 
         return getattr(llm, "PROMPT_VERSION", None)
     except Exception:
@@ -549,7 +549,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quiet", action="store_true", help="print only the gates")
     args = parser.parse_args(argv)
 
-    from assistant.chunking import CHUNKER_VERSION
+    from assistant.article.chunking import CHUNKER_VERSION
     from assistant.errors import CoachError
     from assistant.settings import load_settings
 

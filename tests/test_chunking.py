@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.chunking import MAX_CHARS, chunk_section, chunk_sections
-from assistant.corpus import Section, load_corpus
+from assistant.article.chunking import MAX_CHARS, chunk_section, chunk_sections
+from assistant.article.corpus import Section, load_corpus
 from assistant.text import split_sentences
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.corpus import load_corpus, load_document
+from assistant.article.corpus import load_corpus, load_document
 from assistant.errors import CorpusError
 from assistant.text import normalize
 

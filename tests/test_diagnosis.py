@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.diagnosis import diagnose, diagnose_text, find_headcount, override, stage_for_headcount
+from assistant.understand.diagnosis import (
+    diagnose,
+    diagnose_text,
+    explain,
+    find_headcount,
+    override,
+    stage_for_headcount,
+)
 
 TABLE = [
     # headcounts, Korean
@@ -71,7 +78,7 @@ def test_table(text, stage):
     assert d.stage == stage, (text, d)
     if stage is not None:
         assert d.cue and 0 < d.confidence <= 1
-        assert d.explain(True) and d.explain(False)
+        assert explain(d, True) and explain(d, False)
 
 
 def test_table_is_big_enough():
@@ -105,8 +112,8 @@ def test_follow_up_explains_itself():
 
 def test_overlap_is_flagged_in_the_explanation():
     d = diagnose_text("직원 25명")
-    assert d.stage == 2 and "겹치는" in d.explain(True) and "overlap" in d.explain(False)
-    assert "직원 25명 → 2단계 성장기" in d.explain(True)
+    assert d.stage == 2 and "겹치는" in explain(d, True) and "overlap" in explain(d, False)
+    assert "직원 25명 → 2단계 성장기" in explain(d, True)
 
 
 def test_headcount_prefers_company_total():

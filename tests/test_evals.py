@@ -56,8 +56,8 @@ def test_every_gold_string_is_in_the_corpus(corpus, cases, checker_rows):
 def test_every_case_gold_string_lies_inside_one_chunk(cases):
     """Retrieval relevance is "the chunk contains a gold string": a string split across chunks
     could never count as retrieved."""
-    from assistant.chunking import chunk_sections
-    from assistant.corpus import load_corpus
+    from assistant.article.chunking import chunk_sections
+    from assistant.article.corpus import load_corpus
 
     chunks = [c.text for c in chunk_sections(load_corpus(ROOT / "corpus").sections)]
     bad = [c["id"] for c in cases for g in c["gold_evidence"] if not any(g in t for t in chunks)]
@@ -360,7 +360,7 @@ def test_faithfulness_metric_catches_an_invented_llm_sentence(coach, cases):
 
     from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 
-    from assistant.llm import LLMAnswerer
+    from assistant.answer.llm import LLMAnswerer
     from evals.run import run_cases
 
     settings = coach.settings.model_copy(update={"llm": "fake:test", "verifier_policy": "flag"})

@@ -14,8 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.errors import FeedbackError
-from assistant.feedback import (
+from assistant.app.feedback import (
     FeedbackStore,
     answer_record,
     candidates,
@@ -24,6 +23,7 @@ from assistant.feedback import (
     flag_record,
     rating_record,
 )
+from assistant.errors import FeedbackError
 from assistant.settings import Settings
 
 CASE_FIELDS = ("id", "category", "lang", "question", "history", "expect", "gold_stages", "gold_evidence",
@@ -126,7 +126,7 @@ def test_threads_appending_concurrently_never_interleave(store):
 
 
 def _proc_worker(path: str, k: int) -> None:
-    from assistant.feedback import FeedbackStore as Store
+    from assistant.app.feedback import FeedbackStore as Store
 
     s = Store(Path(path))
     for i in range(30):
@@ -148,7 +148,7 @@ def test_processes_appending_concurrently_never_interleave(store):
 
 def test_a_writer_killed_with_sigkill_leaves_no_torn_line(store):
     code = (
-        "import sys\nfrom pathlib import Path\nfrom assistant.feedback import FeedbackStore\n"
+        "import sys\nfrom pathlib import Path\nfrom assistant.app.feedback import FeedbackStore\n"
         "s = FeedbackStore(Path(sys.argv[1]))\nprint('ready', flush=True)\ni = 0\n"
         "while True:\n    s.append({'type': 'rating', 'rating': 'like', 'question': f'q{i}', 'pad': 'x' * 20000}); i += 1\n"
     )
@@ -249,7 +249,7 @@ def test_export_to_an_unwritable_path_raises_feedback_error(settings, store, tmp
 
 
 def test_cli_feedback_export(settings, store, tmp_path, monkeypatch):
-    from assistant.cli import main
+    from assistant.app.cli import main
 
     store.append(rating_record(_answer(), "dislike"))
     out = tmp_path / "cands.jsonl"

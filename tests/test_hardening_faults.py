@@ -29,10 +29,10 @@ import socket
 
 import pytest
 
-from assistant.cli import main
+from assistant.app.cli import main
 from assistant.coach import Coach
 from assistant.errors import IndexError_, IndexMissingError
-from assistant.index import _persistent_client, live_generation
+from assistant.search.store import _persistent_client, live_generation
 from assistant.settings import Settings
 
 QUESTION = "성장기 CTO는 무엇을 해야 하나요?"

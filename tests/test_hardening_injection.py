@@ -124,7 +124,7 @@ def test_hostile_text_when_retrieved_is_a_labelled_quote(hostile):
     assert any(c.id in _hostile_ids(hostile) for c in answer.citations)
     assert answer.kind == "general" and not answer.refused
     _hostile_text_is_only_quoted(hostile, answer)
-    prompt = resources.files("assistant").joinpath("prompts/answer_v1.txt").read_text(encoding="utf-8")
+    prompt = resources.files("assistant.answer.llm").joinpath("prompts/answer_v1.txt").read_text(encoding="utf-8")
     for line in (ln.strip() for ln in prompt.splitlines()):
         if len(line) > 30:
             assert line not in answer.text  # nothing of the (LLM) system prompt is ever printed

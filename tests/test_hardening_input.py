@@ -28,7 +28,7 @@ import unicodedata
 
 import pytest
 
-from assistant.cli import main
+from assistant.app.cli import main
 from assistant.errors import InputError
 
 LIMIT = 2000  # Settings.max_question_chars default
@@ -99,7 +99,7 @@ def test_api_answers_odd_but_valid_questions(coach, question, stage):
 
 @pytest.mark.parametrize("c1", C1_INPUTS := ["\x80", "\x9b", "\x9f"])
 def test_c1_controls_are_removed(c1):
-    from assistant.validate import clean_question
+    from assistant.understand.validation import clean_question
 
     out = clean_question(f"{c1}31m성장기 CTO는?", LIMIT)
     assert not any(unicodedata.category(ch) == "Cc" for ch in out), ascii(out)
@@ -107,7 +107,7 @@ def test_c1_controls_are_removed(c1):
 
 @pytest.mark.parametrize("bidi", BIDI_INPUTS := ["\u202e", "\u2066", "\u2069"])
 def test_bidi_controls_are_removed(bidi):
-    from assistant.validate import clean_question
+    from assistant.understand.validation import clean_question
 
     assert bidi not in clean_question(f"{bidi}성장기 CTO는?", LIMIT)
 

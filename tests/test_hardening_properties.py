@@ -29,12 +29,12 @@ import unicodedata
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from assistant.chunking import MAX_CHARS, chunk_section
-from assistant.corpus import Section
-from assistant.diagnosis import diagnose, diagnose_text, stage_for_headcount
+from assistant.article.chunking import MAX_CHARS, chunk_section
+from assistant.article.corpus import Section
 from assistant.errors import InputError
 from assistant.text import split_sentences
-from assistant.validate import clean_history, clean_question
+from assistant.understand.diagnosis import diagnose, diagnose_text, explain, stage_for_headcount
+from assistant.understand.validation import clean_history, clean_question
 
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 STAGES = {None, 1, 2, 3, 4}
@@ -72,7 +72,7 @@ def test_diagnosis_never_raises_and_stays_in_range(text):
 def test_diagnosis_with_history_never_raises(text, history):
     d = diagnose(text, history)
     assert _valid(d)
-    assert isinstance(d.explain(True), str) and isinstance(d.explain(False), str)
+    assert isinstance(explain(d, True), str) and isinstance(explain(d, False), str)
 
 
 # 3

@@ -26,7 +26,7 @@ from typing import ClassVar
 
 import pytest
 
-from assistant.cli import main
+from assistant.app.cli import main
 from assistant.errors import SettingsError
 from assistant.settings import Settings, load_settings, settings_table
 

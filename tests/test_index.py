@@ -7,7 +7,7 @@ import shutil
 import pytest
 
 from assistant.errors import IndexMismatchError, IndexMissingError, IndexUnavailableError
-from assistant.index import build_index, index_status, live_generation, open_index
+from assistant.search.store import build_index, index_status, live_generation, open_index
 
 
 class CountingEmbeddings:

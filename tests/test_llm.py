@@ -23,10 +23,7 @@ from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 from pydantic import Field, SecretStr
 
-from assistant.coach import Coach
-from assistant.diagnosis import diagnose
-from assistant.errors import LLMError
-from assistant.llm import (
+from assistant.answer.llm import (
     NOT_COVERED,
     PROMPT_VERSION,
     LLMAnswerer,
@@ -36,8 +33,11 @@ from assistant.llm import (
     make_chat_model,
     parse_answer,
 )
+from assistant.coach import Coach
+from assistant.errors import LLMError
 from assistant.text import split_sentences
 from assistant.types import Delta, Final
+from assistant.understand.diagnosis import diagnose
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "sk-test-SECRET-0123456789abcdef"
@@ -228,7 +228,7 @@ def test_not_covered_is_a_refusal(base_coach):
 
 
 def test_only_a_real_not_covered_reply_is_a_refusal():
-    from assistant.llm import is_refusal
+    from assistant.answer.llm import is_refusal
 
     assert is_refusal("NOT_COVERED") and is_refusal(" NOT_COVERED.\n") and is_refusal("죄송합니다. NOT_COVERED")
     assert not is_refusal("NOT_COVERED 원문은 개발 문화의 정착을 꼽습니다 [1].")
@@ -464,7 +464,7 @@ def test_real_openai_client_against_a_flaky_server(base_coach, caplog):
 
 
 def test_local_gguf_provider_is_built_lazily_and_renders_gemma_turns(built_state):
-    from assistant.llm import LocalGGUFChatModel
+    from assistant.answer.llm import LocalGGUFChatModel
 
     model = make_chat_model(built_state.model_copy(update={"llm": "gguf:gemma3-270m"}))
     assert isinstance(model, LocalGGUFChatModel) and model.model_name == "gemma3-270m"  # nothing loaded yet

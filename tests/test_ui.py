@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from assistant.app.feedback import FeedbackStore
 from assistant.errors import InputError, SettingsError
-from assistant.feedback import FeedbackStore
 from assistant.types import StageInfo
 
 Q25 = "직원 25명인데 CTO로서 뭘 해야 하죠?"
@@ -39,7 +39,7 @@ def ui_coach(tmp_path_factory):
 
 @pytest.fixture
 def handlers(ui_coach, tmp_path):
-    from assistant.ui import ChatHandlers
+    from assistant.app.ui import ChatHandlers
 
     return ChatHandlers(ui_coach, FeedbackStore(tmp_path / "feedback.jsonl"))
 
@@ -61,7 +61,7 @@ def final(outputs):
 
 # --- pure rendering ------------------------------------------------------------------------
 def test_highlight_escapes_html_and_marks_the_quote():
-    from assistant.ui import highlight
+    from assistant.app.ui import highlight
 
     text = "앞 문장입니다. <script>alert(1)</script> 핵심  문장은\n여기에 있습니다. 뒤 문장."
     out, found = highlight(text, ["핵심 문장은 여기에 있습니다."])  # whitespace differs from the passage
@@ -73,14 +73,14 @@ def test_highlight_escapes_html_and_marks_the_quote():
 
 
 def test_highlight_merges_overlapping_quotes():
-    from assistant.ui import quote_spans
+    from assistant.app.ui import quote_spans
 
     assert quote_spans("abcdefgh", ["bcd", "cdef", "gh"]) == [(1, 8)]  # overlapping and adjacent
     assert quote_spans("abcdefgh", ["ab", "gh", "zz"]) == [(0, 2), (6, 8)]
 
 
 def test_parse_stage_and_choices(ui_coach):
-    from assistant.ui import AUTO, parse_stage, stage_choices
+    from assistant.app.ui import AUTO, parse_stage, stage_choices
 
     assert [parse_stage(x) for x in (AUTO, None, "", "1", "3", 4, "9", "x")] == [None, None, None, 1, 3, 4, None, None]
     choices = stage_choices(ui_coach)
@@ -89,7 +89,7 @@ def test_parse_stage_and_choices(ui_coach):
 
 
 def test_stages_tab_is_rendered_from_the_corpus(ui_coach):
-    from assistant.ui import render_stages
+    from assistant.app.ui import render_stages
 
     page = render_stages(ui_coach)
     for info in ui_coach.stages():
@@ -201,7 +201,7 @@ class BrokenCoach:
     (InputError("history item 0 must be a [role, text] pair"), "history item 0"),
 ])
 def test_coach_exceptions_become_a_friendly_message(ui_coach, tmp_path, exc, expected):
-    from assistant.ui import ChatHandlers
+    from assistant.app.ui import ChatHandlers
 
     h = ChatHandlers(BrokenCoach(ui_coach.settings, exc), FeedbackStore(tmp_path / "f.jsonl"))
     _, (_, chat, _, payload, _, _) = final(h.respond("안녕하세요 질문입니다", [], "auto", None))
@@ -210,7 +210,7 @@ def test_coach_exceptions_become_a_friendly_message(ui_coach, tmp_path, exc, exp
 
 
 def test_llm_notice_is_shown_above_the_answer(ui_coach):
-    from assistant.ui import format_answer
+    from assistant.app.ui import format_answer
 
     answer = ui_coach.ask(Q25)
     answer.notice = "LLM 호출 실패 → 추출형 답변을 보여 드립니다"
@@ -220,7 +220,7 @@ def test_llm_notice_is_shown_above_the_answer(ui_coach):
 
 
 def test_only_cited_markers_are_linked(ui_coach):
-    from assistant.ui import format_answer
+    from assistant.app.ui import format_answer
 
     answer = ui_coach.ask(Q25)
     answer.text += "\n참고 [99]"
@@ -235,7 +235,7 @@ def _llm_coach(base, answers=(), failures=()):
     from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
     from pydantic import Field
 
-    from assistant.llm import LLMAnswerer
+    from assistant.answer.llm import LLMAnswerer
 
     class Fake(GenericFakeChatModel):
         """Streams word by word; {s2} / {c2} become the numbers of the stage-2 summary / commentary
@@ -264,7 +264,7 @@ def _llm_coach(base, answers=(), failures=()):
 
 
 def test_llm_answer_shows_its_mode_and_puts_paraphrases_beside_the_passage(ui_coach, tmp_path):
-    from assistant.ui import ChatHandlers
+    from assistant.app.ui import ChatHandlers
 
     paraphrase = "블로거(MK)는 성장기에는 관리보다 코칭에 방점을 두어야 한다고 말합니다 [{c2}]."
     coach = _llm_coach(ui_coach, answers=[paraphrase])
@@ -279,7 +279,7 @@ def test_llm_answer_shows_its_mode_and_puts_paraphrases_beside_the_passage(ui_co
 
 
 def test_llm_failure_shows_a_short_notice_and_the_extractive_answer(ui_coach, tmp_path):
-    from assistant.ui import ChatHandlers
+    from assistant.app.ui import ChatHandlers
 
     coach = _llm_coach(ui_coach, failures=[ConnectionError("connection refused by 10.0.0.1")])
     h = ChatHandlers(coach, FeedbackStore(tmp_path / "f.jsonl"))
@@ -324,7 +324,7 @@ def test_flag_a_citation_that_does_not_support_a_sentence(handlers):
 
 
 def test_clear_resets_the_session(handlers):
-    from assistant.ui import EMPTY_EVIDENCE
+    from assistant.app.ui import EMPTY_EVIDENCE
 
     chat, evidence, payload, flags, state, status = handlers.clear()
     assert chat == [] and evidence == EMPTY_EVIDENCE and payload is None and flags["choices"] == []
@@ -340,13 +340,13 @@ def _settings(**kw):
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "::1", "127.0.0.2"])
 def test_loopback_hosts_need_no_auth(host):
-    from assistant.ui import check_exposure
+    from assistant.app.ui import check_exposure
 
     assert check_exposure(_settings(host=host)) is None
 
 
 def test_public_host_without_auth_is_refused_with_a_clear_message():
-    from assistant.ui import check_exposure, serve
+    from assistant.app.ui import check_exposure, serve
 
     with pytest.raises(SettingsError, match=r"refusing to serve the web UI on 0\.0\.0\.0 without a password"):
         check_exposure(_settings(host="0.0.0.0"))
@@ -362,7 +362,7 @@ def test_serve_refuses_bad_settings_without_importing_gradio():
     import subprocess
     import sys
 
-    code = ("import sys\nfrom assistant.ui import check_exposure\nfrom assistant.settings import Settings\n"
+    code = ("import sys\nfrom assistant.app.ui import check_exposure\nfrom assistant.settings import Settings\n"
             "try:\n    check_exposure(Settings(host='0.0.0.0'))\nexcept Exception as e:\n    print(type(e).__name__)\n"
             "print('gradio' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
@@ -371,7 +371,7 @@ def test_serve_refuses_bad_settings_without_importing_gradio():
 
 
 def test_create_app_exposes_the_chat_endpoint(ui_coach, tmp_path):
-    from assistant.ui import create_app
+    from assistant.app.ui import create_app
 
     app = create_app(ui_coach, FeedbackStore(tmp_path / "f.jsonl"))
     names = {d.api_name for d in app.fns.values() if d.api_visibility == "public"}
@@ -380,7 +380,7 @@ def test_create_app_exposes_the_chat_endpoint(ui_coach, tmp_path):
 
 @pytest.fixture(scope="module")
 def live_server(ui_coach, tmp_path_factory):
-    from assistant.ui import create_app, launch_app
+    from assistant.app.ui import create_app, launch_app
 
     store = FeedbackStore(tmp_path_factory.mktemp("live") / "feedback.jsonl")
     app = create_app(ui_coach, store)
@@ -417,7 +417,7 @@ def test_gradio_client_gets_an_answer_with_citations(live_server):
 def test_auth_is_enforced_when_set(ui_coach, tmp_path):
     from gradio_client import Client
 
-    from assistant.ui import create_app, launch_app
+    from assistant.app.ui import create_app, launch_app
 
     app = create_app(ui_coach, FeedbackStore(tmp_path / "f.jsonl"))
     settings = ui_coach.settings.model_copy(update={"port": free_port(), "auth_username": "coach"})
@@ -434,7 +434,7 @@ def test_auth_is_enforced_when_set(ui_coach, tmp_path):
 
 
 def test_session_state_stays_bounded(handlers, monkeypatch):
-    import assistant.ui as ui
+    import assistant.app.ui as ui
 
     monkeypatch.setattr(ui, "MAX_OLDER_EVIDENCE", 1)
     monkeypatch.setattr(ui, "MAX_TURNS", 2)

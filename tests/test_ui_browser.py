@@ -37,10 +37,10 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """A real Coach over the real index, served on a free loopback port."""
+    from assistant.app.feedback import FeedbackStore
+    from assistant.app.ui import create_app, launch_app
     from assistant.coach import Coach
-    from assistant.feedback import FeedbackStore
     from assistant.settings import load_settings
-    from assistant.ui import create_app, launch_app
 
     base = tmp_path_factory.mktemp("browser")
     with pytest.MonkeyPatch.context() as mp:

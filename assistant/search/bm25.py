@@ -18,7 +18,7 @@ from collections import Counter
 
 import numpy as np
 
-from .text import tokenize, translate_terms
+from assistant.text import tokenize, translate_terms
 
 
 class BM25:

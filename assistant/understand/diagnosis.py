@@ -11,42 +11,34 @@ decide and the confidence says so. The result keeps the cue so the answer can ex
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 
-from .corpus import STAGE_NAMES_EN, STAGE_NAMES_KO
+from assistant.article.corpus import STAGE_NAMES_EN, STAGE_NAMES_KO
+from assistant.types import Diagnosis
 
 RANGES_KO = {1: "5명 미만", 2: "5명~수십명", 3: "수십명~수백명", 4: "성숙기"}
 RANGES_EN = {1: "fewer than 5 people", 2: "5 to a few dozen people", 3: "a few dozen to hundreds of people", 4: "maturity"}
 OVERLAP = range(20, 100)  # "수십명" ends stage 2 and starts stage 3
 
 
-@dataclass(frozen=True)
-class Diagnosis:
-    stage: int | None
-    confidence: float
-    cue: str  # the words in the question (or history) the stage came from
-    source: str  # stage_name | stage_number | followup | headcount | cue | history | override | none
-    stages: tuple[int, ...] = field(default=())  # every stage the question names (comparisons)
-    headcount: int | None = None
+def explain(diagnosis: Diagnosis, korean: bool) -> str:
+    """One line like "직원 25명 → 2단계 성장기 (원문: 5명~수십명)"."""
+    if diagnosis.stage is None:
+        return "특정 단계와 무관한 일반 질문" if korean else "general question, no particular stage"
+    s = diagnosis.stage
+    if korean:
+        line = f"{diagnosis.cue} → {s}단계 {STAGE_NAMES_KO[s]}"
+        if s != 4:
+            line += f" (원문 기준 {RANGES_KO[s]})"
+        if diagnosis.headcount is not None and diagnosis.headcount in OVERLAP:
+            line += " · 2단계와 3단계 범위가 겹치는 규모"
+    else:
+        line = f"{diagnosis.cue} → stage {s}, {STAGE_NAMES_KO[s]} ({STAGE_NAMES_EN[s]})"
+        if s != 4:
+            line += f"; the article's range: {RANGES_EN[s]}"
+        if diagnosis.headcount is not None and diagnosis.headcount in OVERLAP:
+            line += "; the ranges of stages 2 and 3 overlap at this size"
+    return line
 
-    def explain(self, korean: bool) -> str:
-        """One line like "직원 25명 → 2단계 성장기 (원문: 5명~수십명)"."""
-        if self.stage is None:
-            return "특정 단계와 무관한 일반 질문" if korean else "general question, no particular stage"
-        s = self.stage
-        if korean:
-            line = f"{self.cue} → {s}단계 {STAGE_NAMES_KO[s]}"
-            if s != 4:
-                line += f" (원문 기준 {RANGES_KO[s]})"
-            if self.headcount is not None and self.headcount in OVERLAP:
-                line += " · 2단계와 3단계 범위가 겹치는 규모"
-        else:
-            line = f"{self.cue} → stage {s}, {STAGE_NAMES_KO[s]} ({STAGE_NAMES_EN[s]})"
-            if s != 4:
-                line += f"; the article's range: {RANGES_EN[s]}"
-            if self.headcount is not None and self.headcount in OVERLAP:
-                line += "; the ranges of stages 2 and 3 overlap at this size"
-        return line
 
 
 NONE = Diagnosis(None, 0.0, "", "none")

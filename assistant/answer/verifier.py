@@ -26,7 +26,7 @@ from importlib import resources
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
-from .text import content_terms, glossary, split_sentences, translate_terms, words
+from assistant.text import content_terms, glossary, split_sentences, translate_terms, words
 
 _MONTHS = {m: i for i, m in enumerate(
     ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december"], 1)}
@@ -232,7 +232,7 @@ def contrast_flipped(sentence: str, passage: str) -> bool:
 
 
 def _strip(word: str) -> str:
-    from .text import _strip_josa
+    from assistant.text import _strip_josa
 
     return _strip_josa(word)
 

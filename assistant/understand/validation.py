@@ -6,7 +6,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 
-from .errors import InputError
+from assistant.errors import InputError
 
 # C0/C1 controls, DEL, zero-width characters and bidi overrides/isolates (they can reorder what is displayed).
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200d\u2060\ufeff\u202a-\u202e\u2066-\u2069]")

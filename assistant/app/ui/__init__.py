@@ -20,17 +20,18 @@ import uuid
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from .corpus import STAGE_NAMES_EN, STAGE_NAMES_KO
-from .errors import CoachError, FeedbackError, SettingsError
-from .feedback import FeedbackStore, answer_record, feedback_path, flag_record, rating_record
-from .text import is_korean, split_sentences
-from .types import VOICE_LABELS, Answer, Citation, Delta, Final
+from assistant.app.feedback import FeedbackStore, answer_record, feedback_path, flag_record, rating_record
+from assistant.article.corpus import STAGE_NAMES_EN, STAGE_NAMES_KO
+from assistant.errors import CoachError, FeedbackError, SettingsError
+from assistant.text import is_korean, split_sentences
+from assistant.types import VOICE_LABELS, Answer, Citation, Delta, Final
+from assistant.understand.diagnosis import explain
 
 if TYPE_CHECKING:
     import gradio as gr
 
-    from .coach import Coach
-    from .settings import Settings
+    from assistant.coach import Coach
+    from assistant.settings import Settings
 
 log = logging.getLogger("cto_coach.ui")
 
@@ -255,7 +256,7 @@ _DIAG_PREFIX = re.compile(r"^\*\*(?:진단|Diagnosis):\*\*\s*")
 def format_answer(answer: Answer, turn: int) -> str:
     """The chat message: notice, the diagnosis line, then the answer with linked `[n]` markers."""
     korean = is_korean(answer.question)
-    diag = ("🧭 **진단:** " if korean else "🧭 **Diagnosis:** ") + answer.diagnosis.explain(korean)
+    diag = ("🧭 **진단:** " if korean else "🧭 **Diagnosis:** ") + explain(answer.diagnosis, korean)
     lines = answer.text.strip().split("\n")
     if lines and _DIAG_PREFIX.match(lines[0]):
         lines = lines[1:]
@@ -391,7 +392,7 @@ class ChatHandlers:
         korean = is_korean(answer.question)
         chat[-1] = {"role": "assistant", "content": format_answer(answer, turn)}
         payload = {"turn": turn, "question": answer.question, **answer.to_json(),
-                   "diagnosis_line": answer.diagnosis.explain(korean)}
+                   "diagnosis_line": explain(answer.diagnosis, korean)}
         record = answer_record(question=answer.question, history=history, answer_json=payload,
                                stage_choice=stage, session=state["session"], turn=turn)
         keep = max(self.coach.settings.max_history_turns, 1) * 2  # what the coach would read anyway
@@ -599,7 +600,7 @@ def launch_app(app: gr.Blocks, settings: Settings, *, prevent_thread_lock: bool 
 def serve(settings: Settings) -> None:
     """`cto-coach serve`: build the coach (and the index if missing/stale), then serve until Ctrl-C."""
     check_exposure(settings)  # fail before loading anything
-    from .coach import Coach
+    from assistant.coach import Coach
 
     coach = Coach.from_settings(settings, progress=sys.stderr.isatty())
     if coach.index_note:

@@ -34,17 +34,17 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, Huma
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import PrivateAttr
 
-from .compose import AnswerBuilder, compose_refusal
-from .diagnosis import Diagnosis
-from .errors import LLMError
-from .scope import _INJECTION
-from .text import is_korean, split_sentences
-from .types import Answer, AnswerSentence, Citation, Delta, Final, Passage
+from assistant.answer.compose import AnswerBuilder, compose_refusal
+from assistant.errors import LLMError
+from assistant.text import is_korean, split_sentences
+from assistant.types import Answer, AnswerSentence, Citation, Delta, Final, Passage
+from assistant.understand.diagnosis import Diagnosis, explain
+from assistant.understand.scope import _INJECTION
 
 if TYPE_CHECKING:
-    from .coach import Coach
-    from .settings import Settings
-    from .verifier import SupportChecker, Verdict
+    from assistant.answer.verifier import SupportChecker, Verdict
+    from assistant.coach import Coach
+    from assistant.settings import Settings
 
 log = logging.getLogger("cto_coach.llm")
 
@@ -78,8 +78,8 @@ _SECRETISH = re.compile(r"\b(?:sk|pk|rk|hf|gsk|xai)[-_][A-Za-z0-9_-]{8,}|\bBeare
 
 @lru_cache(maxsize=8)
 def load_prompt(name: str) -> str:
-    """A prompt file from assistant/prompts/ (versioned: answer_v1.txt is the v1 system prompt)."""
-    return resources.files("assistant").joinpath(f"prompts/{name}.txt").read_text(encoding="utf-8")
+    """A prompt file from assistant/answer/llm/prompts/ (versioned: answer_v1.txt is the v1 system prompt)."""
+    return resources.files("assistant.answer.llm").joinpath(f"prompts/{name}.txt").read_text(encoding="utf-8")
 
 
 def escape_data(text: str) -> str:
@@ -110,7 +110,7 @@ def build_messages(question: str, history: list[tuple[str, str]], diagnosis: Dia
                    passages: list[Passage], korean: bool | None = None, turns: int = HISTORY_TURNS) -> list[BaseMessage]:
     """System prompt, the last `turns` exchanges, then the fenced diagnosis, passages and question."""
     korean = is_korean(question) if korean is None else korean
-    diagnosis_line = diagnosis if isinstance(diagnosis, str) else diagnosis.explain(korean)
+    diagnosis_line = diagnosis if isinstance(diagnosis, str) else explain(diagnosis, korean)
     messages: list[BaseMessage] = [SystemMessage(load_prompt(PROMPT_VERSION))]
     for role, text in history[-2 * turns:] if turns else []:
         if role == "user":

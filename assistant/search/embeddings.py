@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from langchain_core.embeddings import Embeddings
 
-from .errors import EmbedderError
+from assistant.errors import EmbedderError
 
 PACKAGED_MINILM = "packaged-all-minilm-l6-v2"
 # e5 reads at most 512 tokens and a Hangul syllable can be a token of its own: embedding more only

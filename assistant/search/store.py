@@ -26,10 +26,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .chunking import CHUNKER_VERSION, Chunk, chunk_sections
-from .corpus import Corpus, load_corpus
-from .errors import IndexMismatchError, IndexMissingError, IndexUnavailableError
-from .settings import Settings
+from assistant.article.chunking import CHUNKER_VERSION, chunk_sections
+from assistant.article.corpus import Corpus, load_corpus
+from assistant.errors import IndexMismatchError, IndexMissingError, IndexUnavailableError
+from assistant.settings import Settings
+from assistant.types import Chunk
 
 if TYPE_CHECKING:
     from langchain_core.embeddings import Embeddings
@@ -303,7 +304,7 @@ def build_index(
     corpus: Corpus | None = None,
 ) -> IndexReport:
     """Bring the index in line with the corpus, embedding only new or changed chunks."""
-    from .embeddings import embedding_dim
+    from assistant.search.embeddings import embedding_dim
 
     started = time.perf_counter()
     corpus = corpus or load_corpus(settings.corpus_dir)

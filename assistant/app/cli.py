@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import NoReturn
 
-from .errors import CoachError, InputError
+from assistant.errors import CoachError, InputError
 
 SETTING_FLAGS = {
     "corpus_dir": ("--corpus-dir", Path, "folder of source documents"),
@@ -83,7 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _settings(args: argparse.Namespace):
-    from .settings import load_settings
+    from assistant.settings import load_settings
 
     return load_settings(**{k: getattr(args, k, None) for k in SETTING_FLAGS})
 
@@ -108,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "config":
-        from .settings import load_settings
+        from assistant.settings import load_settings
 
         for name, value in load_settings().model_dump().items():
             shown = "***" if "key" in name or ("password" in name and value) else value
@@ -116,9 +116,9 @@ def _dispatch(args: argparse.Namespace) -> int:
         return 0
     settings = _settings(args)
     if args.command == "index":
-        from .corpus import load_corpus
-        from .embeddings import make_embeddings
-        from .index import build_index
+        from assistant.article.corpus import load_corpus
+        from assistant.search.embeddings import make_embeddings
+        from assistant.search.store import build_index
 
         corpus = load_corpus(settings.corpus_dir)
         for problem in corpus.problems:
@@ -128,17 +128,17 @@ def _dispatch(args: argparse.Namespace) -> int:
         print(report.summary())
         return 1 if corpus.problems else 0
     if args.command == "status":
-        from .index import index_status, location_of
+        from assistant.search.store import index_status, location_of
 
         print(f"{index_status(settings)} ({location_of(settings)})")
         return 0
     if args.command == "serve":
-        from .ui import serve
+        from assistant.app.ui import serve
 
         serve(settings)
         return 0
     if args.command == "feedback":
-        from .feedback import export_candidates
+        from assistant.app.feedback import export_candidates
 
         n = export_candidates(settings, args.out)
         print(f"wrote {n} candidate eval case(s) to {args.out}; review them, then `make eval-add FILE={args.out}`")
@@ -165,7 +165,7 @@ def _read_history(path: Path | None) -> list:
 
 
 def _ask(args: argparse.Namespace, settings) -> int:
-    from .coach import Coach
+    from assistant.coach import Coach
 
     if args.batch is None and not args.question:
         raise InputError("give a question, e.g. cto-coach ask \"직원 20명인데 CTO로서 뭘 해야 하죠?\", or --batch FILE")
@@ -225,7 +225,7 @@ def _read_batch(path: Path) -> list[tuple[int, dict | InputError]]:
 
 def render_text(answer) -> str:
     """A readable answer for the terminal: the text, then numbered sources with stage and author."""
-    from .types import VOICE_LABELS
+    from assistant.types import VOICE_LABELS
 
     korean = answer.text and any("가" <= ch <= "힣" for ch in answer.question)
     lines = [answer.text, ""]

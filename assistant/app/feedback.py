@@ -31,10 +31,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import FeedbackError
+from assistant.errors import FeedbackError
 
 if TYPE_CHECKING:
-    from .settings import Settings
+    from assistant.settings import Settings
 
 try:  # POSIX only; elsewhere the in-process lock still serialises this process's writers
     import fcntl

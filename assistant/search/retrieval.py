@@ -12,10 +12,9 @@ from dataclasses import dataclass
 
 from langchain_core.embeddings import Embeddings
 
-from .bm25 import BM25
-from .chunking import Chunk
-from .index import OpenIndex
-from .types import Passage
+from assistant.search.bm25 import BM25
+from assistant.search.store import OpenIndex
+from assistant.types import Chunk, Passage
 
 RRF_K = 60
 

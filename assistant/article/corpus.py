@@ -19,8 +19,8 @@ from pathlib import Path
 
 import yaml
 
-from .errors import CorpusError
-from .text import normalize
+from assistant.errors import CorpusError
+from assistant.text import normalize
 
 SUFFIXES = (".md", ".markdown", ".txt")
 STAGE_NAMES_KO = {1: "암흑기", 2: "성장기", 3: "르네상스", 4: "성숙기"}

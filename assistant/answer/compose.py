@@ -12,10 +12,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .corpus import STAGE_NAMES_EN, STAGE_NAMES_KO
-from .diagnosis import Diagnosis
-from .text import content_terms, is_korean, split_sentences, translate_terms
-from .types import AnswerSentence, Citation, Passage
+from assistant.article.corpus import STAGE_NAMES_EN, STAGE_NAMES_KO
+from assistant.text import content_terms, is_korean, split_sentences, translate_terms
+from assistant.types import AnswerSentence, Citation, Passage
+from assistant.understand.diagnosis import Diagnosis, explain
 
 _ITEM = re.compile(r"[①-⑳][^①-⑳]+")
 _GENERIC = {"cto", "단계", "중요", "필요", "역할", "능력", "시기", "글", "블로거", "글쓴이", "저자", "author", "article",
@@ -170,7 +170,7 @@ def _who(p: Passage, korean: bool) -> str:
 
 def diagnosis_line(b: AnswerBuilder, diagnosis: Diagnosis) -> None:
     label = "**진단:** " if b.korean else "**Diagnosis:** "
-    b.frame(label + diagnosis.explain(b.korean))
+    b.frame(label + explain(diagnosis, b.korean))
     b.blank()
 
 
