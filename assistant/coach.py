@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from assistant.answer.compose import (
@@ -27,8 +28,21 @@ from assistant.answer.compose import (
     compose_stage,
     diagnosis_line,
 )
+from assistant.answer.plans import (
+    FOCUS_MIN,
+    PlanContext,
+    plan_attribution,
+    plan_belief,
+    plan_comparison,
+    plan_decline,
+    plan_overview,
+    plan_stage_advice,
+    plan_which_stage,
+    plan_yes_no,
+)
 from assistant.answer.verifier import SupportChecker, entities
 from assistant.article.corpus import STAGE_NAMES_KO, Corpus, load_corpus
+from assistant.article.rendering import load_renderings
 from assistant.errors import CoachError
 from assistant.search.embeddings import make_embeddings
 from assistant.search.retrieval import HybridRetriever
@@ -36,8 +50,11 @@ from assistant.search.store import build_index, index_status, live_generation, o
 from assistant.settings import Settings, load_settings
 from assistant.text import content_terms, is_korean, split_sentences, translate_terms
 from assistant.types import Answer, Chunk, Delta, Final, Passage, StageInfo
-from assistant.understand.diagnosis import NONE, Diagnosis, diagnose, is_followup, override
-from assistant.understand.scope import classify, premise_claim
+from assistant.understand.diagnosis import NONE, Diagnosis, is_followup, override
+from assistant.understand.examples import ScopeExamples
+from assistant.understand.question import Question, understand
+from assistant.understand.scope import premise_claim
+from assistant.understand.topics import ROLE_WORDS, TopicMap, Unit
 from assistant.understand.validation import check_stage, clean_history, clean_question
 
 if TYPE_CHECKING:
@@ -72,6 +89,9 @@ class Coach:
     checker: SupportChecker
     llm: object | None = None  # assistant.answer.llm.LLMAnswerer when settings.llm is set
     index_note: str | None = None
+    topics: TopicMap | None = None  # the article's units, matched by meaning (question understanding)
+    examples: ScopeExamples | None = None  # labelled in/out-of-scope examples
+    _located: dict[str, Passage | None] = field(default_factory=dict, repr=False)
     _stages: list[StageInfo] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -97,6 +117,35 @@ class Coach:
 
             coach.llm = LLMAnswerer.from_settings(settings, coach.checker)
         return coach
+
+    def __post_init__(self) -> None:
+        if self.topics is None:
+            self._load_understanding()
+
+    def _load_understanding(self) -> None:
+        """The topic map and scope examples, embedded once per corpus and embedder (cached beside the index)."""
+        cache = Path(self.settings.index_dir) / "vectors"
+        key = self.settings.embedder
+        self.topics = TopicMap(self.corpus, load_renderings(self.settings.corpus_dir), self.embeddings, cache, key)
+        self.examples = ScopeExamples(self.embeddings, cache, key)
+        self._located = {}
+
+    def locate(self, unit: Unit) -> Passage | None:
+        """The indexed chunk that contains a unit of the article, as a passage to cite."""
+        key = f"{unit.doc_id}\x1f{unit.order}\x1f{unit.text}"
+        if key not in self._located:
+            found = None
+            for chunk in self.retriever.by_id.values():
+                if chunk.doc_id == unit.doc_id and chunk.section == unit.section and chunk.stage == unit.stage \
+                        and unit.text in chunk.text:
+                    found = Passage(chunk, 0.0)
+                    break
+            self._located[key] = found
+        return self._located[key]
+
+    def understand(self, question: str, history: list[tuple[str, str]], stage: int | None = None) -> Question:
+        """The typed understanding of a question (language, situation, asks, type, scope, stage)."""
+        return understand(question, history, self.topics, self.examples, fixed=override(stage) if stage else None)
 
     @property
     def mode(self) -> str:
@@ -167,6 +216,7 @@ class Coach:
             )
             self.corpus = load_corpus(self.settings.corpus_dir)
             self._stages = []
+            self._load_understanding()
             log.info("switched to index generation %s", live.name)
         return True
 
@@ -177,43 +227,82 @@ class Coach:
         q = clean_question(question, self.settings.max_question_chars)
         hist = clean_history(history, self.settings.max_history_turns, self.settings.max_question_chars)
         fixed = check_stage(stage)
-        intent = classify(q)
-        korean = is_korean(q)
-        diag = override(fixed) if fixed else diagnose(intent.cleaned or q, hist)
+        understood = self.understand(q, hist, fixed)
+        diag = understood.diagnosis
+        korean = understood.korean
         t1 = time.perf_counter()
         b = AnswerBuilder(korean)
-        if intent.kind == "injection":
+        if understood.qtype == "injection":
             compose_injection(b)
-            answer = self._answer(q, b, NONE, "refusal", [], {"diagnosis": (t1 - t0) * 1e3})
+            answer = self._answer(q, b, NONE, "refusal", [], {"diagnosis": (t1 - t0) * 1e3}, question=understood)
             yield from self._emit(answer)
             return
-        text = intent.cleaned or q
-        if intent.kind == "premise":
-            query = premise_claim(text)
-            passages = self.retriever.retrieve(query, self.settings.top_k, diag.stage, diag.stages)
+        text = understood.cleaned
+        if understood.qtype in ("premise", "belief"):
+            query = understood.claim or premise_claim(text)
         else:
             query = self.standalone_query(text, hist, diag)
-            passages = self.retriever.retrieve(query, self.settings.top_k, diag.stage, diag.stages)
+        passages = self.retriever.retrieve(query, self.settings.top_k, diag.stage, diag.stages)
         t2 = time.perf_counter()
         timings = {"diagnosis": (t1 - t0) * 1e3, "retrieval": (t2 - t1) * 1e3}
 
-        if intent.kind == "out_of_scope":
-            compose_refusal(b, intent.topic_ko, intent.topic_en, self._related(passages), text)
-            kind = "refusal"
-        elif intent.kind == "premise":
+        direct: str | None = None
+        if not understood.in_scope:
+            kind, direct = plan_decline(b, self._plan_context(), understood)
+        elif understood.qtype == "belief":
+            kind, direct = plan_belief(b, self._plan_context(), understood)
+        elif understood.qtype == "premise":
             kind = self._premise(b, query, passages, diag)
-        elif diag.stage is None and not self._relevant(passages, korean):
+            direct = {"confirmation": "yes", "correction": "no"}.get(kind)
+        elif diag.stage is None and understood.qtype == "general" and not self._relevant(passages, korean):
             compose_refusal(b, "", "", None, text)
             kind = "refusal"
         elif self.llm is not None:
-            yield from self._llm_stream(q, text, hist, diag, passages, timings, t2)
+            fallback = AnswerBuilder(korean)
+            self._plan(fallback, understood, passages)
+            yield from self._llm_stream(q, text, hist, diag, passages, timings, t2, fallback)
             return
         else:
-            diag = self.stage_from_passages(diag, passages, korean)
-            kind = self._extractive(b, text, diag, passages)
+            kind, direct, diag = self._plan(b, understood, passages)
         timings["compose"] = (time.perf_counter() - t2) * 1e3
-        answer = self._answer(q, b, diag, kind, passages, timings, query)
+        answer = self._answer(q, b, diag, kind, passages, timings, query, direct=direct, question=understood)
         yield from self._emit(answer)
+
+    def _plan_context(self) -> PlanContext:
+        assert self.topics is not None
+        return PlanContext(self.topics, self.locate, self.checker)
+
+    def _plan(self, b: AnswerBuilder, q: Question, passages: list[Passage]) -> tuple[str, str | None, Diagnosis]:
+        """The answer plan for the question's type; returns (kind, direct answer, the stage shown)."""
+        ctx = self._plan_context()
+        diag = q.diagnosis
+        if q.qtype == "overview" or (q.qtype == "general" and diag.stage is None and ROLE_WORDS.search(q.cleaned)
+                                     and (not q.topics or q.topics[0].score < FOCUS_MIN)):
+            # A general question about the CTO's role that no single passage answers: the article's
+            # answer is its four-stage map.
+            return (*plan_overview(b, ctx, q), diag)
+        if q.qtype == "which_stage":
+            kind, direct = plan_which_stage(b, ctx, q)
+            if direct and direct.startswith("stage:"):
+                s = int(direct.split(":")[1])
+                cue = f"질문의 주제가 {s}단계 항목" if b.korean else f"the topic is a stage-{s} item"
+                diag = Diagnosis(s, 0.7, cue, "retrieval", (s,))
+            return kind, direct, diag
+        if q.qtype == "comparison" and len(diag.stages) >= 2:
+            return (*plan_comparison(b, ctx, q), diag)
+        if q.qtype == "yes_no":
+            return (*plan_yes_no(b, ctx, q, passages), diag)
+        if q.qtype == "attribution":
+            kind, direct, about = plan_attribution(b, ctx, q, passages)
+            if diag.stage is None and about:
+                cue = f"질문한 구절은 {about}단계" if b.korean else f"the passage asked about is from stage {about}"
+                diag = Diagnosis(about, 0.6, cue, "retrieval", (about,))
+            return kind, direct, diag
+        if diag.stage is not None and diag.source != "retrieval":
+            return (*plan_stage_advice(b, ctx, q), diag)
+        diag = self.stage_from_passages(diag, passages, b.korean)
+        kind = self._extractive(b, q.cleaned, diag, passages)
+        return kind, (f"stage:{diag.stage}" if diag.stage else None), diag
 
     def extractive_answer(self, question: str, diag: Diagnosis, passages: list[Passage]) -> AnswerBuilder:
         b = AnswerBuilder(is_korean(question))
@@ -360,11 +449,14 @@ class Coach:
         return " ".join(parts)
 
     def _answer(self, q: str, b: AnswerBuilder, diag: Diagnosis, kind: str, passages: list[Passage],
-                timings: dict[str, float], query: str = "") -> Answer:
+                timings: dict[str, float], query: str = "", *, direct: str | None = None,
+                question: Question | None = None) -> Answer:
         # Stage chunks the composer pulled in by metadata count as retrieved: list them after the ranked ones.
         seen = {p.chunk.id for p in passages}
         extra = [Passage(self.retriever.by_id[c.id], 0.0) for c in b.citations if c.id not in seen and c.id in self.retriever.by_id]
-        return Answer(q, b.text, diag, b.citations, kind, self.mode, b.sentences, passages + extra, None, timings, query)
+        return Answer(question=q, text=b.text, diagnosis=diag, citations=b.citations, kind=kind, mode=self.mode,
+                      sentences=b.sentences, passages=passages + extra, notice=None, timings_ms=timings,
+                      retrieval_query=query, direct=direct, question_type=question.qtype if question else "")
 
     @staticmethod
     def _emit(answer: Answer) -> Iterator[Delta | Final]:
@@ -373,10 +465,9 @@ class Coach:
         yield Final(answer)
 
     def _llm_stream(self, q: str, text: str, hist: list[tuple[str, str]], diag: Diagnosis, passages: list[Passage],
-                    timings: dict[str, float], t2: float) -> Iterator[Delta | Final]:
+                    timings: dict[str, float], t2: float, fallback: AnswerBuilder) -> Iterator[Delta | Final]:
         from assistant.answer.llm import llm_answer_stream
 
-        fallback = self.extractive_answer(text, diag, passages)
         yield from llm_answer_stream(self, q, text, hist, diag, passages, timings, t2, fallback)
 
 

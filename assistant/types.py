@@ -127,6 +127,10 @@ class Answer:
     notice: str | None = None  # e.g. the LLM failed and the extractive answer is shown
     timings_ms: dict[str, float] = field(default_factory=dict)
     retrieval_query: str = ""
+    # The direct answer in machine-readable form: "stage:2", "yes", "no", "depends", "overview",
+    # "compare", "source", "blogger"; None when the question has no single direct answer.
+    direct: str | None = None
+    question_type: str = ""
 
     @property
     def stage(self) -> int | None:
@@ -151,6 +155,8 @@ class Answer:
                 "source": self.diagnosis.source,
             },
             "notice": self.notice,
+            "direct": self.direct,
+            "question_type": self.question_type,
         }
 
 

@@ -32,6 +32,7 @@ from typing import Any
 from . import CASES, REPORTS, ROOT, STATE, THRESHOLDS, load_cases
 from . import checker_eval as ce
 from . import metrics as M
+from . import realistic_eval as RE
 from . import report as R
 
 MINILM = "sentence-transformers:packaged-all-minilm-l6-v2"
@@ -583,6 +584,11 @@ def main(argv: list[str] | None = None) -> int:
     main_run = run_cases(coach, cases, "extractive")
     figures: dict[str, Any] = figures_for(main_run, cases)
 
+    log("running the realistic set (evals/realistic: users' voice, dev/test split) ...")
+    realistic = RE.run(coach)
+    figures["realistic"] = {"by": realistic["by"], "by_class": realistic["by_class"], "seconds": realistic["seconds"]}
+    log(RE.table(realistic))
+
     log("evaluating the faithfulness checker on the labelled set ...")
     emb_cache.inner = coach.embeddings  # same model, loaded once
     checker = ce.evaluate(emb_cache)
@@ -648,6 +654,7 @@ def main(argv: list[str] | None = None) -> int:
         "llm": llm_section,
         "judge": judge,
         "failures": {r["id"]: r["failures"] for r in main_run.results if r["failures"]},
+        "realistic_rows": realistic["rows"],
         "cases": [{k: v for k, v in r.items() if k != "answer"} | {"answer": r["answer"][:600]} for r in main_run.results],
     }
     report["meta"]["seconds"] = time.perf_counter() - t_start

@@ -350,7 +350,7 @@ def test_run_cases_scores_a_few_cases(coach, cases):
     assert refused["oos-en-01"] == "refusal" and refused["inj-en-01"] == "refusal"
     gates = {g["metric"]: g for g in check_gates(figures, load_gates())}
     assert gates["retrieval.overall.hit@3"]["value"] is not None  # every gate metric exists in the figures
-    assert all(g["value"] is not None for m, g in gates.items() if not m.startswith("checker."))
+    assert all(g["value"] is not None for m, g in gates.items() if not m.startswith(("checker.", "realistic.")))
 
 
 def test_faithfulness_metric_catches_an_invented_llm_sentence(coach, cases):

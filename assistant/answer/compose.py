@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from assistant.article.corpus import STAGE_NAMES_EN, STAGE_NAMES_KO
+from assistant.article.corpus import ARTICLE_AUTHORS, STAGE_NAMES_EN, STAGE_NAMES_KO
 from assistant.text import content_terms, is_korean, split_sentences, translate_terms
 from assistant.types import AnswerSentence, Citation, Passage
 from assistant.understand.diagnosis import Diagnosis, explain
@@ -93,7 +93,7 @@ def pick_sentences(question: str, text: str, limit: int, min_chars: int = 12) ->
 
 # The headings and prefixes below name the article's two authors, so only their own sections may appear
 # under them: another document that copies the banner layout (careless or hostile) must not borrow them.
-SOURCE_AUTHOR, BLOGGER_AUTHOR = "Hosang Jeon", "I'm MK"
+SOURCE_AUTHOR, BLOGGER_AUTHOR = ARTICLE_AUTHORS["source"], ARTICLE_AUTHORS["blogger"]
 
 
 def is_voice(p: Passage, voice: str) -> bool:

@@ -25,6 +25,13 @@ from assistant.text import normalize
 SUFFIXES = (".md", ".markdown", ".txt")
 STAGE_NAMES_KO = {1: "암흑기", 2: "성장기", 3: "르네상스", 4: "성숙기"}
 STAGE_NAMES_EN = {1: "Dark age", 2: "Growth", 3: "Renaissance", 4: "Maturity"}
+# The article's own two voices. Only these appear under the article's names; another document that
+# copies the banner layout (careless or hostile) is never credited to them.
+ARTICLE_AUTHORS = {"source": "Hosang Jeon", "blogger": "I'm MK"}
+
+
+def is_article_voice(voice: str, author: str) -> bool:
+    return ARTICLE_AUTHORS.get(voice) == author
 
 _BANNER = re.compile("(?:\u27a1\ufe0f?)+\\s*(?P<title>[^\u27a1\u2b05]+?)\\s*(?:\u2b05\ufe0f?)+")
 _CIRCLED = re.compile(r"[①-⑳]")

@@ -1,0 +1,384 @@
+"""Answer plans: one per question type, so the first sentence answers the question asked.
+
+Each plan writes into an `AnswerBuilder` and returns `(kind, direct)`: the answer kind and the
+direct answer in machine-readable form (`"stage:2"`, `"yes"`, `"no"`, `"depends"`, `"overview"`,
+`"compare"`, `"source"`, `"blogger"`, or None). The order inside every plan is the same: the
+direct answer first, then only the passages that bear on it — the unit the question is about, the
+stage heading that places it, and at most a couple of the blogger's sentences that speak to it.
+
+A direct-answer sentence that is not a verbatim quote is assembled from corpus facts (a capability
+item, its stage heading) and is checked by the same `SupportChecker` as any other claim against
+the passage it cites; if the checker does not accept it, it is shown as framing instead.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from assistant.answer.compose import (
+    AnswerBuilder,
+    compose_general,
+    compose_refusal,
+    diagnosis_line,
+)
+from assistant.answer.verifier import SupportChecker, negated
+from assistant.article.corpus import STAGE_NAMES_EN, STAGE_NAMES_KO
+from assistant.text import translate_terms
+from assistant.types import Passage
+from assistant.understand.diagnosis import RANGES_EN, RANGES_KO
+from assistant.understand.question import Question
+from assistant.understand.topics import Match, TopicMap, Unit, terms_of, topic_text
+
+STAGE_PREFERENCE = 0.02  # how much closer another stage's unit must be to beat the user's stage (dev-tuned)
+FOCUS_MIN = 0.045  # topic score at which a question is about one specific unit (tuned on dev)
+RELATED_MIN = 0.03  # commentary sentences at least this close are shown beside the lead unit
+ADJACENT_MIN = 0.05  # a declined question's closest unit is cited only when at least this close
+_ATTRIBUTION_WORDS = re.compile(r"\b(?:original|source|article|list|blogger|author|hosang|jeon|mk|post|from|said|"
+                                r"wrote|addition|own|opinion|or|is|that|the|this|on|in)\b|원문|원래 글|블로거|저자|"
+                                r"글쓴이|누가|한 말|말이에요|의견|생각|덧붙인|목록|Hosang Jeon|호상|출처", re.I)
+
+Locate = Callable[[Unit], Passage | None]
+
+
+@dataclass
+class PlanContext:
+    """What plans need besides the question: the topic map, a way from a unit to its passage, the checker."""
+
+    topics: TopicMap
+    locate: Locate  # the indexed chunk that contains a unit (for citing it)
+    checker: SupportChecker
+
+
+def stage_label(stage: int, korean: bool) -> str:
+    if korean:
+        rng = f" ({RANGES_KO[stage]})" if stage != 4 else ""
+        return f"{stage}단계 {STAGE_NAMES_KO[stage]}{rng}"
+    rng = f", {RANGES_EN[stage]}" if stage != 4 else ""
+    return f"stage {stage}, {STAGE_NAMES_KO[stage]} ({STAGE_NAMES_EN[stage]}{rng})"
+
+
+def _quote(b: AnswerBuilder, ctx: PlanContext, u: Unit, prefix: str = "", bullet: str = "- ") -> bool:
+    p = ctx.locate(u)
+    if p is None:
+        return False
+    b.claim(u.text, p, bullet=bullet, prefix=prefix)
+    return True
+
+
+def _checked_claim(b: AnswerBuilder, ctx: PlanContext, sentence: str, u: Unit) -> None:
+    """A sentence built from corpus facts: a cited claim if the checker accepts it, else framing."""
+    p = ctx.locate(u)
+    if p is not None and ctx.checker.check(sentence, f"{p.chunk.author}: {p.chunk.text}", stages=(u.stage,) if u.stage else ()).supported:
+        n = b.cite(p, u.text)
+        b.lines.append(f"**{sentence}** [{n}]")
+        from assistant.types import AnswerSentence
+
+        b.sentences.append(AnswerSentence(sentence, (n,), claim=True))
+    else:
+        b.frame(f"**{sentence}**")
+
+
+def _who(u: Unit, korean: bool) -> str:
+    if u.section == "summary" and u.kind in ("item", "heading"):
+        return "원문(Hosang Jeon): " if korean else "Source article (Hosang Jeon): "
+    if u.voice in ("blogger", "source"):
+        return "블로거(MK): " if korean else "Blogger (MK): "
+    return f"{u.doc_id}: "
+
+
+def _commentary(ctx: PlanContext, q: Question, stage: int, limit: int, exclude: set[str],
+                at_least: int = 0) -> list[Unit]:
+    """The blogger's sentences on this stage closest to the question: those above `RELATED_MIN`, and at
+    least `at_least` of them even when none is that close (a stage answer always says what MK adds)."""
+    ms = [m for m in ctx.topics.match(q.topic_text, english=not q.korean, stages=(stage,))
+          if m.unit.section == "commentary" and m.unit.text not in exclude]
+    keep = [m.unit for m in ms if m.score >= RELATED_MIN][:limit]
+    if len(keep) < at_least:
+        keep += [m.unit for m in ms if m.unit not in keep][: at_least - len(keep)]
+    return sorted(keep, key=lambda u: u.order)
+
+
+def _stage_block(b: AnswerBuilder, ctx: PlanContext, q: Question, stage: int, *, lead: Unit | None,
+                 commentary: int) -> None:
+    """The stage's heading, its items (or just the lead item), and the blogger's sentences that bear on it."""
+    head = ctx.topics.heading(stage)
+    items = ctx.topics.items(stage)
+    b.frame(("**원문(Hosang Jeon, 2021-04-11)의 " + f"{stage}단계**") if b.korean
+            else f"**Source article (Hosang Jeon, 2021-04-11), stage {stage}:**")
+    if head:
+        _quote(b, ctx, head)
+    shown = {lead.text} if lead else set()
+    for it in items:
+        if lead is None or it.text == lead.text or lead.kind != "item":
+            if lead is not None and lead.kind == "item" and it.text != lead.text:
+                continue
+            _quote(b, ctx, it, bullet="  - ")
+            shown.add(it.text)
+    b.blank()
+    extra = _commentary(ctx, q, stage, commentary, shown, at_least=1 if lead else 2)
+    if lead is not None and lead.kind == "sentence" and lead.stage == stage:
+        extra = sorted({u.text: u for u in [lead, *extra]}.values(), key=lambda u: u.order)[:max(1, commentary)]
+    if extra:
+        b.frame(f"**블로거(MK)의 의견 — {stage}단계**" if b.korean else f"**What the blogger (MK) adds for stage {stage}:**")
+        for u in extra:
+            _quote(b, ctx, u)
+        b.blank()
+
+
+def _lead(ctx: PlanContext, q: Question, stages: tuple[int, ...]) -> Match | None:
+    """The unit the question is specifically about, within these stages, if any is close enough."""
+    ms = ctx.topics.match(q.ask_text, english=not q.korean, stages=stages)
+    ms = [m for m in ms if m.unit.kind in ("item", "sentence")]
+    return ms[0] if ms and ms[0].score >= FOCUS_MIN else None
+
+
+# --- plans ------------------------------------------------------------------------------------------
+
+
+def plan_overview(b: AnswerBuilder, ctx: PlanContext, q: Question) -> tuple[str, str | None]:
+    intro = [u for u in ctx.topics.units if u.section == "intro" and "자격증" in u.text]
+    framing = [u for u in ctx.topics.units if u.kind == "sentence" and "4단계로" in u.text]
+    b.frame("**글의 답: CTO의 역할은 회사의 성장 단계에 따라 다릅니다.**" if b.korean
+            else "**The article's answer: what a CTO does depends on the company's stage.**")
+    for u in intro[:1] + framing[:1]:
+        _quote(b, ctx, u, prefix=_who(u, b.korean))
+    b.blank()
+    for stage in (1, 2, 3, 4):
+        head = ctx.topics.heading(stage)
+        if head is None:
+            continue
+        _quote(b, ctx, head, prefix=f"**{stage_label(stage, b.korean)}** — ")
+        for it in ctx.topics.items(stage):
+            _quote(b, ctx, it, bullet="  - ")
+    return "general", "overview"
+
+
+def plan_which_stage(b: AnswerBuilder, ctx: PlanContext, q: Question) -> tuple[str, str | None]:
+    staged = [m for m in ctx.topics.match(q.ask_text, english=not q.korean) if m.unit.stage]
+    if not staged:
+        return plan_general(b, ctx, q, [])
+    best = staged[0]
+    u = best.unit
+    stage = u.stage
+    assert stage is not None
+    head = ctx.topics.heading(stage)
+    if head is not None and u.kind == "item":
+        sentence = (f"{u.text} → {head.text}" if b.korean else f"{u.text} → {head.text} — {stage_label(stage, False)}")
+        _checked_claim(b, ctx, sentence, u)
+    else:
+        b.frame(f"**{stage_label(stage, b.korean)}**")
+        if head:
+            _quote(b, ctx, head)
+    _quote(b, ctx, u, prefix=_who(u, b.korean))
+    b.blank()
+    extra = _commentary(ctx, q, stage, 2, {u.text})
+    if extra:
+        b.frame(f"**블로거(MK)의 의견 — {stage}단계**" if b.korean else f"**What the blogger (MK) adds for stage {stage}:**")
+        for e in extra:
+            _quote(b, ctx, e)
+    return "coaching", f"stage:{stage}"
+
+
+def plan_stage_advice(b: AnswerBuilder, ctx: PlanContext, q: Question) -> tuple[str, str | None]:
+    d = q.diagnosis
+    assert d.stage is not None
+    diagnosis_line(b, d)
+    stage = d.stage
+    lead = _lead(ctx, q, (stage,))
+    if lead is not None and lead.unit.kind == "item":
+        b.frame(f"**이 질문에 해당하는 항목: {lead.unit.text}**" if b.korean else f"**The item this question is about: {lead.unit.text}**")
+        b.blank()
+    _stage_block(b, ctx, q, stage, lead=lead.unit if lead else None, commentary=2 if lead else 3)
+    ambiguous = d.headcount is not None and 20 <= d.headcount < 100 and d.source == "headcount" and d.confidence < 0.8
+    return "coaching", (None if ambiguous else f"stage:{stage}")
+
+
+def plan_comparison(b: AnswerBuilder, ctx: PlanContext, q: Question) -> tuple[str, str | None]:
+    d = q.diagnosis
+    stages = tuple(sorted(d.stages[:2]))
+    b.frame("**두 단계의 CTO 역할 비교:** " + " vs ".join(stage_label(s, True) for s in stages) if b.korean
+            else "**Comparing the CTO's role at two stages:** " + " vs ".join(stage_label(s, False) for s in stages))
+    b.blank()
+    for stage in stages:
+        head = ctx.topics.heading(stage)
+        if head:
+            _quote(b, ctx, head, prefix=f"**{stage_label(stage, b.korean)}** — ")
+        for it in ctx.topics.items(stage):
+            _quote(b, ctx, it, bullet="  - ")
+        for u in _commentary(ctx, q, stage, 1, set()) or [u for u in ctx.topics.units
+                                                             if u.stage == stage and u.section == "commentary"][:1]:
+            _quote(b, ctx, u, prefix=_who(u, b.korean))
+        b.blank()
+    return "coaching", "compare"
+
+
+_CLAUSE_KO = re.compile(r",\s*|(?<=고)\s+|(?<=며)\s+|(?<=면서)\s+")
+_CONTRAST_KO = re.compile(r"보다는?\s+")  # "A보다는 B": A is what the article advises against
+_CONTRAST_EN = re.compile(r"\b(?:rather than|instead of|more than|over)\b", re.I)  # "B rather than A"
+_LESS_EN = re.compile(r"\b(?:less|fewer|reduce|stop|drop|throw it to the dogs|not|no|never|don't|doesn't|without)\b|n't\b", re.I)
+
+
+def _clauses(u: Unit) -> list[tuple[str, bool]]:
+    """(clause, advised against?) for the Korean text and the English rendering of a unit."""
+    out: list[tuple[str, bool]] = []
+    for part in _CLAUSE_KO.split(u.text):
+        m = _CONTRAST_KO.search(part)
+        if m:
+            out += [(part[:m.start()], True), (part[m.end():], False)]
+        else:
+            out.append((part, negated(part)))
+    if u.en:
+        for part in re.split(r",\s*|;\s*|\band\b", u.en):
+            m = _CONTRAST_EN.search(part)
+            if m:
+                out += [(part[:m.start()], False), (part[m.end():], True)]
+            else:
+                out.append((part, bool(_LESS_EN.search(part))))
+    return [(c, neg) for c, neg in out if c.strip()]
+
+
+def advised_against(u: Unit, ask: str) -> bool:
+    """Does the clause of the unit that the question is about advise against it ("줄이고", "보다는", "개나 줘버려도")?"""
+    q_terms = terms_of(f"{topic_text(ask)} {translate_terms(topic_text(ask))}")
+    scored = [(len(q_terms & terms_of(f"{c} {translate_terms(c)}")), neg) for c, neg in _clauses(u)]
+    if not scored:
+        return False
+    best = max(n for n, _ in scored)
+    if best == 0:
+        return negated(u.text)
+    return any(neg for n, neg in scored if n == best)
+
+
+def judge(ctx: PlanContext, q: Question, text: str) -> tuple[str, Match | None]:
+    """yes / no / depends for a yes-no question (or a belief), and the unit it rests on.
+
+    The article says yes when the unit the question is about belongs to the user's stage (or to no
+    stage) and does not advise against it; no when it advises against it, or places it at another
+    stage than the user's; it depends when the user's stage is unknown and the unit belongs to one.
+    """
+    user_stage = q.diagnosis.stage
+    ms = [m for m in ctx.topics.match(text, english=not q.korean) if m.unit.kind in ("item", "sentence")]
+    if not ms:
+        return "depends", None
+    top = ms[0]
+    if user_stage:
+        # The user's stage is the context: its closest unit wins when it is nearly as close as the best.
+        own = next((m for m in ms if m.unit.stage == user_stage), None)
+        if own is not None and (own.score >= top.score - STAGE_PREFERENCE or top.score < RELATED_MIN):
+            top = own
+    u = top.unit
+    if q.asks_article:
+        return ("yes" if top.score >= FOCUS_MIN else "no"), top
+    if advised_against(u, text):
+        return "no", top
+    if user_stage is not None:
+        return ("yes" if u.stage in (None, user_stage) else "no"), top
+    return ("yes" if u.stage is None else "depends"), top
+
+
+def plan_yes_no(b: AnswerBuilder, ctx: PlanContext, q: Question, passages: list[Passage]) -> tuple[str, str | None]:
+    user_stage = q.diagnosis.stage
+    verdict, top = judge(ctx, q, q.topic_text)
+    if top is None:
+        if user_stage:
+            return plan_stage_advice(b, ctx, q)
+        return plan_general(b, ctx, q, passages)
+    u = top.unit
+    head_ko = {"yes": "네.", "no": "아니요.", "depends": "단계에 따라 다릅니다."}[verdict]
+    head_en = {"yes": "Yes.", "no": "No.", "depends": "It depends on the stage."}[verdict]
+    reason = ""
+    if u.stage:
+        reason = (f" 글은 이것을 {stage_label(u.stage, True)}의 일로 봅니다." if b.korean
+                  else f" The article places this at {stage_label(u.stage, False)}.")
+    if user_stage and u.stage and u.stage != user_stage and verdict == "no":
+        reason += (f" (질문하신 회사는 {user_stage}단계)" if b.korean else f" (your company: stage {user_stage})")
+    if q.diagnosis.stage is not None and q.diagnosis.source != "none":
+        diagnosis_line(b, q.diagnosis)
+    b.frame(f"**{head_ko if b.korean else head_en}**{reason}")
+    _quote(b, ctx, u, prefix=_who(u, b.korean))
+    if u.stage:
+        head = ctx.topics.heading(u.stage)
+        if head is not None and u.kind == "item":
+            _quote(b, ctx, head)
+        for e in _commentary(ctx, q, u.stage, 1, {u.text}):
+            _quote(b, ctx, e, prefix=_who(e, b.korean))
+    return "coaching" if q.diagnosis.stage else "general", verdict
+
+
+def plan_attribution(b: AnswerBuilder, ctx: PlanContext, q: Question,
+                     passages: list[Passage]) -> tuple[str, str | None, int | None]:
+    """Who said it: the source article's list, or the blogger's commentary; returns the unit's stage too."""
+    topic = _ATTRIBUTION_WORDS.sub(" ", q.ask_text)
+    ms = [m for m in ctx.topics.match(topic, english=not q.korean) if m.unit.voice in ("source", "blogger")]
+    if not ms:
+        return (*plan_general(b, ctx, q, passages), None)
+    u = ms[0].unit
+    source = u.section == "summary" and u.kind in ("item", "heading")
+    if b.korean:
+        b.frame("**원문(Hosang Jeon, 2021-04-11)의 목록에 있는 내용입니다.**" if source
+                else "**블로거(MK)의 의견입니다** — 원문(Hosang Jeon)의 목록에는 없습니다.")
+    else:
+        b.frame("**It is from the source article's list (Hosang Jeon, 2021-04-11).**" if source
+                else "**It is the blogger's (MK's) own commentary**, not part of Hosang Jeon's list.")
+    _quote(b, ctx, u, prefix=_who(u, b.korean))
+    if source and u.stage:
+        head = ctx.topics.heading(u.stage)
+        if head is not None:
+            _quote(b, ctx, head)
+    return "general", "source" if source else "blogger", u.stage
+
+
+def plan_general(b: AnswerBuilder, ctx: PlanContext, q: Question, passages: list[Passage]) -> tuple[str, str | None]:
+    compose_general(b, q.cleaned, passages)
+    return "general", None
+
+
+def plan_decline(b: AnswerBuilder, ctx: PlanContext, q: Question) -> tuple[str, str | None]:
+    """The article does not cover it: say so plainly; cite the one adjacent thing it does say, if any."""
+    near = [m for m in q.topics if m.unit.kind in ("item", "sentence") and m.score >= ADJACENT_MIN]
+    compose_refusal(b, q.scope_reason_ko, q.scope_reason, None, q.cleaned)
+    if near:
+        u = near[0].unit
+        b.blank()
+        b.frame("**가장 가까운 내용:**" if b.korean else "**The closest thing it does say:**")
+        _quote(b, ctx, u, prefix=_who(u, b.korean))
+    return "refusal", None
+
+
+# A belief that something can wait or be skipped ("a later-stage problem", "ignore it for now").
+_DISMISSIVE = re.compile(r"\b(?:ignore|skip|later|postpone|defer|put off|not yet|can wait|don't need|no need|unnecessary|overrated)\b|"
+                         r"나중에|미뤄|미루|무시|필요\s*없|안 해도|안해도|건너뛰", re.I)
+
+
+def plan_belief(b: AnswerBuilder, ctx: PlanContext, q: Question) -> tuple[str, str | None]:
+    """A belief inside a story ("I thought a CTO should mostly manage people, but…"): confirm or correct it
+    against what the article says for the user's stage."""
+    claim = q.claim or q.topic_text
+    verdict, top = judge(ctx, q, claim)
+    if top is None:
+        compose_refusal(b, "", "", None, claim)
+        return "refusal", None
+    u = top.unit
+    believes = not (negated(claim) or _DISMISSIVE.search(claim))
+    agrees = (verdict == "yes") == believes and verdict != "depends"
+    if q.diagnosis.stage is not None:
+        diagnosis_line(b, q.diagnosis)
+    if b.korean:
+        head = "**네, 글도 그렇게 봅니다.**" if agrees else "**글의 입장은 다릅니다.**"
+    else:
+        head = "**Yes — the article agrees.**" if agrees else "**The article sees it differently.**"
+    where = ""
+    if u.stage:
+        where = (f" 글은 이것을 {stage_label(u.stage, True)}의 일로 봅니다." if b.korean
+                 else f" The article places this at {stage_label(u.stage, False)}.")
+    b.frame(head + where)
+    _quote(b, ctx, u, prefix=_who(u, b.korean))
+    if u.stage:
+        head_unit = ctx.topics.heading(u.stage)
+        if head_unit is not None and u.kind == "item":
+            _quote(b, ctx, head_unit)
+        for e in _commentary(ctx, q, u.stage, 1, {u.text}):
+            _quote(b, ctx, e, prefix=_who(e, b.korean))
+    return ("confirmation" if agrees else "correction"), ("yes" if agrees else "no")

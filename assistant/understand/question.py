@@ -1,0 +1,231 @@
+"""Understanding a question once, as a typed `Question`, for the extractive composer and the LLM alike.
+
+Real questions are long: a backstory, a size in words, then the actual ask, often in the last
+sentence. So the question is read in parts:
+
+* the **situation** (`understand.situation`): sizes with the clause and tense they came from; only
+  the present decides the stage, a planned or someone else's size makes a comparison;
+* the **asks**: the sentences that actually ask something;
+* the **type** (`QuestionType`), from the grammar of the asks (wh-words, yes/no forms, who-said-it
+  forms) — not from topic phrases;
+* the **topics**: the article's units closest in meaning to the asks (`understand.topics`);
+* the **scope**: out of scope when a labelled out-of-scope example is clearly closer to the asks than
+  anything the article says or any in-scope example (`understand.examples`), or a topic pattern fires.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+from assistant.text import is_korean, split_sentences
+from assistant.types import Diagnosis
+from assistant.understand.diagnosis import OVERLAP, diagnose, stage_for_headcount
+from assistant.understand.examples import ScopeExamples
+from assistant.understand.scope import Intent, classify, premise_claim
+from assistant.understand.situation import Situation, read_situation
+from assistant.understand.topics import Match, TopicMap, terms_of
+
+# premise: "…, right?" about what the article says; belief: the user's own belief inside a story
+# ("I thought a CTO should mostly manage people…"), checked against the article for the user's stage.
+QuestionType = Literal["overview", "stage_advice", "which_stage", "comparison", "yes_no", "attribution",
+                       "premise", "belief", "general", "out_of_scope", "injection"]
+
+_ASK_END = re.compile(r"[?？]|(?:나요|까요|가요|습니까|ㅂ니까|니까|을까|할까|일까|죠|지요|는지|건지|어요|아요|에요|예요|"
+                      r"해요|돼요|되나요|인가요|인지|알려줘|알려주세요|말해줘|정리해줘|요약해줘|궁금해요|궁금합니다)\s*[.!~ㅋㅎ]*$")
+_EN_ASK = re.compile(r"^\s*(?:so\s*,?\s*|and\s+|but\s+|ok(?:ay)?\s*,?\s*|also\s*,?\s*|honestly\s*,?\s*)?"
+                     r"(?:what|when|which|who|whose|where|why|how|do|does|did|should|is|are|was|were|can|could|"
+                     r"must|will|would|have|has|tell me|explain|give me|summari[sz]e)\b", re.I)
+_WHEN = re.compile(r"\b(?:when|at what (?:point|stage|size|headcount|scale)|which stage|what stage|at which|"
+                   r"how (?:big|large|many people)|at what number)\b|언제|몇\s*단계|어느\s*단계|어떤\s*단계|어느\s*시점|"
+                   r"몇\s*명(?:부터|쯤|일 때)|단계부터|시점", re.I)
+_WH = re.compile(r"\b(?:what|when|which|who|where|why|how)\b|뭐|뭘|무엇|무슨|어떻게|어떤|어느|왜|언제|몇|누가|누구|얼마", re.I)
+_YES_NO_EN = re.compile(r"^\s*(?:so\s*,?\s*|and\s+|but\s+|ok(?:ay)?\s*,?\s*|honestly\s*,?\s*)?"
+                        r"(?:do|does|did|should|shall|is|are|was|were|can|could|must|will|would|have|has|am)\b", re.I)
+_KO_YES_NO = re.compile(r"(?:나요|까요|가요|습니까|ㅂ니까|할까|일까|죠|지요|되나요|인가요|맞나요|있나요|없나요|해야\s*(?:하나|돼|할까|해)요?|"
+                        r"도\s*(?:되나|돼|될까)요?|어야\s*(?:하나|해|돼)요?|[가-힣]+(?:어|아|해)요)\s*[?？]?\s*$")
+_WHO = re.compile(r"\bwho (?:said|says|wrote|writes|came up|is behind)|\b(?:original|source) (?:article|list|author|post)|"
+                  r"\bthe blogger(?:'s)? (?:own|addition|opinion|view|take)|\b(?:hosang|jeon)\b.*\b(?:or|vs\.?)\b.*\b(?:blogger|mk)\b|"
+                  r"\b(?:blogger|mk)\b.*\b(?:or|vs\.?)\b.*\b(?:hosang|jeon|original|source)\b|from the (?:original|source)|"
+                  r"누구의? (?:말|의견|생각|주장)|누가 (?:말|한|쓴|했)|(?:원문|원래|블로거|글쓴이)?\s*저자가 한|한 말(?:이에요|인가요|이야|이죠)|원문(?:에|의|에서|에 있|이에요|인가요|내용)|원래 글|블로거(?:의|가)? (?:의견|생각|말|추가|덧붙)|"
+                  r"Hosang Jeon (?:글|의 글)|호상|글쓴이(?:의|가)? (?:의견|생각)|출처", re.I)
+# Asking for the whole map even while naming one stage ("단계별로 알려줘, 암흑기 말고 나머지가 기억이 안 나").
+_OVERVIEW_STRONG = re.compile(r"\b(?:tl;?dr|summar(?:y|i[sz]e)|overview|each stage|every stage|all (?:four|4|the) stages|"
+                              r"how many stages|what are the stages|the (?:four|4) stages)\b|단계별로?|각 단계|모든 단계|네 단계|4단계 ?(?:전부|다)|"
+                              r"요약|한눈에|전체 그림|나머지(?:가| 단계)", re.I)
+_OVERVIEW = re.compile(r"\b(?:tl;?dr|summar(?:y|i[sz]e)|overview|in a nutshell|the gist|big picture|framework|"
+                       r"what does an? cto (?:actually |really )?do|what (?:is|'s) (?:the )?(?:job|role) of (?:a|the) cto|"
+                       r"what (?:do|does) ctos? (?:actually |really )?do|how many stages|what are the stages|each stage|all (?:four|4) stages)\b|"
+                       r"요약|정리해|한눈에|전체적|단계별로|각 단계|몇 단계로|네 단계|4단계로|무슨 일을? 하|뭐 하는|뭐하는|무엇을 하는|하는 일이 뭐|"
+                       r"(?:CTO|씨티오)(?:는|란|가)? (?:정확히 |대체 |도대체 )?(?:뭐|무엇|무슨)", re.I)
+_COMPARE = re.compile(r"\b(?:vs\.?|versus|differ(?:ence|ent|s)?|compare[ds]?|comparison|between|change[sd]?|"
+                      r"shift|evolve|how does .+ change|what changes)\b|차이|달라|다른가|다르|비교|바뀌|변하|달라지", re.I)
+_STORY_PREMISE = re.compile(r"\b(?:i (?:always )?(?:thought|assumed|believed|figured|was told|heard|read)|"
+                            r"(?:my|our) (?:ceo|cofounder|co-founder|investors?|board|mentor|boss) (?:says|said|thinks|insists|keeps saying|told me)|"
+                            r"everyone (?:says|tells)|people say|isn't it (?:true|the case))\b|"
+                            r"(?:라고|다고|하다고|해야 한다고) (?:생각했|생각하는데|알았는데|들었는데|하던데|그러던데|하더라|배웠)|"
+                            r"제 생각엔|제 생각에는|생각엔|(?:알고|믿고) 있었", re.I)
+_DEICTIC = re.compile(r"\b(?:that|this|it|so)\b.{0,25}\?\s*$|^\s*(?:is that|is this|does that|would that|right|correct)\b|"
+                      r"이게|이거|그게|그거|그렇게|이렇게|이런|그런", re.I)
+_DOES_ARTICLE_SAY = re.compile(r"\b(?:does|did) the (?:article|post|blog|author|blogger|list) (?:say|mention|talk|cover|discuss|include)|"
+                               r"글에(?:서)?(?:는)? .{0,30}(?:나와|나오|언급|있나요|있어요|다루)", re.I)
+
+
+@dataclass(frozen=True)
+class Question:
+    """Everything the answer needs to know about what was asked, computed once."""
+
+    text: str  # the question as the user typed it (validated)
+    cleaned: str  # without injected instructions
+    language: Literal["ko", "en"]
+    situation: Situation
+    asks: tuple[str, ...]  # the sentences that ask something
+    qtype: QuestionType
+    diagnosis: Diagnosis
+    intent: Intent
+    topics: tuple[Match, ...] = field(default=())  # the article's closest units, best first
+    in_scope: bool = True
+    scope_reason: str = ""  # the out-of-scope topic, in English (for the refusal message)
+    scope_reason_ko: str = ""
+    claim: str = ""  # for premises: the belief to check
+    asks_article: bool = False  # "does the article say …?"
+
+    @property
+    def korean(self) -> bool:
+        return self.language == "ko"
+
+    @property
+    def ask_text(self) -> str:
+        return " ".join(self.asks) or self.cleaned
+
+    @property
+    def topic_text(self) -> str:
+        """What the question is about: the asks, or — when they only point back ("Is that right?",
+        "이게 맞는 순서일까요?") — the present part of the whole question (backstory left out)."""
+        ask = self.ask_text
+        if len(terms_of(ask)) >= 3 and not _DEICTIC.search(ask):
+            return ask
+        return self.situation.present_text or self.cleaned
+
+
+def asks_of(text: str) -> tuple[str, ...]:
+    """The sentences that ask something; the last sentence when none looks like a question."""
+    sentences = [s.strip() for s in split_sentences(text) if s.strip()] or [text.strip()]
+    asks = [s for s in sentences if _ASK_END.search(s) or _EN_ASK.search(s)]
+    return tuple(asks or sentences[-1:])
+
+
+def is_yes_no(ask: str) -> bool:
+    if is_korean(ask):
+        return bool(_KO_YES_NO.search(ask)) and not _WH.search(ask)
+    return bool(_YES_NO_EN.search(ask)) and not re.search(r"\b(?:what|which|how|why|when|who|where)\b", ask, re.I)
+
+
+def _size_diagnosis(sit: Situation, present: Diagnosis) -> Diagnosis | None:
+    """The stage from the user's current size, with the article's overlap rule; None without a size."""
+    cur = sit.current
+    if cur is None:
+        return None
+    stage, conf = stage_for_headcount(cur.n)
+    if cur.n in OVERLAP and present.source == "cue" and present.stage in (2, 3):
+        return Diagnosis(present.stage, 0.8, f"{cur.words}, {present.cue}", "headcount", (present.stage,), cur.n)
+    return Diagnosis(stage, conf, cur.words, "headcount", (stage,), cur.n)
+
+
+def diagnose_question(text: str, sit: Situation, history: list[tuple[str, str]], comparing: bool) -> Diagnosis:
+    """The stage(s) of the user's company: named stages and follow-ups first, then the present size, then cues."""
+    present = diagnose(sit.present_text, history)
+    if present.source in ("stage_name", "stage_number", "followup", "override"):
+        if comparing and present.source != "followup":
+            sizes = [stage_for_headcount(s.n)[0] for s in sit.sizes if s.tense != "past"]
+            stages = tuple(dict.fromkeys([*present.stages, *sizes]))
+            if len(stages) >= 2:
+                return replace(present, stages=stages[:2])
+        return present
+    by_size = _size_diagnosis(sit, present)
+    if comparing:
+        stages = []
+        if by_size is not None:
+            stages.append(by_size.stage)
+        for s in sit.others:
+            stages.append(stage_for_headcount(s.n)[0])
+        cue_stage = diagnose(re.sub(r"\d[\d,.]*\s*(?:명|people|employees|person)", " ", sit.present_text), []).stage
+        if cue_stage:
+            stages.append(cue_stage)
+        stages = list(dict.fromkeys(s for s in stages if s))
+        if len(stages) >= 2:
+            base = by_size or present
+            return Diagnosis(stages[0], 0.8, base.cue or "", base.source if base.stage else "cue", tuple(stages[:2]), base.headcount)
+    if by_size is not None:
+        return by_size
+    return present
+
+
+def classify_type(intent: Intent, asks: tuple[str, ...], diag: Diagnosis, text: str) -> tuple[QuestionType, str]:
+    """(type, claim): grammar of the asks, most specific first."""
+    ask = " ".join(asks)
+    if intent.kind == "injection":
+        return "injection", ""
+    if intent.kind == "out_of_scope":
+        return "out_of_scope", ""
+    story = _STORY_PREMISE.search(text)
+    if intent.kind == "premise" and not _WH.search(ask):
+        if story or diag.source == "headcount":
+            return "belief", _belief(text, story) if story else premise_claim(intent.cleaned or text)
+        return "premise", premise_claim(intent.cleaned or text)
+    if story and (is_yes_no(asks[-1]) or re.search(r"맞|right|correct|true|wrong|틀렸", ask, re.I)):
+        return "belief", _belief(text, story)
+    if _WHO.search(ask):
+        return "attribution", ""
+    if _OVERVIEW_STRONG.search(ask) and diag.source not in ("headcount", "followup") and len(diag.stages) <= 1:
+        return "overview", ""
+    if len(diag.stages) >= 2 and (_COMPARE.search(ask) or _COMPARE.search(text)):
+        return "comparison", ""
+    if _WHEN.search(ask) and diag.source not in ("headcount", "followup", "history"):
+        return "which_stage", ""
+    if diag.stage is None and _OVERVIEW.search(ask):
+        return "overview", ""
+    if is_yes_no(asks[-1]):
+        return "yes_no", ""
+    if diag.stage is not None:
+        return "stage_advice", ""
+    if _OVERVIEW.search(ask):
+        return "overview", ""
+    return "general", ""
+
+
+def _belief(text: str, m: re.Match[str] | None) -> str:
+    """The belief a story states: the clause around "I thought …" / "…라고 생각했는데"."""
+    for s in split_sentences(text) or [text]:
+        if m is not None and m.group(0) in s:
+            return re.sub(r"\b(?:but|however)\b.*$|(?:는데|지만|데),?\s.*$", "", s, flags=re.I).strip() or s
+    return text
+
+
+def understand(text: str, history: list[tuple[str, str]], topic_map: TopicMap | None,
+               examples: ScopeExamples | None = None, fixed: Diagnosis | None = None) -> Question:
+    intent = classify(text)
+    cleaned = intent.cleaned or text
+    language: Literal["ko", "en"] = "ko" if is_korean(cleaned) else "en"
+    sit = read_situation(cleaned)
+    asks = asks_of(cleaned)
+    comparing = bool(_COMPARE.search(cleaned)) or len([s for s in sit.sizes if s.tense != "past"]) >= 2
+    diag = fixed or diagnose_question(cleaned, sit, history, comparing)
+    qtype, claim = classify_type(intent, asks, diag, cleaned)
+    topics: tuple[Match, ...] = ()
+    ask = " ".join(asks)
+    if topic_map is not None and qtype not in ("injection", "out_of_scope"):
+        probe = Question(text, cleaned, language, sit, asks, qtype, diag, intent)
+        topics = tuple(topic_map.match(claim or probe.topic_text, english=language == "en")[:8])
+    in_scope, reason, reason_ko = True, "", ""
+    if qtype == "out_of_scope":
+        in_scope, reason, reason_ko = False, intent.topic_en, intent.topic_ko
+    elif examples is not None and qtype not in ("injection", "premise", "belief", "attribution", "overview"):
+        verdict = examples.judge(ask, topics[0].score if topics else None, topic_map.vector(ask) if topic_map else None,
+                                 max((m.lexical for m in topics[:3]), default=0.0))
+        in_scope, reason, reason_ko = verdict.in_scope, verdict.reason, verdict.reason_ko
+    return Question(text=text, cleaned=cleaned, language=language, situation=sit, asks=asks, qtype=qtype,
+                    diagnosis=diag,
+                    intent=intent, topics=topics, in_scope=in_scope, scope_reason=reason, scope_reason_ko=reason_ko, claim=claim,
+                    asks_article=bool(_DOES_ARTICLE_SAY.search(ask)))

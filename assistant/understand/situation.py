@@ -1,0 +1,230 @@
+"""The user's situation, read from the whole question: company sizes, and whether each is now, past or planned.
+
+Real questions come with a backstory ("I left a big corporation to join…", "We used to be 180 people,
+but after two layoffs we're down to 14", "지금 8명인데, 2년 뒤 200명이 되면…"). Only the company the
+user is in *now* decides the stage, so every size keeps the clause it came from and a tense:
+`past` (backstory), `now`, or `future` (a plan or a hypothetical, which makes a comparison).
+`present_text` is the question without its past clauses, so cue words in the backstory (대기업,
+IPO, unicorn…) cannot decide the stage either.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from assistant.numbers import (
+    KO_APPROX,
+    KO_UNITS,
+    decade_phrase,
+    digits,
+    english_words,
+    korean_words,
+    sino_korean,
+)
+
+Tense = Literal["past", "now", "future", "other", "unknown"]
+
+# Clause boundaries: sentence ends, and the contrastive joints where a story turns from then to now.
+_CLAUSE = re.compile(r"(?<=[.!?…])\s+|\n+|\s*;\s*|,\s*(?=(?:but|and now|now|though|however|yet)\b)|"
+                     r"\s+(?=(?:and|while|whereas) (?:my|our|his|her|their) (?:friend|buddy|cofounder's|former)\b)|(?<=[는인]데,)\s*|"
+                     r"(?<=지만)\s+|(?<=는데)\s+|(?<=었고)\s+|(?<=였고)\s+|(?<=했고)\s+|(?<=인데)\s+(?=지금|현재|이제)", re.I)
+_PAST = re.compile(
+    r"\b(?:used to|previously|formerly|former|before (?:this|that|joining)|left|quit|was at|were at|worked at|"
+    r"back when|back then|years? ago|months? ago|my (?:last|previous|old) (?:company|job|employer|startup)|"
+    r"at my (?:last|previous|old)|came from|spent \w+ years|ran an? |had been|once was|i was (?:a|an|the)\b)|"
+    r"전에|예전|이전 (?:회사|직장)|전 (?:직장|회사)|전직|있었|였었|했었|다녔|출신|떠나|나와서|그만두|퇴사|시절|때는|당시",
+    re.I)
+_FUTURE = re.compile(
+    r"\b(?:will|plan(?:ning)? to|aim(?:ing)? to|goal|by next year|in (?:a|one|two|three|\d+) years?|once we|"
+    r"if we|when we (?:hit|reach|get to)|going to|expect to|hope to|next year)\b|"
+    r"되면|될 때|뒤에|후에|후엔|목표|예정|계획|늘어나면|커지면|늘리려|될 거|할 거",
+    re.I)
+_NOW = re.compile(r"\b(?:now|currently|today|these days|right now|at the moment|so far|we're|we are|i'm|my own (?:company|startup)|"
+                  r"the one where i|where i'm)\b|저희 회사|우리 회사|제 회사|"
+                  r"지금|현재|요즘|이제|현재는|저희는?|우리는?", re.I)
+# "from X to Y": X is the past, Y the present.
+_FROM_TO = re.compile(r"\bfrom\s+(?P<a>[\w ,.-]{1,30}?)\s+to\s+(?P<b>[\w ,.-]{1,30}?)(?=\s|[,.!?]|$)|"
+                      r"(?P<ka>[\w ]{1,12}?)\s*명에서\s*(?P<kb>[\w ]{1,12}?)\s*명", re.I)
+
+_PEOPLE_EN = (r"(?:people|persons?|employees?|engineers?|developers?|devs|staff(?:ers)?|members?|FTEs?|workers|"
+              r"folks|heads|hires|full[\s-]?timers?|contractors?|founders?|co-?founders?)")
+# "직원 20명": the noun before a Korean count, kept so the diagnosis line quotes the user's own words.
+_NOUN_BEFORE = re.compile(r"(직원|개발자|엔지니어|팀원|구성원|임직원|인원|전체|총|회사|기술팀|멤버)\s*(?:이|가|은|는)?\s*$")
+_TEAM_ONLY = re.compile(r"engineers?|developers?|devs|개발자|엔지니어|개발팀|기술팀|팀원", re.I)
+_EN_NUMWORD = (r"(?:\d[\d,.]*\s*k?|(?:a |an )?(?:couple(?: of)?|few|handful(?: of)?|dozen|half a dozen|several)"
+               r"(?:\s+(?:hundred|thousand))?|(?:tens|hundreds|thousands|dozens) of(?: thousands)?|"
+               r"(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|"
+               r"sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)"
+               r"(?:[\s-](?:one|two|three|four|five|six|seven|eight|nine))?(?:\s+(?:hundred|thousand))?|"
+               r"(?:a |one )?(?:hundred|thousand))")
+_KO_WORD = "|".join(sorted({*KO_APPROX, *KO_UNITS}, key=len, reverse=True))
+_KO_NUM = rf"(?:\d[\d,.]*\s*[십백천만]|\d[\d,.]*|[일이삼사오육칠팔구십백천만]{{1,6}}|(?:{_KO_WORD})[가-힣]{{0,2}}?)"
+
+_SIZE_PATTERNS: list[tuple[re.Pattern[str], int]] = [
+    # Korean: "직원 12명", "열댓 명", "천오백 명", "이백 명대 중반", "스무 명 좀 넘어요", "둘이서"
+    (re.compile(rf"(?P<n>{_KO_NUM})\s*(?:명|인)(?P<mod>\s*(?:대(?!기업|형|표|부분|학)\s*(?:초반|중반|후반)?|미만|이하|이상|넘|남짓|정도|쯤|가량|안팎|좀 넘|조금 넘|넘게|조금 안|좀 안|안 ?돼|안 ?되|가까이|못 ?돼))?"), 0),
+    (re.compile(r"(?P<n>둘|셋|넷|다섯|여섯|혼자)\s*(?:이서|서|뿐)"), 0),
+    # English: "12 people", "a couple hundred people", "half a dozen of us", "three of us", "5,000-person"
+    (re.compile(rf"(?P<n>{_EN_NUMWORD})[\s-]+(?:of\s+)?(?:(?:full|part)[\s-]time\s+)?{_PEOPLE_EN}\b", re.I), 0),
+    (re.compile(rf"(?P<n>{_EN_NUMWORD})\s+of us\b", re.I), 0),
+    (re.compile(rf"(?P<n>{_EN_NUMWORD})[\s-]+(?:person|people|man|member|employee)[\s-]+(?:startup|company|team|shop|org|firm|business)", re.I), 0),
+    (re.compile(rf"(?:team|company|startup|org(?:anization)?|headcount|staff) of\s+(?:about |around |roughly |~)?(?P<n>{_EN_NUMWORD})", re.I), 0),
+    (re.compile(rf"(?:headcount|head count)\s*(?:is|of|:|=|at|in the)?\s*(?:about |around |roughly |~)?(?P<n>{_EN_NUMWORD}|(?:low|mid|high|early|late)[\s-]+\w+ties)", re.I), 0),
+    (re.compile(r"(?P<n>(?:low|mid|high|early|late)[\s-]+(?:twenties|thirties|forties|fifties|sixties|seventies|eighties|nineties))\s*(?:headcount|people|employees|-wise)?", re.I), 0),
+    # "once we hit 15", "we're down to 14": a bare number after a verb of size
+    (re.compile(rf"\b(?:hit|reach|get to|grow to|grew to|down to|up to|we're|we are)\s+(?:about |around |roughly |~)?(?P<n>\d{{1,6}}|{_EN_NUMWORD})\b(?!\s*(?:%|percent|years?|months?|weeks?|days?|hours?|[km]\b|million|billion|users|customers|servers|dollars|usd|times|x\b|stages?|people|persons?|employees?|engineers?|developers?|devs|staff|members?|heads|of us))", re.I), 0),
+]
+_SOLO = re.compile(r"\b(?:solo founder|just me\b(?! and)|by myself|one-person|only me)\b|혼자(?:서)?\s*(?:창업|개발|하고|해요|합니다|운영)|1인 (?:창업|기업|개발)", re.I)
+_PAIR = re.compile(r"\bjust (?:me and )?(?:my )?co-?founder\b|\bme and my co-?founder\b|\btwo co-?founders\b|\btwo of us\b|"
+                   r"공동\s*창업자(?:랑|와|하고)\s*(?:저\s*)?둘|둘이서|창업자\s*두\s*명", re.I)
+
+
+@dataclass(frozen=True)
+class Size:
+    """One company or team size the question states."""
+
+    n: int
+    words: str  # the words it came from, e.g. "열댓 명"
+    clause: str  # the clause around it, so an answer can quote the user back
+    tense: Tense
+    team_only: bool = False  # "7 engineers" — a team, not the whole company
+
+
+@dataclass(frozen=True)
+class Situation:
+    sizes: tuple[Size, ...]
+    present_text: str  # the question without its past (backstory) clauses
+
+    @property
+    def current(self) -> Size | None:
+        """The company the user is in now: the last present size, else the largest untagged one.
+
+        A whole-company size wins over a team size ("12 people, 7 of them engineers" → 12).
+        """
+        now = [s for s in self.sizes if s.tense == "now"]
+        if now:
+            return ([s for s in now if not s.team_only] or now)[-1]
+        unknown = [s for s in self.sizes if s.tense == "unknown"]
+        if unknown:
+            return max([s for s in unknown if not s.team_only] or unknown, key=lambda s: s.n)
+        return None
+
+    @property
+    def others(self) -> list[Size]:
+        """Sizes other than the current one that are not backstory: plans and hypotheticals to compare with."""
+        cur = self.current
+        return [s for s in self.sizes if s is not cur and s.tense != "past" and not s.team_only]
+
+    @property
+    def planned(self) -> Size | None:
+        return next((s for s in self.sizes if s.tense == "future"), None)
+
+
+def clauses(text: str) -> list[str]:
+    return [c.strip() for c in _CLAUSE.split(text) if c and c.strip()]
+
+
+_OTHER = re.compile(r"\b(?:my|a) (?:friend|buddy|peer|classmate)\b|\bfreelanc\w*|\bon the side\b|\b(?:our|a|my) (?:client|customer)s?\b|"
+                    r"친구|지인|다른 회사|고객사|거래처|부업", re.I)
+
+
+def tense_of(clause: str) -> Tense:
+    if _OTHER.search(clause):
+        return "other"  # someone else's company: something to compare with, never the user's own
+    if _PAST.search(clause) and not re.search(r"지금|현재|이제|\bnow\b|currently|down to|we're|we are", clause, re.I):
+        return "past"
+    if _FUTURE.search(clause):
+        return "future"
+    if _NOW.search(clause):
+        return "now"
+    return "unknown"
+
+
+def _value(raw: str, mod: str = "") -> int | None:
+    raw = raw.strip()
+    if raw == "혼자":
+        return 1
+    amount = decade_phrase(raw)
+    if amount is not None:
+        return amount.value
+    ko_scaled = re.fullmatch(r"(\d[\d,.]*)\s*([십백천만])", raw)
+    if ko_scaled:
+        base = digits(ko_scaled.group(1)) or 0
+        raw = str(base * {"십": 10, "백": 100, "천": 1000, "만": 10000}[ko_scaled.group(2)])
+    n = digits(raw) if raw[:1].isdigit() else None
+    if n is None:
+        n = korean_words(raw) if re.search(r"[가-힣]", raw) else english_words(raw)
+    if n is None and re.search(r"[가-힣]", raw):
+        n = sino_korean(re.sub(r"[^일이삼사오육칠팔구십백천만]", "", raw))
+    if n is None:
+        return None
+    mod = mod.strip()
+    if "중반" in mod:
+        n += 5 * (10 ** max(0, len(str(n)) - 2))
+    elif "후반" in mod:
+        n += 8 * (10 ** max(0, len(str(n)) - 2))
+    elif "초반" in mod or mod.startswith("대"):
+        n += 1 * (10 ** max(0, len(str(n)) - 2))
+    elif any(w in mod for w in ("넘", "이상", "남짓")):
+        n += 1
+    elif any(w in mod for w in ("미만", "안", "가까이", "못")):
+        n = max(1, n - 1)
+    return n
+
+
+def find_sizes(clause: str) -> list[tuple[int, str, bool, int]]:
+    """(n, words, team_only, position) for every size in one clause."""
+    found: list[tuple[int, str, bool, int]] = []
+    taken: list[range] = []
+    if _PAIR.search(clause):
+        m = _PAIR.search(clause)
+        assert m is not None
+        found.append((2, m.group(0), False, m.start()))
+        taken.append(range(m.start(), m.end()))
+    elif _SOLO.search(clause):
+        m = _SOLO.search(clause)
+        assert m is not None
+        found.append((1, m.group(0), False, m.start()))
+        taken.append(range(m.start(), m.end()))
+    for pattern, _ in _SIZE_PATTERNS:
+        for m in pattern.finditer(clause):
+            if any(m.start() in r or m.end() - 1 in r for r in taken):
+                continue
+            n = _value(m.group("n"), m.groupdict().get("mod") or "")
+            if n is None or n <= 0 or n > 10_000_000:
+                continue
+            around = clause[max(0, m.start() - 12): m.end() + 4]
+            team = bool(_TEAM_ONLY.search(m.group(0))) or bool(re.search(r"개발자|엔지니어|개발팀|기술팀", around) and not re.search(r"직원|전체|회사|총|company|employees", around, re.I))
+            noun = _NOUN_BEFORE.search(clause[: m.start()])
+            words = (noun.group(1) + " " if noun else "") + m.group(0).strip()
+            found.append((n, words, team, m.start()))
+            taken.append(range(m.start(), m.end()))
+    # "Three of us plus a part-time designer": the designer joins the count.
+    if found and re.search(r"\bplus (?:a|an|one) (?:part[\s-]time )?\w+|\band (?:a|an|one) (?:part[\s-]time )?(?:designer|intern|pm|marketer)\b", clause, re.I):
+        n, words, team, pos = found[0]
+        found[0] = (n + 1 if n < 5 else n, words, team, pos)
+    return sorted(found, key=lambda f: f[3])
+
+
+def read_situation(text: str) -> Situation:
+    sizes: list[Size] = []
+    present: list[str] = []
+    for clause in clauses(text):
+        tense = tense_of(clause)
+        ft = _FROM_TO.search(clause)
+        hits = find_sizes(clause)
+        if ft and len(hits) >= 2:
+            # "we went from two contractors to nine full-timers": the last size is now, the others past
+            for i, (n, words, team, _) in enumerate(hits):
+                sizes.append(Size(n, words, clause, "now" if i == len(hits) - 1 else "past", team))
+        else:
+            for n, words, team, _ in hits:
+                t = tense
+                if re.search(r"down to|now|지금|현재|이제", clause[clause.find(words) - 12: clause.find(words)] if words in clause else "", re.I):
+                    t = "now"
+                sizes.append(Size(n, words, clause, t, team))
+        if tense != "past":
+            present.append(clause)
+    return Situation(tuple(sizes), " ".join(present) if present else text)

@@ -1,0 +1,164 @@
+"""A map of what the article talks about, built from the corpus itself, and matched by meaning.
+
+Units are the things an answer can quote: each capability item (①…, with its stage), each summary
+heading ("(5명~수십명) 성장기에서 필요한 능력"), and every sentence of the commentary, intro and closing,
+with who said it. Each unit is embedded in Korean and, when the document has an English rendering,
+in English too, so "When does tech debt become my problem?" lands on "④ 기술 부채의 관리" (stage 2)
+without a phrase list. Lexical overlap (glossary-translated terms) breaks near-ties.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from assistant.article.corpus import Corpus, Section, is_article_voice
+from assistant.article.rendering import Rendering
+from assistant.text import content_terms, normalize, split_sentences, translate_terms
+from assistant.vector_cache import cached_vectors, unit
+
+_ITEM = re.compile(r"[①-⑳][^①-⑳]+")
+# The title itself: nearly every unit and every question says "CTO", so e5 ranks by it unless removed.
+ROLE_WORDS = re.compile(r"\b(?:a |an |the |as |our |my |your )?(?:CTOs?|chief technology officers?)(?:'s)?\b|"
+                        r"CTO(?:는|가|의|로서|에게|라는|인|님|도|를|랑)?|최고\s*기술\s*책임자", re.I)
+# Words that say nothing about the topic of a question about this article.
+_GENERIC = {"cto", "단계", "stage", "stages", "회사", "company", "startup", "스타트업", "역할", "role", "능력", "필요",
+            "need", "중요", "important", "생각", "think", "기업", "해야", "should", "what", "글", "article", "블로거",
+            "blogger", "언제", "when", "몇", "부터", "하나", "become", "problem", "문제", "직접", "챙기"}
+LEXICAL_WEIGHT = 0.05  # one fully shared rare term ≈ 0.05 of cosine (tuned on the dev split)
+
+
+class EmbedsText(Protocol):
+    def embed_query(self, text: str) -> list[float]: ...
+    def embed_documents(self, texts: list[str]) -> list[list[float]]: ...
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One quotable thing the article says."""
+
+    text: str  # verbatim Korean (or the document's language)
+    kind: str  # item | heading | sentence
+    stage: int | None
+    section: str
+    voice: str
+    author: str
+    doc_id: str
+    order: int  # reading order in the corpus
+    en: str | None = None  # the project's English rendering, when there is one
+
+    @property
+    def number(self) -> int | None:
+        """1 for "① …", for capability items."""
+        return ord(self.text[0]) - 0x2460 + 1 if self.kind == "item" and self.text else None
+
+
+@dataclass(frozen=True)
+class Match:
+    unit: Unit
+    score: float  # fused: cosine plus a small lexical bonus
+    cosine: float
+    lexical: float = 0.0  # share of the question's rare article terms that the unit contains
+
+
+def section_units(section: Section, start: int, rendering: Rendering | None) -> list[Unit]:
+    raw: list[tuple[str, str]] = []
+    items = [m.group(0).strip() for m in _ITEM.finditer(section.text)] if section.section == "summary" else []
+    if items:
+        head = section.text.split("①")[0].strip()
+        if head:
+            raw.append(("heading", head))
+        raw += [("item", i) for i in items]
+    else:
+        raw += [("sentence", s) for s in split_sentences(section.text) if len(s) >= 6]
+    out = []
+    for i, (kind, text) in enumerate(raw):
+        en = rendering.english(text) if rendering else None
+        out.append(Unit(text, kind, section.stage, section.section, section.voice, section.author, section.doc_id,
+                        start + i, en))
+    return out
+
+
+def topic_text(text: str) -> str:
+    """The text without the title "CTO", which would otherwise dominate every similarity."""
+    return re.sub(r"\s{2,}", " ", ROLE_WORDS.sub(" ", text)).strip() or text
+
+
+def terms_of(text: str) -> set[str]:
+    return content_terms(text) - _GENERIC
+
+
+class TopicMap:
+    """The article's units, embedded once (cached beside the index), searchable by a question."""
+
+    def __init__(self, corpus: Corpus, renderings: dict[str, Rendering], embeddings: EmbedsText,
+                 cache_dir: Path | None = None, key: str = "") -> None:
+        self.embeddings = embeddings
+        self._queries: dict[str, np.ndarray] = {}
+        units: list[Unit] = []
+        for section in corpus.sections:
+            # Only the article's own attributed sections: another document dropped into the corpus is
+            # still searchable (retrieval), but never becomes part of the article's map of topics.
+            if is_article_voice(section.voice, section.author):
+                units += section_units(section, len(units), renderings.get(section.doc_id))
+        self.units = units
+        embed = embeddings.embed_documents
+        self.ko = cached_vectors(cache_dir, f"{key}|units-ko", [topic_text(u.text) for u in units], embed)
+        self.en = cached_vectors(cache_dir, f"{key}|units-en", [topic_text(u.en or u.text) for u in units], embed)
+        # Hubness correction: a long, generic sentence is close to every question; subtract how close
+        # each unit is to the article on average so that specific units can win.
+        self.hub_ko = (self.ko @ self.ko.T).mean(axis=1) if len(units) else self.ko
+        self.hub_en = (self.en @ self.en.T).mean(axis=1) if len(units) else self.en
+        self.terms = [terms_of(f"{u.text} {u.en or ''} {translate_terms(u.en or '')}") for u in units]
+        df: dict[str, int] = {}
+        for ts in self.terms:
+            for t in ts:
+                df[t] = df.get(t, 0) + 1
+        n = max(1, len(units))
+        # Terms in more than a quarter of the units (기술, 팀…) carry no topic.
+        self.idf = {t: math.log(1 + n / (1 + c)) for t, c in df.items() if c <= n / 4}
+
+    def vector(self, question: str) -> np.ndarray:
+        """The question's e5 query vector without the title words (memoised: plans ask again)."""
+        key = topic_text(question)
+        v = self._queries.get(key)
+        if v is None:
+            v = unit(self.embeddings.embed_query(key))
+            if len(self._queries) > 512:
+                self._queries.pop(next(iter(self._queries)))
+            self._queries[key] = v
+        return v
+
+    def match(self, question: str, *, english: bool, stages: tuple[int, ...] = (),
+              kinds: tuple[str, ...] = ()) -> list[Match]:
+        """Units ranked by closeness to the question (optionally only some stages or kinds)."""
+        q = self.vector(question)
+        cos = self.ko @ q - self.hub_ko
+        if english:
+            cos = np.maximum(cos, self.en @ q - self.hub_en)
+        q_terms = {t for t in terms_of(f"{topic_text(question)} {translate_terms(topic_text(question))}") if t in self.idf}
+        total = sum(self.idf[t] for t in q_terms) or 1.0
+        out = []
+        for i, u in enumerate(self.units):
+            if stages and u.stage not in stages:
+                continue
+            if kinds and u.kind not in kinds:
+                continue
+            lexical = sum(self.idf[t] for t in q_terms & self.terms[i]) / total
+            out.append(Match(u, float(cos[i]) + LEXICAL_WEIGHT * lexical, float(cos[i]), lexical))
+        return sorted(out, key=lambda m: -m.score)
+
+    def items(self, stage: int) -> list[Unit]:
+        return [u for u in self.units if u.stage == stage and u.kind == "item"]
+
+    def heading(self, stage: int) -> Unit | None:
+        return next((u for u in self.units if u.stage == stage and u.kind == "heading"), None)
+
+    def find(self, text: str) -> Unit | None:
+        t = normalize(text).strip()
+        return next((u for u in self.units if u.text == t), None)

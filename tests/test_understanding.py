@@ -1,0 +1,113 @@
+"""Question understanding on phrasings written for these tests (not taken from any eval set).
+
+Sizes in words, backstories that must not decide the stage, the type of question from its grammar,
+and the answer plan that puts the direct answer first.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.numbers import decade_phrase, english_words, korean_words, sino_korean
+from assistant.understand.situation import read_situation
+
+
+@pytest.mark.parametrize(("phrase", "value"), [
+    ("a couple hundred", 200), ("a few thousand", 3000), ("half a dozen", 6), ("twenty-five", 25),
+    ("tens of thousands", 30000), ("two", 2), ("a hundred", 100), ("three hundred and twelve", 312),
+])
+def test_english_number_words(phrase, value):
+    assert english_words(phrase) == value
+
+
+@pytest.mark.parametrize(("word", "value"), [
+    ("열댓", 15), ("스물셋", 23), ("서른", 30), ("천오백", 1500), ("이백", 200), ("삼십", 30), ("백", 100), ("수백", 300),
+])
+def test_korean_number_words(word, value):
+    assert korean_words(word) == value
+
+
+def test_a_bare_syllable_is_not_a_number():
+    assert sino_korean("이") is None and sino_korean("오") is None
+
+
+def test_decades():
+    a = decade_phrase("mid thirties")
+    assert a is not None and (a.low, a.high) == (34, 36)
+
+
+@pytest.mark.parametrize(("text", "n"), [
+    ("Back then I managed 300 engineers at a bank. These days my startup is 9 people.", 9),
+    ("We started as 2 founders and grew to 11 people this spring.", 11),
+    ("예전 직장은 직원이 오천 명이었는데, 지금 회사는 직원 여섯 명이에요.", 6),
+    ("저희 회사는 스물다섯 명 정도예요.", 25),
+    ("We're about a couple hundred employees now.", 200),
+    ("I advise a 4,000-person client on the side, but my own company has 12 people.", 12),
+    ("팀원이 열 명 조금 안 돼요.", 9),
+])
+def test_the_current_size_wins_over_the_backstory(text, n):
+    cur = read_situation(text).current
+    assert cur is not None and cur.n == n, read_situation(text)
+
+
+def test_backstory_words_do_not_reach_the_present_text():
+    sit = read_situation("I used to work at a huge enterprise before. Now we are 4 people building our first product.")
+    assert "enterprise" not in sit.present_text and "4 people" in sit.present_text
+
+
+def test_a_planned_size_is_kept_apart():
+    sit = read_situation("지금 6명인데, 내년에 60명으로 늘릴 계획이에요.")
+    assert sit.current is not None and sit.current.n == 6
+    assert [s.n for s in sit.others] == [60]
+
+
+# --- whole pipeline (real corpus, real embeddings) --------------------------------------------------
+
+def test_which_stage_question_names_the_stage_first(coach):
+    a = coach.ask("At what stage does hiring become something the CTO owns?")
+    assert a.question_type == "which_stage" and a.direct == "stage:2" and a.stage == 2
+    first_claim = next(s for s in a.sentences if s.claim)
+    assert "기술팀의 인재 영입(채용)" in first_claim.text
+    assert a.text.splitlines()[0].count("기술팀의 인재 영입(채용)") == 1  # the direct answer leads
+
+
+def test_size_in_words_with_a_backstory(coach):
+    a = coach.ask("전에는 대기업 IT 조직에 있었어요. 지금은 열두 명짜리 스타트업 CTO인데 제가 뭘 챙겨야 하나요?")
+    assert a.stage == 2 and a.diagnosis.source == "headcount"
+    assert any("(5명~수십명) 성장기에서 필요한 능력" in c.quote for c in a.citations)
+
+
+def test_focused_question_leads_with_its_item_and_cites_little_else(coach):
+    a = coach.ask("We're 14 people and our codebase is full of shortcuts. How should I think about technical debt?")
+    assert a.stage == 2
+    claims = [s.text for s in a.sentences if s.claim]
+    assert "④ 기술 부채의 관리" in claims
+    assert not any(item in claims for item in ("② 개발 문화의 정착", "⑤ 기술팀의 인재 영입(채용)"))
+
+
+def test_comparison_of_two_sizes(coach):
+    a = coach.ask("How is the CTO job different at 3 people versus 400 people?")
+    assert a.direct == "compare" and set(a.diagnosis.stages) == {1, 3}
+
+
+def test_overview_gives_the_four_stage_map(coach):
+    a = coach.ask("CTO는 도대체 무슨 일을 하는 사람인가요?")
+    assert a.direct == "overview" and not a.refused
+    quotes = " ".join(c.quote for c in a.citations)
+    for head in ("(5명 미만) 암흑기에서 필요한 능력", "(5명~수십명) 성장기에서 필요한 능력", "성숙기에 필요한 능력"):
+        assert head in quotes
+
+
+def test_near_scope_question_is_declined(coach):
+    a = coach.ask("What's a fair vesting cliff for a CTO who joins after the seed round?")
+    assert a.refused and a.direct is None
+
+
+def test_yes_no_about_something_the_article_advises_against(coach):
+    a = coach.ask("Two of us, no product yet. Should I spend my time on formal management processes?")
+    assert a.stage == 1 and a.direct == "no"
+
+
+def test_attribution_names_the_voice(coach):
+    a = coach.ask("Was the AWS story part of Hosang Jeon's list or did the blogger add it?")
+    assert a.direct == "blogger"
