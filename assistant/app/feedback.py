@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assistant.errors import FeedbackError
+from assistant.text import is_korean
 
 if TYPE_CHECKING:
     from assistant.settings import Settings
@@ -249,7 +250,7 @@ def _case(rec: dict[str, Any], history: list, entry: dict[str, Any], digest: str
         what.append(f"citation [{f.get('citation')}] flagged as not supporting: {sentence!r}"
                     + (f" (comment: {f['comment']!r})" if f.get("comment") else ""))
     question = rec["question"]
-    korean = any("가" <= ch <= "힣" for ch in question)
+    korean = is_korean(question)
     note = (
         f"from UI feedback {rec.get('ts', '')}: " + "; ".join(what)
         + f". System answered kind={rec.get('kind')} stage={rec.get('stage')} mode={rec.get('mode')}"

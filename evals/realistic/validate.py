@@ -239,9 +239,9 @@ def main(argv: list[str] | None = None) -> int:
 
     # report
     print(f"cases: {total}")
-    print(f"split: " + ", ".join(f"{k} {v}" for k, v in sorted(by_split.items())))
-    print(f"lang:  " + ", ".join(f"{k} {v}" for k, v in sorted(by_lang.items())) + f"  (en {en_share:.1%})")
-    print(f"behaviour: " + ", ".join(f"{k} {v}" for k, v in sorted(by_beh.items())))
+    print("split: " + ", ".join(f"{k} {v}" for k, v in sorted(by_split.items())))
+    print("lang:  " + ", ".join(f"{k} {v}" for k, v in sorted(by_lang.items())) + f"  (en {en_share:.1%})")
+    print("behaviour: " + ", ".join(f"{k} {v}" for k, v in sorted(by_beh.items())))
     print(f"multi-sentence questions: {multi} ({multi_share:.1%})")
     print(f"declines: {declines} (near_scope {by_class['near_scope']} + out_of_scope {by_class['out_of_scope']}"
           f" + declining followups {declines - by_class['near_scope'] - by_class['out_of_scope']})")
