@@ -5,6 +5,9 @@ stage diagnosis) → standalone retrieval query → hybrid retrieval → answer 
 an LLM whose sentences are verified) → `Answer`. One `Turn` carries what is known about the question
 from step to step. The CLI, the web UI and `make eval` are thin adapters over `ask`/`stream`, so the
 eval measures exactly what users get.
+
+About 300 lines: the pipeline and the one `Turn` it carries; the steps themselves live in
+understand/, search/ and answer/.
 """
 
 from __future__ import annotations

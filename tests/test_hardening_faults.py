@@ -16,8 +16,8 @@ says what to do) and, where the message names a command, *that command* repairs 
 15. unknown setting (a typo)                     16. corpus folder missing; corpus folder empty (fixed)
 17. index path is a file, not a folder
 
-The LLM-side faults (timeouts, 5xx, malformed streams) are in tests/test_llm.py; the UI's and the
-feedback store's in tests/test_ui.py and tests/test_feedback.py.
+The LLM-side faults (timeouts, 5xx, malformed streams) are in tests/answer/test_llm.py; the UI's and the
+feedback store's in tests/app/test_ui.py and tests/app/test_feedback.py.
 """
 
 from __future__ import annotations

@@ -13,6 +13,9 @@ eval as its faithfulness proxy (with its own precision/recall published). Checks
 * soft support — lexical coverage of the sentence's content terms by the passage (English terms are
   mapped to Korean through the glossary) or embedding cosine; thresholds are fitted on the dev
   split of `evals/checker_set.jsonl` and stored in `assistant/data/verifier.json`.
+
+Over 300 lines on purpose: the hard checks (numbers and dates, names, negation and the article's
+contrast idioms) and the soft support they gate form one decision; the eval measures them together.
 """
 
 from __future__ import annotations

@@ -21,8 +21,8 @@ import yaml
 
 from assistant.article.profile import STAGE_NAMES_KO
 from assistant.errors import CorpusError
-from assistant.types import SectionKind, Voice
 from assistant.text import normalize
+from assistant.types import SectionKind, Voice
 
 SUFFIXES = (".md", ".markdown", ".txt")
 

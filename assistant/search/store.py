@@ -13,6 +13,10 @@ server and changes are applied in place (the server serialises writes).
 The manifest (embedder spec, dimension, chunker version, corpus hash) is stored both in
 manifest.json and in the collection metadata: opening an index built with another embedder or
 chunker is an error that says how to rebuild, never a silent mix of vector spaces.
+
+Over 300 lines on purpose: the manifest, the generation pointer and the Chroma clients are one
+protocol (build aside, verify, flip, open); split apart, the rules for when an index may be opened
+would live in several files.
 """
 
 from __future__ import annotations

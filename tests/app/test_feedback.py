@@ -29,7 +29,7 @@ from assistant.settings import Settings
 CASE_FIELDS = ("id", "category", "lang", "question", "history", "expect", "gold_stages", "gold_evidence",
                "key_points", "note")
 ANNOTATIONS = {"answer", "stage", "kind", "mode", "rating", "feedback", "citations"}
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _answer(question="직원 25명인데 CTO로서 뭘 해야 하죠?", turn=1, session="s1", kind="coaching"):

@@ -371,7 +371,7 @@ def test_serve_refuses_bad_settings_without_importing_gradio():
             "try:\n    check_exposure(Settings(host='0.0.0.0'))\nexcept Exception as e:\n    print(type(e).__name__)\n"
             "print('gradio' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
-                         cwd=Path(__file__).resolve().parent.parent, check=True).stdout.split()
+                         cwd=Path(__file__).resolve().parents[2], check=True).stdout.split()
     assert out == ["SettingsError", "False"]
 
 

@@ -2,7 +2,7 @@
 
 It is weak and invents things, which is exactly what the verifier must catch. Slow (model load about
 a minute on 2 cores, a 1,400-token prompt to read, then a few tokens per second): run with
-`make test-slow` or `pytest -m slow -s tests/test_llm_gemma.py` to see the measurements it prints.
+`make test-slow` or `pytest -m slow -s tests/answer/test_llm_gemma.py` to see the measurements it prints.
 
 A base model does not follow the prompt's format: left alone it echoes the system prompt (the
 verifier drops every line of it: no citation). So the test starts the model's turn with an

@@ -41,7 +41,7 @@ from assistant.text import split_sentences
 from assistant.types import Delta, Final
 from assistant.understand.diagnosis import diagnose
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 KEY = "sk-test-SECRET-0123456789abcdef"
 GROWTH_Q = "성장기 CTO는 무엇을 해야 하나요?"
 PARAPHRASE = "블로거(MK)는 성장기에는 관리보다 코칭에 방점을 두어야 한다고 말합니다 [{c2}]."
