@@ -52,8 +52,10 @@ eval-add: $(STAMP) ## add reviewed candidate cases (FILE=evals/candidates.jsonl)
 bench: $(STAMP) ## latency, start-up, memory and scale benchmarks vs a textbook LangChain pipeline
 	$(PY) -m bench.run
 
-lint: $(STAMP) ## ruff
+lint: $(STAMP) ## ruff, the import layers contract (lint-imports) and mypy
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 fmt: $(STAMP) ## ruff format + fix
 	$(BIN)/ruff check --fix . && $(BIN)/ruff format .

@@ -1,29 +1,32 @@
 """The one entry point: `Coach.from_settings(settings)` builds the whole pipeline once.
 
-question + history → input checks → intent (answer / out of scope / premise / injection) → stage
-diagnosis → standalone retrieval query → hybrid retrieval → answer (extractive composer, or an LLM
-whose sentences are verified) → `Answer`. The CLI, the web UI and `make eval` are thin adapters
-over `ask`/`stream`, so the eval measures exactly what users get.
+question + history → understand (input checks, then a typed `Question`: situation, asks, question
+type, scope, stage diagnosis, the article's closest topics) → standalone retrieval query → hybrid
+retrieval → answer (the answer plan for the question's type, or an LLM whose sentences are
+verified) → `Answer`. One `Turn` carries what is known about the question
+from step to step. The CLI, the web UI and `make eval` are thin adapters over `ask`/`stream`, so the
+eval measures exactly what users get.
+
+About 300 lines: the pipeline and the one `Turn` it carries; the steps themselves live in
+understand/, search/ and answer/.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from assistant.answer import passage_choice as plan
 from assistant.answer.compose import (
-    BLOGGER_AUTHOR,
-    SOURCE_AUTHOR,
     AnswerBuilder,
     compose_general,
+    compose_general_one,
     compose_injection,
-    compose_premise,
     compose_refusal,
     compose_stage,
     diagnosis_line,
@@ -40,44 +43,64 @@ from assistant.answer.plans import (
     plan_which_stage,
     plan_yes_no,
 )
-from assistant.answer.verifier import SupportChecker, entities
-from assistant.article.corpus import STAGE_NAMES_KO, Corpus, load_corpus
+from assistant.answer.premise import check_premise
+from assistant.answer.verifier import SupportChecker
+from assistant.article.corpus import Corpus, load_corpus
+from assistant.article.profile import BLOGGER_AUTHOR, SOURCE_AUTHOR, STAGE_NAMES_KO, label
 from assistant.article.rendering import load_renderings
 from assistant.errors import CoachError
 from assistant.search.embeddings import make_embeddings
 from assistant.search.retrieval import HybridRetriever
 from assistant.search.store import build_index, index_status, live_generation, open_index
 from assistant.settings import Settings, load_settings
-from assistant.text import content_terms, is_korean, split_sentences, translate_terms
-from assistant.types import Answer, Chunk, Delta, Final, Passage, StageInfo
+from assistant.text import is_korean
+from assistant.types import Answer, AnswerKind, Delta, Final, Passage, StageInfo
 from assistant.understand.diagnosis import NONE, Diagnosis, is_followup, override
 from assistant.understand.examples import ScopeExamples
 from assistant.understand.question import Question, understand
-from assistant.understand.scope import premise_claim
+from assistant.understand.scope import Intent, premise_claim
 from assistant.understand.topics import ROLE_WORDS, TopicMap, Unit
 from assistant.understand.validation import check_stage, clean_history, clean_question
 
 if TYPE_CHECKING:
     from langchain_core.embeddings import Embeddings
 
+    from assistant.answer.llm import LLMAnswerer
+
 log = logging.getLogger("cto_coach")
 
-# Below both of these, no passage is close enough to answer from (looked at on evals/cases.jsonl).
-# e5 cosines run higher for Korean text than for English, hence one threshold per language.
-MIN_DENSE = {"ko": 0.84, "en": 0.79}
-MIN_BM25 = 4.0
-# A confirmed premise needs most of its words in the passage (stricter than verifying a paraphrase).
-PREMISE_MIN_LEXICAL = 0.75
-_PREMISE_GENERIC = {"cto", "글쓴이", "블로거", "저자", "author", "article", "blogger", "say", "said", "라면", "했죠", "했",
-                    "hosang", "jeon", "mk", "hosang jeon", "단계", "stage", "중요", "important"}
-_STAGE_WORDS = {"암흑기", "성장기", "르네상스", "성숙기", "dark", "age", "growth", "renaissance", "maturity", "시기", "가장", "제일", "젤", "most"}
-# Kinds of quantity a claim can state; a sentence stating the same kind is a better witness.
-_UNITS = {
-    "stages": re.compile(r"\d\s*단계|\b(?:\d|one|two|three|four|five|six)\s+(?:stages?|phases?)\b", re.I),
-    "people": re.compile(r"\d\s*명|\b\d+\s*(?:people|persons?|employees?)\b", re.I),
-    "year": re.compile(r"\b(?:19|20)\d\d\b"),
-}
-_SAYS = re.compile(r"says?|said|argues?|claims?|wrote|writes|according to|thinks?|believes?|recommends?|말했|말한|주장|라고|다고|에 따르면|의견|생각", re.I)
+
+@dataclass(kw_only=True)
+class Turn:
+    """One question on its way to an `Answer`: what was understood, what was found, how long each step took."""
+
+    question: str  # cleaned (length, control characters); what the Answer reports as asked
+    history: list[tuple[str, str]]  # cleaned earlier turns, oldest first
+    understood: Question  # the typed understanding: situation, asks, type, scope, topics
+    korean: bool  # the language of the answer's framing
+    diagnosis: Diagnosis
+    query: str = ""  # what retrieval searched for (standalone query, or the premise's claim)
+    passages: list[Passage] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)  # ms per step, in order
+    _lap: float = field(default_factory=time.perf_counter, repr=False)
+
+    @property
+    def intent(self) -> Intent:
+        return self.understood.intent
+
+    @property
+    def text(self) -> str:
+        """The question without instructions embedded in it: what is searched for and answered."""
+        return self.intent.cleaned or self.question
+
+    def lap(self, step: str) -> None:
+        """Record the time since the previous lap as `step`."""
+        now = time.perf_counter()
+        self.timings[step] = (now - self._lap) * 1e3
+        self._lap = now
+
+    def since_lap(self) -> float:
+        return (time.perf_counter() - self._lap) * 1e3
 
 
 @dataclass
@@ -87,7 +110,7 @@ class Coach:
     embeddings: Embeddings
     retriever: HybridRetriever
     checker: SupportChecker
-    llm: object | None = None  # assistant.answer.llm.LLMAnswerer when settings.llm is set
+    llm: LLMAnswerer | None = None  # when settings.llm is set
     index_note: str | None = None
     topics: TopicMap | None = None  # the article's units, matched by meaning (question understanding)
     examples: ScopeExamples | None = None  # labelled in/out-of-scope examples
@@ -108,9 +131,7 @@ class Coach:
                 report = build_index(settings, embeddings, corpus=corpus, progress=progress)
                 note = report.summary()
         index = open_index(settings, embeddings)
-        retriever = HybridRetriever(
-            index, embeddings, settings.retrieval, settings.candidates, settings.stage_boost, settings.dense_weight
-        )
+        retriever = HybridRetriever.from_settings(index, embeddings, settings)
         coach = cls(settings, corpus, embeddings, retriever, SupportChecker(embeddings), index_note=note)
         if settings.llm:
             from assistant.answer.llm import LLMAnswerer
@@ -142,10 +163,6 @@ class Coach:
                     break
             self._located[key] = found
         return self._located[key]
-
-    def understand(self, question: str, history: list[tuple[str, str]], stage: int | None = None) -> Question:
-        """The typed understanding of a question (language, situation, asks, type, scope, stage)."""
-        return understand(question, history, self.topics, self.examples, fixed=override(stage) if stage else None)
 
     @property
     def mode(self) -> str:
@@ -210,10 +227,7 @@ class Coach:
             if live.name == self.retriever.index.generation:
                 return False
             index = open_index(self.settings, self.embeddings)
-            self.retriever = HybridRetriever(
-                index, self.embeddings, self.settings.retrieval, self.settings.candidates,
-                self.settings.stage_boost, self.settings.dense_weight,
-            )
+            self.retriever = HybridRetriever.from_settings(index, self.embeddings, self.settings)
             self.corpus = load_corpus(self.settings.corpus_dir)
             self._stages = []
             self._load_understanding()
@@ -223,219 +237,125 @@ class Coach:
     def stream(self, question: str, history: list | None = None, stage: int | str | None = None) -> Iterator[Delta | Final]:
         """Yield `Delta` pieces of the answer text as they are produced, then `Final(answer)`."""
         self.refresh()
-        t0 = time.perf_counter()
-        q = clean_question(question, self.settings.max_question_chars)
-        hist = clean_history(history, self.settings.max_history_turns, self.settings.max_question_chars)
-        fixed = check_stage(stage)
-        understood = self.understand(q, hist, fixed)
-        diag = understood.diagnosis
-        korean = understood.korean
-        t1 = time.perf_counter()
-        b = AnswerBuilder(korean)
-        if understood.qtype == "injection":
+        turn = self.understand(question, history, stage)
+        q = turn.understood
+        b = AnswerBuilder(turn.korean)
+        if q.qtype == "injection":
             compose_injection(b)
-            answer = self._answer(q, b, NONE, "refusal", [], {"diagnosis": (t1 - t0) * 1e3}, question=understood)
-            yield from self._emit(answer)
+            yield from self._emit(self._answer(turn, b, "refusal", diagnosis=NONE))
             return
-        text = understood.cleaned
-        if understood.qtype in ("premise", "belief"):
-            query = understood.claim or premise_claim(text)
-        else:
-            query = self.standalone_query(text, hist, diag)
-        passages = self.retriever.retrieve(query, self.settings.top_k, diag.stage, diag.stages)
-        t2 = time.perf_counter()
-        timings = {"diagnosis": (t1 - t0) * 1e3, "retrieval": (t2 - t1) * 1e3}
-
+        self.search(turn)
+        kind: AnswerKind
         direct: str | None = None
-        if not understood.in_scope:
-            kind, direct = plan_decline(b, self._plan_context(), understood)
-        elif understood.qtype == "belief":
-            kind, direct = plan_belief(b, self._plan_context(), understood)
-        elif understood.qtype == "premise":
-            kind = self._premise(b, query, passages, diag)
+        if not q.in_scope:
+            kind, direct = plan_decline(b, self._plan_context(), q)
+        elif q.qtype == "belief":
+            kind, direct = plan_belief(b, self._plan_context(), q)
+        elif q.qtype == "premise":
+            kind = check_premise(b, turn.query, self._premise_pool(turn), turn.diagnosis, self.checker,
+                                 self.retriever.bm25.idf)
             direct = {"confirmation": "yes", "correction": "no"}.get(kind)
-        elif diag.stage is None and understood.qtype == "general" and not self._relevant(passages, korean):
-            compose_refusal(b, "", "", None, text)
+        elif turn.diagnosis.stage is None and q.qtype == "general" and not plan.relevant(turn.passages, turn.korean):
+            compose_refusal(b, "", "", None, turn.text)
             kind = "refusal"
         elif self.llm is not None:
-            fallback = AnswerBuilder(korean)
-            self._plan(fallback, understood, passages)
-            yield from self._llm_stream(q, text, hist, diag, passages, timings, t2, fallback)
+            yield from self._llm_stream(turn, self.llm)
             return
         else:
-            kind, direct, diag = self._plan(b, understood, passages)
-        timings["compose"] = (time.perf_counter() - t2) * 1e3
-        answer = self._answer(q, b, diag, kind, passages, timings, query, direct=direct, question=understood)
-        yield from self._emit(answer)
+            kind, direct = self._plan(b, turn)
+        turn.lap("compose")
+        yield from self._emit(self._answer(turn, b, kind, direct=direct))
 
     def _plan_context(self) -> PlanContext:
         assert self.topics is not None
         return PlanContext(self.topics, self.locate, self.checker)
 
-    def _plan(self, b: AnswerBuilder, q: Question, passages: list[Passage]) -> tuple[str, str | None, Diagnosis]:
-        """The answer plan for the question's type; returns (kind, direct answer, the stage shown)."""
+    def _plan(self, b: AnswerBuilder, turn: Turn) -> tuple[AnswerKind, str | None]:
+        """The answer plan for the question's type; sets the stage the answer shows on the turn."""
         ctx = self._plan_context()
-        diag = q.diagnosis
+        q = turn.understood
+        diag = turn.diagnosis
+        kind: AnswerKind
         if q.qtype == "overview" or (q.qtype == "general" and diag.stage is None and ROLE_WORDS.search(q.cleaned)
                                      and (not q.topics or q.topics[0].score < FOCUS_MIN)):
             # A general question about the CTO's role that no single passage answers: the article's
             # answer is its four-stage map.
-            return (*plan_overview(b, ctx, q), diag)
+            return plan_overview(b, ctx, q)
         if q.qtype == "which_stage":
             kind, direct = plan_which_stage(b, ctx, q)
             if direct and direct.startswith("stage:"):
                 s = int(direct.split(":")[1])
                 cue = f"질문의 주제가 {s}단계 항목" if b.korean else f"the topic is a stage-{s} item"
-                diag = Diagnosis(s, 0.7, cue, "retrieval", (s,))
-            return kind, direct, diag
+                turn.diagnosis = Diagnosis(s, 0.7, cue, "retrieval", (s,))
+            return kind, direct
         if q.qtype == "comparison" and len(diag.stages) >= 2:
-            return (*plan_comparison(b, ctx, q), diag)
+            return plan_comparison(b, ctx, q)
         if q.qtype == "yes_no":
-            return (*plan_yes_no(b, ctx, q, passages), diag)
+            return plan_yes_no(b, ctx, q, turn.passages)
         if q.qtype == "attribution":
-            kind, direct, about = plan_attribution(b, ctx, q, passages)
+            kind, direct, about = plan_attribution(b, ctx, q, turn.passages)
             if diag.stage is None and about:
                 cue = f"질문한 구절은 {about}단계" if b.korean else f"the passage asked about is from stage {about}"
-                diag = Diagnosis(about, 0.6, cue, "retrieval", (about,))
-            return kind, direct, diag
+                turn.diagnosis = Diagnosis(about, 0.6, cue, "retrieval", (about,))
+            return kind, direct
         if diag.stage is not None and diag.source != "retrieval":
-            return (*plan_stage_advice(b, ctx, q), diag)
-        diag = self.stage_from_passages(diag, passages, b.korean)
-        kind = self._extractive(b, q.cleaned, diag, passages)
-        return kind, (f"stage:{diag.stage}" if diag.stage else None), diag
+            return plan_stage_advice(b, ctx, q)
+        turn.diagnosis = plan.stage_from_passages(diag, turn.passages, turn.korean)
+        kind = self._extractive(b, turn.text, turn.diagnosis, turn.passages)
+        return kind, (f"stage:{turn.diagnosis.stage}" if turn.diagnosis.stage else None)
+
+    def understand(self, question: str, history: list | None, stage: int | str | None) -> Turn:
+        """Clean the input, then understand it once: a typed `Question` (see understand/question.py)."""
+        started = time.perf_counter()
+        q = clean_question(question, self.settings.max_question_chars)
+        hist = clean_history(history, self.settings.max_history_turns, self.settings.max_question_chars)
+        fixed = check_stage(stage)
+        understood = understand(q, hist, self.topics, self.examples, fixed=override(fixed) if fixed else None)
+        turn = Turn(question=q, history=hist, understood=understood, korean=is_korean(q),
+                    diagnosis=understood.diagnosis, _lap=started)
+        turn.lap("diagnosis")
+        return turn
+
+    def search(self, turn: Turn) -> None:
+        """The retrieval query (the premise's claim, or the question made standalone) and its passages."""
+        if turn.understood.qtype in ("premise", "belief"):
+            turn.query = turn.understood.claim or premise_claim(turn.text)
+        else:
+            turn.query = self.standalone_query(turn.text, turn.history, turn.diagnosis)
+        d = turn.diagnosis
+        turn.passages = self.retriever.retrieve(turn.query, self.settings.top_k, d.stage, d.stages)
+        turn.lap("retrieval")
 
     def extractive_answer(self, question: str, diag: Diagnosis, passages: list[Passage]) -> AnswerBuilder:
         b = AnswerBuilder(is_korean(question))
         self._extractive(b, question, diag, passages)
         return b
 
-    def _extractive(self, b: AnswerBuilder, text: str, diag: Diagnosis, passages: list[Passage]) -> str:
+    def _extractive(self, b: AnswerBuilder, text: str, diag: Diagnosis, passages: list[Passage]) -> AnswerKind:
         if diag.stage is None or diag.source == "retrieval":
-            compose_general(b, text, self._focused(passages))
+            compose_general(b, text, plan.focused(passages))
             return "general"
         diagnosis_line(b, diag)
         for stage in (diag.stages or (diag.stage,))[:2]:
             compose_stage(b, text, stage, self._stage_passages(stage, passages))
         top = passages[0] if passages else None
-        if top and top.chunk.stage not in (diag.stages or (diag.stage,)) and self._specific(text, top):
-            b.frame("**관련 구절**" if b.korean else "**Also relevant:**")
+        if top and top.chunk.stage not in (diag.stages or (diag.stage,)) and plan.specific(text, top):
+            b.frame(label("compose.also_relevant", b.korean))
             compose_general_one(b, text, top)
         return "coaching"
-
-    @staticmethod
-    def _focused(passages: list[Passage]) -> list[Passage]:
-        """The top passage plus those nearly as close: a general answer should not wander."""
-        if not passages:
-            return []
-        top = passages[0]
-        keep = [top]
-        for p in passages[1:3]:
-            near_dense = p.dense is not None and top.dense is not None and p.dense >= top.dense - 0.02
-            near_bm25 = p.bm25 is not None and (top.bm25 or 0) > 0 and p.bm25 >= 0.6 * (top.bm25 or 0)
-            if near_dense or near_bm25:
-                keep.append(p)
-        return keep
-
-    @staticmethod
-    def stage_from_passages(diag: Diagnosis, passages: list[Passage], korean: bool) -> Diagnosis:
-        """No stage in the question, but the passage that answers it belongs to one: say which."""
-        if diag.stage is not None or not passages or passages[0].chunk.stage is None:
-            return diag
-        top = passages[0]
-        if len(passages) > 1 and passages[1].chunk.stage not in (None, top.chunk.stage) and (
-            (passages[1].dense or 0) >= (top.dense or 0)
-        ):
-            return diag  # two stages compete: no honest single answer
-        cue = (f"질문에 답하는 구절이 {top.chunk.stage}단계에 속함" if korean
-               else f"the passage that answers this is about stage {top.chunk.stage}")
-        return Diagnosis(top.chunk.stage, 0.5, cue, "retrieval", (top.chunk.stage,))
 
     def _stage_passages(self, stage: int, passages: list[Passage]) -> list[Passage]:
         scored = {p.chunk.id: p for p in passages}
         return [scored.get(cid) or Passage(self.retriever.by_id[cid], 0.0) for cid in self.retriever.by_stage.get(stage, [])]
 
-    def _specific(self, text: str, passage: Passage) -> bool:
-        """Does the question name something only this off-stage passage talks about?"""
-        q = content_terms(f"{text} {translate_terms(text)}") - {"cto", "단계", "stage", "회사", "company"}
-        return len(q & content_terms(passage.chunk.text)) >= 2
-
-    @staticmethod
-    def _relevant(passages: list[Passage], korean: bool) -> bool:
-        dense = max((p.dense or 0.0 for p in passages), default=0.0)
-        bm25 = max((p.bm25 or 0.0 for p in passages), default=0.0)
-        return dense >= MIN_DENSE["ko" if korean else "en"] or bm25 >= MIN_BM25
-
-    def _related(self, passages: list[Passage]) -> Passage | None:
-        for p in passages[:3]:
-            if (p.bm25 or 0.0) >= MIN_BM25 * 1.5:
-                return p
-        return None
-
-    def _premise(self, b: AnswerBuilder, claim: str, passages: list[Passage], diag: Diagnosis) -> str:
-        """Check the claim inside "…, right?" against its closest sentence; confirm or correct it.
-
-        Closeness weighs shared terms by their BM25 idf, names (glossary entities) triple, and prefers
-        sentences stating the same kind of fact (a year, a number) as the claim.
-        """
-        q_terms = {t for t in content_terms(claim if is_korean(claim) else f"{claim} {translate_terms(claim)}") if len(t) >= 2}
-        q_terms -= _PREMISE_GENERIC | _STAGE_WORDS
-        named = {t for t in content_terms(" ".join(entities(claim)))}
-        idf = self.retriever.bm25.idf
-        default_idf = max(idf.values(), default=1.0)
-        pool = {p.chunk.id: p for p in passages}
-        for stage in diag.stages or ((diag.stage,) if diag.stage else ()):
-            for p in self._stage_passages(stage, passages):
+    def _premise_pool(self, turn: Turn) -> list[Passage]:
+        """The retrieved passages, then the rest of the diagnosed stages' passages (a claim may be about them)."""
+        pool = {p.chunk.id: p for p in turn.passages}
+        d = turn.diagnosis
+        for stage in d.stages or ((d.stage,) if d.stage else ()):
+            for p in self._stage_passages(stage, turn.passages):
                 pool.setdefault(p.chunk.id, p)
-        claim_units = {u for u, rx in _UNITS.items() if rx.search(claim)}
-        lexical: list[tuple[float, int, Passage, str]] = []
-        for rank, p in enumerate(pool.values()):
-            for s in split_sentences(p.chunk.text) or [p.chunk.text]:
-                s_terms, low = content_terms(s), s.lower()
-                score = sum(idf.get(t, default_idf) * (3 if t in named else 1) for t in q_terms if t in s_terms or t in low)
-                score += 1.5 * sum(1 for u in claim_units if _UNITS[u].search(s))
-                if score and p.chunk.stage and p.chunk.stage in (diag.stages or (diag.stage,)):
-                    score += 1.0  # the claim is about this stage
-                lexical.append((score, -rank, p, s))
-        # Embedding similarity decides among the lexically closest sentences only (it costs an embedding each).
-        lexical.sort(key=lambda c: (-c[0], -c[1]))
-        candidates = [
-            ((self.checker.cosine(claim, s) or 0.0) + 0.1 * score, r, p, s) for score, r, p, s in lexical[:8] if score > 0
-        ]
-        if not candidates:
-            compose_refusal(b, "", "", None, claim)
-            return "refusal"
-        candidates.sort(key=lambda c: (-c[0], -c[1]))
-        _, _, p, s = candidates[0]
-        v = self.checker.check(claim, f"{p.chunk.author}: {s}")
-        misattributed = self._attribution_error(claim, p)
-        if v.hard_fail or misattributed:
-            note = ""
-            if misattributed:
-                said, actual = misattributed
-                note = (f"이 내용은 {actual}의 말입니다 ({said}의 말이 아닙니다)." if b.korean
-                        else f"That is {actual}'s view, not {said}'s.")
-            compose_premise(b, "contradict", p, s, note)
-            return "correction"
-        confirmed = v.supported and v.lexical >= PREMISE_MIN_LEXICAL
-        compose_premise(b, "confirm" if confirmed else "absent", p, s)
-        return "confirmation" if confirmed else "correction"
-
-    @staticmethod
-    def _attribution_error(claim: str, passage: Passage) -> tuple[str, str] | None:
-        """"Hosang Jeon says X" where X is the blogger's commentary (or the reverse)."""
-        if not _SAYS.search(claim) or passage.chunk.voice not in ("source", "blogger"):
-            return None
-        low = claim.lower()
-        if "hosang" in low or "jeon" in low or "원문" in claim or "source article" in low or "호상" in claim:
-            said = "source"
-        elif re.search(r"\bmk\b|blogger|블로거|글쓴이", low):
-            said = "blogger"
-        else:
-            return None
-        if passage.chunk.voice == said:
-            return None
-        names = {"source": "Hosang Jeon", "blogger": "MK"}
-        return names[said], names[passage.chunk.voice]
+        return list(pool.values())
 
     def standalone_query(self, question: str, history: list[tuple[str, str]], diag: Diagnosis) -> str:
         """Rewrite a follow-up ("그 다음 단계는?", "why?") into a question that stands on its own."""
@@ -448,15 +368,15 @@ class Coach:
                 parts.append(last_user)
         return " ".join(parts)
 
-    def _answer(self, q: str, b: AnswerBuilder, diag: Diagnosis, kind: str, passages: list[Passage],
-                timings: dict[str, float], query: str = "", *, direct: str | None = None,
-                question: Question | None = None) -> Answer:
+    def _answer(self, turn: Turn, b: AnswerBuilder, kind: AnswerKind, diagnosis: Diagnosis | None = None,
+                direct: str | None = None) -> Answer:
         # Stage chunks the composer pulled in by metadata count as retrieved: list them after the ranked ones.
-        seen = {p.chunk.id for p in passages}
+        seen = {p.chunk.id for p in turn.passages}
         extra = [Passage(self.retriever.by_id[c.id], 0.0) for c in b.citations if c.id not in seen and c.id in self.retriever.by_id]
-        return Answer(question=q, text=b.text, diagnosis=diag, citations=b.citations, kind=kind, mode=self.mode,
-                      sentences=b.sentences, passages=passages + extra, notice=None, timings_ms=timings,
-                      retrieval_query=query, direct=direct, question_type=question.qtype if question else "")
+        return Answer(question=turn.question, text=b.text, diagnosis=diagnosis or turn.diagnosis, citations=b.citations,
+                      kind=kind, mode=self.mode, sentences=b.sentences, passages=turn.passages + extra,
+                      timings_ms=turn.timings, retrieval_query=turn.query, direct=direct,
+                      question_type=turn.understood.qtype)
 
     @staticmethod
     def _emit(answer: Answer) -> Iterator[Delta | Final]:
@@ -464,23 +384,21 @@ class Coach:
             yield Delta(line + "\n")
         yield Final(answer)
 
-    def _llm_stream(self, q: str, text: str, hist: list[tuple[str, str]], diag: Diagnosis, passages: list[Passage],
-                    timings: dict[str, float], t2: float, fallback: AnswerBuilder) -> Iterator[Delta | Final]:
-        from assistant.answer.llm import llm_answer_stream
+    def _llm_stream(self, turn: Turn, llm: LLMAnswerer) -> Iterator[Delta | Final]:
+        """The LLM writes the answer from plain values; its timings join the turn's (counted from retrieval)."""
+        from assistant.answer.llm import LLMRequest, llm_answer_stream
 
-        yield from llm_answer_stream(self, q, text, hist, diag, passages, timings, t2, fallback)
-
-
-def compose_general_one(b: AnswerBuilder, question: str, passage: Passage) -> None:
-    from assistant.answer.compose import _who, pick_sentences
-
-    for s in pick_sentences(question, passage.chunk.text, 2):
-        b.claim(s, passage, prefix=_who(passage, b.korean))
-
-
-def chunk_label(chunk: Chunk) -> str:
-    stage = f"{chunk.stage}단계" if chunk.stage else "전체"
-    return f"{stage} · {chunk.section} · {chunk.author}"
+        fallback = AnswerBuilder(turn.korean)
+        self._plan(fallback, turn)
+        request = LLMRequest(question=turn.question, text=turn.text, history=turn.history, diagnosis=turn.diagnosis,
+                             query=turn.query, passages=turn.passages, related=plan.related(turn.passages),
+                             fallback=fallback, policy=self.settings.verifier_policy)
+        offset = turn.since_lap()
+        for event in llm_answer_stream(llm, request):
+            if isinstance(event, Final):
+                timings = {k: v + offset for k, v in event.answer.timings_ms.items()}
+                event = Final(replace(event.answer, timings_ms={**turn.timings, **timings}))
+            yield event
 
 
-__all__ = ["Coach", "CoachError"]
+__all__ = ["Coach", "CoachError", "Turn"]

@@ -19,6 +19,11 @@ from assistant.errors import SettingsError
 
 ENV_PREFIX = "CTO_COACH_"
 
+# What happens to an LLM sentence its cited passage does not support: removed, shown with ⚠, or the
+# whole answer replaced by the extractive one.
+VerifierPolicy = Literal["drop", "flag", "fallback"]
+RetrievalMode = Literal["hybrid", "dense", "bm25"]
+
 
 class Settings(BaseSettings):
     """Configuration of CTO Coach. Each field is also the env var `CTO_COACH_<FIELD>`."""
@@ -42,7 +47,7 @@ class Settings(BaseSettings):
     )
 
     # --- retrieval -------------------------------------------------------------------------
-    retrieval: Literal["hybrid", "dense", "bm25"] = Field(
+    retrieval: RetrievalMode = Field(
         "hybrid", description="Retriever: dense + BM25 fused with RRF, or one of them alone."
     )
     top_k: int = Field(5, ge=1, le=50, description="Passages handed to the answer composer.")
@@ -67,7 +72,7 @@ class Settings(BaseSettings):
     llm_temperature: float = Field(0.0, ge=0, le=2, description="Sampling temperature for the LLM.")
     llm_timeout: float = Field(60.0, gt=0, description="Seconds before one LLM call is abandoned.")
     llm_retries: int = Field(2, ge=0, le=10, description="Retries (with exponential backoff) after an LLM failure.")
-    verifier_policy: Literal["drop", "flag", "fallback"] = Field(
+    verifier_policy: VerifierPolicy = Field(
         "drop",
         description="What to do with an LLM sentence its citation does not support: drop it, flag it, "
         "or replace the whole answer with the extractive one.",

@@ -13,6 +13,20 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
+# `[n]` citation markers. MARKER is what the composer writes and what the UI links, the evals count
+# and the bench checks: one number per bracket. MARKER_LIST is what an LLM may write instead
+# ("[1, 2]", "[ 3 ]", full-width comma) and what the LLM answer parser accepts.
+MARKER = re.compile(r"\[(\d{1,3})\]")
+MARKER_LIST = re.compile(r"\[\s*(\d{1,3}(?:\s*[,，]\s*\d{1,3})*)\s*\]")
+LEADING_MARKERS = re.compile(r"^((?:\s*\[\s*\d{1,3}(?:\s*[,，]\s*\d{1,3})*\s*\])+)\s*")
+_MARKER_SEP = re.compile(r"\s*[,，]\s*")
+
+
+def marker_numbers(text: str) -> list[int]:
+    """Every number a `[n]` / `[n, m]` marker of `text` names, in order (repeats kept)."""
+    return [int(n) for m in MARKER_LIST.finditer(text) for n in _MARKER_SEP.split(m.group(1))]
+
+
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 

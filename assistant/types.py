@@ -1,9 +1,33 @@
-"""The typed results every adapter (CLI, UI, evals) consumes."""
+"""The typed results every adapter (CLI, UI, evals) consumes, and the kinds they are made of."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, cast
+
+# --- kinds ---------------------------------------------------------------------------------------
+# What kind of answer the coach gave: a stage's coaching, a general (no-stage) answer, a refusal
+# (out of scope, nothing relevant, or an injection), or the verdict on a premise ("…, right?").
+AnswerKind = Literal["coaching", "general", "refusal", "correction", "confirmation"]
+# Where a diagnosed stage came from, strongest evidence first; "retrieval" when no stage was in the
+# question but the passage that answers it belongs to one; "none" when there is no stage.
+DiagnosisSource = Literal[
+    "stage_name", "stage_number", "followup", "headcount", "cue", "history", "override", "retrieval", "none"
+]
+# What the question asks for (understand/scope.classify):
+#   answer            — a question to answer;
+#   injection_answer  — a question to answer, after instructions embedded in it were removed (the
+#                       answer is built from the cleaned text; nothing of the instruction remains);
+#   out_of_scope      — a topic the article never discusses: refuse, naming the topic;
+#   premise           — "…, right?": check the claim against the article (confirm or correct);
+#   injection         — nothing but instructions to the coach: refuse.
+IntentKind = Literal["answer", "injection_answer", "out_of_scope", "premise", "injection"]
+# Who says it: the summarised source article, the blogger's own commentary, or any other document.
+Voice = Literal["source", "blogger", "document"]
+# Which part of a document a section (and its chunks) is; "body" for documents without banners.
+SectionKind = Literal["intro", "summary", "commentary", "closing", "body"]
+# The verdict on a premise question's claim.
+PremiseVerdict = Literal["confirm", "contradict", "absent"]
 
 
 @dataclass(frozen=True)
@@ -11,9 +35,9 @@ class Chunk:
     id: str
     text: str
     doc_id: str
-    section: str
+    section: SectionKind
     stage: int | None
-    voice: str
+    voice: Voice
     author: str
     title: str
     section_order: int
@@ -38,9 +62,9 @@ class Chunk:
             id=id_,
             text=text,
             doc_id=str(meta.get("doc_id", "")),
-            section=str(meta.get("section", "body")),
+            section=cast(SectionKind, str(meta.get("section", "body"))),
             stage=int(meta.get("stage") or 0) or None,
-            voice=str(meta.get("voice", "document")),
+            voice=cast(Voice, str(meta.get("voice", "document"))),
             author=str(meta.get("author", "")),
             title=str(meta.get("title", "")),
             section_order=int(meta.get("section_order", 0)),
@@ -53,16 +77,9 @@ class Diagnosis:
     stage: int | None
     confidence: float
     cue: str  # the words in the question (or history) the stage came from
-    source: str  # stage_name | stage_number | followup | headcount | cue | history | override | none
+    source: DiagnosisSource
     stages: tuple[int, ...] = field(default=())  # every stage the question names (comparisons)
     headcount: int | None = None
-
-
-VOICE_LABELS = {
-    "source": ("원문 (Hosang Jeon)", "Source article (Hosang Jeon)"),
-    "blogger": ("블로거 의견 (MK)", "Blogger's commentary (MK)"),
-    "document": ("문서", "Document"),
-}
 
 
 @dataclass(frozen=True)
@@ -84,8 +101,8 @@ class Citation:
     text: str  # the whole cited chunk
     quote: str  # the sentence(s) of the chunk that support the answer sentence
     stage: int | None
-    section: str
-    voice: str
+    section: SectionKind
+    voice: Voice
     author: str
     score: float
 
@@ -114,13 +131,15 @@ class AnswerSentence:
     checks: tuple[str, ...] = ()  # which verifier checks fired
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Answer:
+    """What the coach answered, and everything behind it. Built with keyword arguments only."""
+
     question: str
     text: str  # markdown with [n] markers
     diagnosis: Diagnosis
     citations: list[Citation]
-    kind: str  # coaching | general | refusal | correction | confirmation
+    kind: AnswerKind
     mode: str  # "extractive" or "llm:<provider:model>"
     sentences: list[AnswerSentence] = field(default_factory=list)
     passages: list[Passage] = field(default_factory=list)  # everything retrieved (for evals)

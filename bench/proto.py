@@ -75,7 +75,7 @@ class _LeanStore:
 def patch_lean() -> None:
     from assistant.search import store as index
 
-    original = index._vector_store
+    original = index.vector_store
 
     def vector_store(client, settings, embeddings, create):
         if create:
@@ -85,7 +85,7 @@ def patch_lean() -> None:
         except Exception:
             return original(client, settings, embeddings, create)  # same typed errors as before
 
-    index._vector_store = vector_store
+    index.vector_store = vector_store
 
 
 # --- one delta for extractive answers ------------------------------------------------------------------
@@ -102,28 +102,28 @@ def patch_onedelta() -> None:
 
 # --- gradio concurrency ---------------------------------------------------------------------------------
 def patch_conc2() -> None:
-    from assistant.app import ui
+    from assistant.app.ui import serve as ui_serve
 
-    original = ui.create_app
+    original = ui_serve.create_app
 
     def create_app(*args, **kwargs):
         app = original(*args, **kwargs)
         app.queue(default_concurrency_limit=2)
         return app
 
-    ui.create_app = create_app
+    ui_serve.create_app = create_app
 
 
 # --- overlap gradio import with the coach build ----------------------------------------------------------
 def patch_overlap() -> None:
     import threading
 
-    from assistant.app import ui
+    from assistant.app.ui import serve as ui_serve
 
-    original = ui.serve
+    original = ui_serve.serve
 
     def serve(settings):
-        ui.check_exposure(settings)
+        ui_serve.check_exposure(settings)
         t = threading.Thread(target=lambda: __import__("gradio"), name="import-gradio", daemon=True)
         t.start()
         try:
@@ -131,7 +131,7 @@ def patch_overlap() -> None:
         finally:
             t.join(0)
 
-    ui.serve = serve
+    ui_serve.serve = serve
 
 
 # --- CLI -------------------------------------------------------------------------------------

@@ -40,19 +40,13 @@ from .common import (
     save_questions,
     state_env,
 )
+from .report import evaluate_targets, render
 
 PARTS = ["warm", "cold", "baseline", "serve", "load", "index", "scale"]
 ASK_Q = "직원 20명인데 CTO로서 뭘 해야 하죠?"
 ASK_STAGE = 2
 CACHE_VERSION = "v2"
 
-TARGETS = {  # name: (limit, unit, lower is better)
-    "warm_p95_ms": (30.0, "ms"),
-    "cold_ask_s": (2.0, "s"),
-    "serve_ready_s": (6.0, "s"),
-    "peak_rss_mb": (400.0, "MB"),
-    "query_p95_100k_ms": (60.0, "ms"),
-}
 
 
 def log(msg: str) -> None:
@@ -144,176 +138,8 @@ def part_scale(work: Path, cache: Path | None, questions_file: Path, sizes: list
     return out
 
 
-# --- report -------------------------------------------------------------------------------------------
-def _get(d: dict, *path, default=None):
-    for p in path:
-        if not isinstance(d, dict) or p not in d:
-            return default
-        d = d[p]
-    return d
-
-
-def _fmt(x, unit: str = "", digits: int = 1) -> str:
-    if x is None:
-        return "—"
-    if isinstance(x, float):
-        return f"{x:.{digits}f}{unit}"
-    return f"{x}{unit}"
-
-
-def _ratio(a, b) -> str:
-    return f"{a / b:.2f}×" if a is not None and b else "—"
-
-
-def evaluate_targets(r: dict) -> dict:
-    warm_p95 = _get(r, "warm", "total_ms", "p95")
-    cold = _get(r, "cold", "answer_s")
-    serve_first = _get(r, "serve", "first_answer_s")
-    rss = [x for x in (_get(r, "cold", "maxrss_mb"), _get(r, "serve", "peak_rss_mb"),
-                       max((v.get("server_rss_mb", 0) for v in (_get(r, "load") or {}).values()), default=None))
-           if x is not None]
-    q100k = _get(r, "scale", "100000", "query", "ms", "retrieve", "p95")
-    ours_ko = _get(r, "warm", "hit3", "ko", "strict", "rate")
-    base_ko = _get(r, "baseline", "warm", "hit3", "ko", "relaxed", "rate")
-    got = {
-        "warm_p95_ms": warm_p95,
-        "cold_ask_s": cold,
-        "serve_ready_s": serve_first,
-        "peak_rss_mb": max(rss) if rss else None,
-        "query_p95_100k_ms": q100k,
-    }
-    out = {}
-    for k, (limit, unit) in TARGETS.items():
-        v = got[k]
-        out[k] = {"value": v, "limit": limit, "unit": unit, "met": (v is not None and v <= limit) if v is not None else None}
-    ratio = (ours_ko / base_ko) if ours_ko is not None and base_ko else None
-    out["hit3_ko_vs_baseline"] = {"value": round(ratio, 2) if ratio else None, "limit": 2.0, "unit": "×",
-                                  "met": (ratio >= 2.0) if ratio else None}
-    return out
-
-
-def render(r: dict) -> str:
-    L: list[str] = []
-    add = L.append
-    meta = r["meta"]
-    proto = f" · PROTOTYPE FIXES: {meta['proto']}" if meta.get("proto") else ""
-    if meta.get("omp_env"):
-        proto += " · " + " ".join(f"{k}={v}" for k, v in meta["omp_env"].items())
-    add(f"CTO Coach benchmark{proto} · {meta['started']} · commit {meta['commit']} · {meta['cpus']} CPUs · "
-        f"load avg {meta['loadavg_before']} → {meta.get('loadavg_after')} · questions: {meta['questions']} "
-        f"({meta['question_source']})")
-    add("")
-    w = r.get("warm")
-    if w:
-        add(f"Warm answer latency (extractive, {w['questions']} questions × {w['repeat']}), ms")
-        add(f"  {'':<12}{'p50':>8}{'p95':>8}{'p99':>8}")
-        add(f"  {'total':<12}{_fmt(w['total_ms']['p50']):>8}{_fmt(w['total_ms']['p95']):>8}{_fmt(w['total_ms']['p99']):>8}")
-        for k, v in w["parts_ms"].items():
-            if v.get("n"):
-                add(f"  {k:<12}{_fmt(v['p50']):>8}{_fmt(v['p95']):>8}{_fmt(v['p99']):>8}")
-        kinds = ", ".join(f"{k} {v['p95']:.0f}" for k, v in w["by_kind_ms"].items())
-        add(f"  p95 by answer kind: {kinds}")
-        add("")
-    c, s = r.get("cold"), r.get("serve")
-    if c or s:
-        add("Cold start (median of runs), process start →")
-        if c:
-            add(f"  cto-coach ask    answer {_fmt(c['answer_s'], ' s', 2)} (exit {_fmt(c['exit_s'], ' s', 2)}, "
-                f"CPU {_fmt(c['cpu_s'], ' s', 2)}), peak RSS {_fmt(c['maxrss_mb'], ' MB', 0)}, answers ok: {c.get('all_answers_ok')}")
-        if s:
-            add(f"  cto-coach serve  ready {_fmt(s['ready_s'], ' s', 2)} (CPU {_fmt(s.get('ready_cpu_s'), ' s', 2)}), "
-                f"first answer {_fmt(s['first_answer_s'], ' s', 2)}, "
-                f"peak RSS {_fmt(s['peak_rss_mb'], ' MB', 0)}")
-        add("")
-    ld = r.get("load")
-    if ld:
-        add("Concurrent chat sessions via gradio_client (127.0.0.1)")
-        add(f"  {'N':>3}{'answers':>9}{'correct':>9}{'ans/s':>8}{'p50 ms':>9}{'p95 ms':>9}{'server RSS':>12}")
-        for n, v in ld.items():
-            add(f"  {n:>3}{v['answers']:>9}{v['correct']:>9}{v['throughput_per_s']:>8.1f}"
-                f"{_fmt(_get(v, 'latency_ms', 'p50'), '', 0):>9}{_fmt(_get(v, 'latency_ms', 'p95'), '', 0):>9}"
-                f"{_fmt(v['server_rss_mb'], ' MB', 0):>12}")
-            for p in v.get("problems", [])[:3]:
-                add(f"      ! {p}")
-        add("")
-    ix = r.get("index")
-    if ix:
-        add("Indexing throughput (real pipeline, bundled e5)")
-        if "ours_cli" in ix:
-            add(f"  `cto-coach index --rebuild` on the corpus: {ix['ours_cli']['seconds']} s wall (process incl. imports)")
-        co, sy = ix.get("corpus"), ix.get("synthetic_sample")
-        if co:
-            add(f"  corpus: {co['chunks']} chunks in {co['seconds']} s = {co['chunks_per_s']} chunks/s")
-        if sy:
-            add(f"  synthetic: {sy['chunks']} chunks in {sy['seconds']} s = {sy['chunks_per_s']} chunks/s "
-                f"(embedding alone {sy['embed_only_chunks_per_s']}/s, {sy['mean_chars']} chars/chunk) → "
-                f"10k chunks ≈ {sy['extrapolated_10k_s']} s (extrapolated from the sample)")
-        add("")
-    sc = r.get("scale")
-    if sc:
-        add("Retrieval at scale (synthetic chunks with precomputed vectors; HybridRetriever.retrieve, ms)")
-        add(f"  {'chunks':>7}{'p50':>7}{'p95':>7}{'nostage p95':>12}{'embed':>7}{'dense':>7}{'bm25':>7}"
-            f"{'open s':>8}{'bm25 build s':>13}{'RSS MB':>8}{'ask p50':>9}")
-        for n, v in sc.items():
-            q = v["query"]
-            ms = q["ms"]
-            add(f"  {n:>7}{ms['retrieve']['p50']:>7.1f}{ms['retrieve']['p95']:>7.1f}{ms['retrieve_no_stage']['p95']:>12.1f}"
-                f"{ms['embed']['p95']:>7.1f}{ms['dense']['p95']:>7.1f}{ms['bm25']['p95']:>7.1f}"
-                f"{q['open_index_s']:>8.2f}{q['bm25_build_s']:>13.2f}{q['maxrss_mb']:>8.0f}"
-                f"{_fmt(_get(q, 'ask_ms', 'p50'), '', 0):>9}")
-        for n, v in sc.items():
-            if v["query"].get("needed_fix"):
-                add(f"  ! {n}: {v['query']['needed_fix']}")
-            if v["query"].get("hit3_single_turn"):
-                add(f"  {n}: hit@3 of the real evidence among the distractors (single-turn questions): "
-                    + ", ".join(f"{k} {x:.2f} (n={_get(v, 'query', 'hit3_single_turn_n', k)})"
-                                for k, x in v["query"]["hit3_single_turn"].items()))
-        ins = ", ".join(f"{n}: {v['build']['insert_chunks_per_s']:.0f}/s" for n, v in sc.items())
-        add(f"  Chroma insert of precomputed vectors: {ins}")
-        add("")
-    b = r.get("baseline")
-    if b:
-        bw, bc = b.get("warm") or {}, b.get("cold_ask") or {}
-        add(f"Baseline: textbook LangChain (RecursiveCharacterTextSplitter 1000/200 → {_get(b, 'build', 'chunks')} chunks, "
-            "all-MiniLM-L6-v2, Chroma, top-4)")
-        add(f"  {'':<22}{'ours':>12}{'baseline':>12}{'ours/base':>11}")
-        rows = [
-            ("warm p50 ms", _get(r, "warm", "total_ms", "p50"), _get(bw, "total_ms", "p50")),
-            ("warm p95 ms", _get(r, "warm", "total_ms", "p95"), _get(bw, "total_ms", "p95")),
-            ("cold start s", _get(r, "cold", "answer_s"), _get(bc, "answer_s")),
-            ("cold peak RSS MB", _get(r, "cold", "maxrss_mb"), _get(bc, "maxrss_mb")),
-            ("warm-loop RSS MB", _get(r, "warm", "maxrss_mb"), _get(bw, "maxrss_mb")),
-        ]
-        for lang in ("ko", "en"):
-            rows.append((f"hit@3 {lang}", _get(r, "warm", "hit3", lang, "strict", "rate"), _get(bw, "hit3", lang, "relaxed", "rate")))
-            rows.append((f"  random-3 floor {lang}", _get(r, "warm", "hit3", lang, "random_strict", "rate"),
-                         _get(bw, "hit3", lang, "random_relaxed", "rate")))
-        for name, a, bb in rows:
-            add(f"  {name:<22}{_fmt(a, '', 3 if 'hit' in name or 'random' in name else 1):>12}"
-                f"{_fmt(bb, '', 3 if 'hit' in name or 'random' in name else 1):>12}{_ratio(a, bb):>11}")
-        add(f"  (mean chunk: ours {_get(r, 'warm', 'mean_chunk_chars')} chars over {_get(r, 'warm', 'chunks')} chunks, "
-            f"baseline {bw.get('mean_chunk_chars')} chars over {bw.get('chunks')}; ours: gold string inside a chunk; "
-            "baseline: containment either way or ≥50% overlap)")
-        add("")
-    t = r.get("targets")
-    if t:
-        add("Targets (2-core machine, extractive)")
-        names = {"warm_p95_ms": "warm answer p95", "cold_ask_s": "cold `ask` to answer", "serve_ready_s": "serve start → first answer",
-                 "peak_rss_mb": "peak RSS (ask, serve, under load)", "query_p95_100k_ms": "retrieve p95 at 100k chunks",
-                 "hit3_ko_vs_baseline": "hit@3 ko, ours/baseline"}
-        for k, v in t.items():
-            mark = "?" if v["met"] is None else ("✓" if v["met"] else "✗")
-            op = "≥" if k == "hit3_ko_vs_baseline" else "≤"
-            add(f"  {mark} {names[k]:<36} {_fmt(v['value'], '', 2):>9} {v['unit']:<3} (target {op} {v['limit']:g} {v['unit']})")
-    if r.get("errors"):
-        add("")
-        for k, e in r["errors"].items():
-            add(f"  part {k} FAILED: {e.splitlines()[-1] if e else ''}")
-    return "\n".join(L)
-
-
 # --- main ---------------------------------------------------------------------------------------------
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="small sizes and fewer repeats (about 3 minutes)")
     ap.add_argument("--repeat", type=int, default=None, help="cold-start runs per measurement, median reported (3; quick 2)")
@@ -331,15 +157,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=None, help="JSON file (default bench/results/<timestamp>.json)")
     args = ap.parse_args(argv)
     q = args.quick
-    repeat = args.repeat or (2 if q else 3)
-    warm_repeat = args.warm_repeat or (1 if q else 3)
-    sizes = [int(x) for x in (args.sizes or ("1000,10000" if q else "1000,10000,100000")).split(",") if x]
-    sample = args.sample or (200 if q else 1000)
-    sessions = [int(x) for x in args.sessions.split(",") if x]
-    turns = args.turns or (3 if q else 6)
-    asks = args.asks if args.asks is not None else (5 if q else 10)
-    parts = [p for p in args.only.split(",") if p]
-    unknown = set(parts) - set(PARTS)
+    args.repeat = args.repeat or (2 if q else 3)
+    args.warm_repeat = args.warm_repeat or (1 if q else 3)
+    args.sizes = [int(x) for x in (args.sizes or ("1000,10000" if q else "1000,10000,100000")).split(",") if x]
+    args.sample = args.sample or (200 if q else 1000)
+    args.sessions = [int(x) for x in args.sessions.split(",") if x]
+    args.turns = args.turns or (3 if q else 6)
+    args.asks = args.asks if args.asks is not None else (5 if q else 10)
+    args.parts = [p for p in args.only.split(",") if p]
+    unknown = set(args.parts) - set(PARTS)
     if unknown:
         ap.error(f"unknown part(s) {', '.join(sorted(unknown))}; known: {', '.join(PARTS)}")
     if args.proto:
@@ -348,9 +174,16 @@ def main(argv: list[str] | None = None) -> int:
         bad = set(args.proto.split(",")) - set(ALL)
         if bad:
             ap.error(f"unknown --proto fix(es) {', '.join(sorted(bad))}; known: {', '.join(ALL)}")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.proto:
         os.environ["BENCH_PROTO"] = args.proto  # inherited by every worker and CLI process
         if "threads1" in args.proto.split(","):
             os.environ["OMP_NUM_THREADS"] = "1"
+    parts = args.parts
     if "load" in parts and "serve" not in parts:
         parts.append("serve")
 
@@ -358,74 +191,20 @@ def main(argv: list[str] | None = None) -> int:
     stamp = time.strftime("%Y%m%d-%H%M%S")
     out_file = args.out or RESULTS_DIR / f"{stamp}.json"
     work = Path(tempfile.mkdtemp(prefix="cto-bench-"))
-    state = work / "state"
-    (state / "data").mkdir(parents=True)
+    (work / "state" / "data").mkdir(parents=True)
     questions, source = load_questions()
-    qfile = work / "questions.jsonl"
-    save_questions(questions, qfile)
-    cache = None if args.no_cache else RESULTS_DIR / ".cache"
+    save_questions(questions, work / "questions.jsonl")
 
     r: dict = {"meta": {"started": time.strftime("%Y-%m-%d %H:%M:%S"), "commit": git_commit(), "cpus": os.cpu_count(),
                         "python": platform.python_version(), "loadavg_before": loadavg(), "questions": len(questions),
-                        "question_source": source, "quick": q, "repeat": repeat, "warm_repeat": warm_repeat,
-                        "parts": parts, "proto": os.environ.get("BENCH_PROTO", ""),
+                        "question_source": source, "quick": args.quick, "repeat": args.repeat,
+                        "warm_repeat": args.warm_repeat, "parts": parts, "proto": os.environ.get("BENCH_PROTO", ""),
                         "omp_env": {k: os.environ[k] for k in ("OMP_NUM_THREADS", "OMP_WAIT_POLICY", "GOMP_SPINCOUNT")
                                     if k in os.environ}},
                "errors": {}}
     t_all = time.perf_counter()
-
-    def attempt(name: str, fn):
-        log(f"{name} …")
-        t = time.perf_counter()
-        try:
-            return fn()
-        except Exception:
-            r["errors"][name] = traceback.format_exc()
-            log(f"{name} FAILED:\n{r['errors'][name]}")
-            return None
-        finally:
-            log(f"{name} done in {time.perf_counter() - t:.1f} s")
-
     try:
-        built = attempt("build our index", lambda: part_index_ours(state))
-        if built is None:
-            raise SystemExit("cannot build the index; see above")
-        if "warm" in parts:
-            r["warm"] = attempt("warm", lambda: run_worker("warm", ["--state", str(state), "--questions", str(qfile),
-                                                                    "--repeat", str(warm_repeat)])[0])
-        if "cold" in parts:
-            r["cold"] = attempt("cold ask", lambda: part_cold_ask(state, repeat))
-        if "baseline" in parts:
-            r["baseline"] = attempt("baseline", lambda: part_baseline(work, qfile, repeat, warm_repeat))
-        if "serve" in parts:
-            from . import serve as srv
-
-            server = None
-
-            def serve_part():
-                nonlocal server
-                res, server = srv.cold_serve(state, repeat)
-                return res
-
-            r["serve"] = attempt("serve cold start", serve_part)
-            if server is not None:
-                try:
-                    if "load" in parts:
-                        r["load"] = {}
-                        for n in sessions:
-                            res = attempt(f"load N={n}", lambda n=n: srv.run_load(server, questions, n, turns))
-                            if res is not None:
-                                r["load"][str(n)] = res
-                finally:
-                    server.stop()
-        if "index" in parts:
-            res = attempt("indexing throughput", lambda: run_worker("scale", ["index", "--work", str(work / "index-tp"),
-                                                                             "--sample", str(sample)], timeout=1800)[0])
-            if res is not None:
-                res["ours_cli"] = built
-                r["index"] = res
-        if "scale" in parts:
-            r["scale"] = attempt("scale", lambda: part_scale(work, cache, qfile, sizes, 1 if q else 2, asks))
+        run_parts(r, args, work, questions)
     finally:
         r = {k: v for k, v in r.items() if v is not None}
         r["targets"] = evaluate_targets(r)
@@ -440,6 +219,75 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nwrote {out_file.relative_to(ROOT) if out_file.is_relative_to(ROOT) else out_file} "
           f"({r['meta']['seconds']:.0f} s)")
     return 1 if r["errors"] else 0
+
+
+def attempt(r: dict, name: str, fn):
+    """Run one part; a crash is recorded in r["errors"] and the run goes on."""
+    log(f"{name} …")
+    t = time.perf_counter()
+    try:
+        return fn()
+    except Exception:
+        r["errors"][name] = traceback.format_exc()
+        log(f"{name} FAILED:\n{r['errors'][name]}")
+        return None
+    finally:
+        log(f"{name} done in {time.perf_counter() - t:.1f} s")
+
+
+def run_parts(r: dict, args: argparse.Namespace, work: Path, questions: list) -> None:
+    """Every selected part, in order, each result stored under its name in `r`."""
+    parts, state, qfile = args.parts, work / "state", work / "questions.jsonl"
+    built = attempt(r, "build our index", lambda: part_index_ours(state))
+    if built is None:
+        raise SystemExit("cannot build the index; see above")
+    if "warm" in parts:
+        r["warm"] = attempt(r, "warm", lambda: run_worker("warm", ["--state", str(state), "--questions", str(qfile),
+                                                                    "--repeat", str(args.warm_repeat)])[0])
+    if "cold" in parts:
+        r["cold"] = attempt(r, "cold ask", lambda: part_cold_ask(state, args.repeat))
+    if "baseline" in parts:
+        r["baseline"] = attempt(r, "baseline", lambda: part_baseline(work, qfile, args.repeat, args.warm_repeat))
+    if "serve" in parts:
+        part_serve(r, args, state, questions)
+    if "index" in parts:
+        res = attempt(r, "indexing throughput", lambda: run_worker("scale", ["index", "--work", str(work / "index-tp"),
+                                                                            "--sample", str(args.sample)], timeout=1800)[0])
+        if res is not None:
+            res["ours_cli"] = built
+            r["index"] = res
+    if "scale" in parts:
+        cache = None if args.no_cache else RESULTS_DIR / ".cache"
+        r["scale"] = attempt(r, "scale", lambda: part_scale(work, cache, qfile, args.sizes, 1 if args.quick else 2,
+                                                            args.asks))
+
+
+def part_serve(r: dict, args: argparse.Namespace, state: Path, questions: list) -> None:
+    """`cto-coach serve` cold start, then the concurrent sessions against that server."""
+    from . import serve as srv
+
+    server = None
+
+    def serve_part():
+        nonlocal server
+        res, server = srv.cold_serve(state, args.repeat)
+        return res
+
+    r["serve"] = attempt(r, "serve cold start", serve_part)
+    if server is None:
+        return
+    try:
+        if "load" in args.parts:
+            r["load"] = {}
+            for n in args.sessions:
+                res = attempt(r, f"load N={n}", lambda n=n: srv.run_load(server, questions, n, args.turns))
+                if res is not None:
+                    r["load"][str(n)] = res
+    finally:
+        server.stop()
+
+
+__all__ = ["evaluate_targets", "main", "render"]
 
 
 if __name__ == "__main__":

@@ -69,7 +69,7 @@ def cmd_build(work: Path, n: int, seed: int, staged: bool) -> dict:
     from assistant.article.chunking import CHUNKER_VERSION, chunk_sections
     from assistant.article.corpus import load_corpus
     from assistant.search.embeddings import make_embeddings
-    from assistant.search.store import POINTER, Manifest, _persistent_client, _vector_store
+    from assistant.search.store import POINTER, Manifest, persistent_client, vector_store
 
     settings = _settings(work)
     sources = corpus_sentences()
@@ -90,9 +90,9 @@ def cmd_build(work: Path, n: int, seed: int, staged: bool) -> dict:
     shutil.rmtree(settings.index_dir, ignore_errors=True)
     gen = settings.index_dir / "gen-1"
     gen.mkdir(parents=True)
-    client = _persistent_client(gen)
-    store = _vector_store(client, settings, emb, create=True)
-    col = store._collection
+    client = persistent_client(gen)
+    vector_store(client, settings, emb, create=True)  # creates the collection as the app does (cosine space)
+    col = client.get_collection(settings.collection)
     batch = min(5000, client.get_max_batch_size())
     t = time.perf_counter()
     for i in range(0, n, batch):
@@ -133,7 +133,7 @@ def cmd_query(work: Path, questions_file: Path, repeat: int, asks: int, max_quer
 
     peak1 = proc_status_kb(os.getpid(), "VmHWM") / 1024.0
     t = time.perf_counter()
-    r = HybridRetriever(index, emb, settings.retrieval, settings.candidates, settings.stage_boost)
+    r = HybridRetriever.from_settings(index, emb, settings)
     bm25_s = time.perf_counter() - t
     rss2 = _rss_mb()
 

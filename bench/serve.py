@@ -9,7 +9,6 @@ Every loop here is bounded (a deadline and a fixed number of requests).
 from __future__ import annotations
 
 import contextlib
-import re
 import signal
 import socket
 import subprocess
@@ -18,11 +17,12 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from assistant.text import MARKER
+
 from .common import ROOT, Question, cli_cmd, median, proc_cpu_s, state_env, summarize, tree_peak_rss_mb
 
 FIRST_Q = "직원 20명인데 CTO로서 뭘 해야 하죠?"
 FIRST_STAGE = 2
-_MARKER = re.compile(r"\[(\d+)\]")
 
 
 def free_port() -> int:
@@ -118,7 +118,7 @@ def check_answer(result: object, expected_stage: int | None) -> list[str]:
     if not isinstance(payload, dict) or "answer" not in payload:
         return [f"no answer payload ({str(payload)[:120]})"]
     text = payload.get("answer") or ""
-    markers = {int(n) for n in _MARKER.findall(text)}
+    markers = {int(n) for n in MARKER.findall(text)}
     cited = {c.get("n") for c in payload.get("citations") or []}
     if payload.get("refused"):
         problems.append("refused")

@@ -24,7 +24,6 @@ Definitions (stated in every report):
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import sys
 import time
@@ -35,6 +34,8 @@ from typing import Any
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
+
+from assistant.search.embeddings import CachedEmbeddings
 
 from . import FABRICATED_TYPES, ROOT, STATE, SUPPORTED_TYPES, load_checker_set
 from .metrics import prf
@@ -63,53 +64,6 @@ def embedder_key(spec: str) -> str:
             version = ""
     slug = "".join(ch if ch.isalnum() else "-" for ch in f"{provider}-{model}").strip("-")
     return f"{slug}-{version}" if version else slug
-
-
-class CachedEmbeddings(Embeddings):
-    """Wraps an embedder; remembers vectors (optionally on disk). Same vectors, computed once."""
-
-    def __init__(self, inner: Embeddings, path: Path | None = None):
-        self.inner = inner
-        self.path = path
-        self.dim = getattr(inner, "dim", None)
-        self._mem: dict[str, list[float]] = {}
-        self._dirty = False
-        if path is not None and path.exists():
-            try:
-                data = np.load(path, allow_pickle=False)
-                for k, v in zip(data["keys"].tolist(), data["vecs"], strict=True):
-                    self._mem[str(k)] = v.tolist()
-            except (OSError, ValueError, KeyError):
-                self._mem = {}
-
-    @staticmethod
-    def _key(kind: str, text: str) -> str:
-        return kind + hashlib.sha1(text.encode("utf-8")).hexdigest()
-
-    def embed_query(self, text: str) -> list[float]:
-        key = self._key("q", text)
-        if key not in self._mem:
-            self._mem[key] = list(self.inner.embed_query(text))
-            self._dirty = True
-        return self._mem[key]
-
-    def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        missing = [t for t in dict.fromkeys(texts) if self._key("p", t) not in self._mem]
-        if missing:
-            for t, v in zip(missing, self.inner.embed_documents(missing), strict=True):
-                self._mem[self._key("p", t)] = list(v)
-            self._dirty = True
-        return [self._mem[self._key("p", t)] for t in texts]
-
-    def save(self) -> None:
-        if self.path is None or not self._dirty:
-            return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        keys = list(self._mem)
-        tmp = self.path.with_suffix(".tmp.npz")
-        np.savez(tmp, keys=np.array(keys), vecs=np.array([self._mem[k] for k in keys], dtype=np.float32))
-        tmp.replace(self.path)
-        self._dirty = False
 
 
 def cached_embeddings(spec: str, inner: Embeddings | None = None) -> CachedEmbeddings:

@@ -15,6 +15,8 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from assistant.text import MARKER
+
 # --- retrieval ---------------------------------------------------------------------------------
 
 
@@ -119,7 +121,6 @@ def missing_key_points(text: str, groups: Sequence[Sequence[str]]) -> list[str]:
     return [" | ".join(g) for g in groups if not any(alt.lower() in low for alt in g)]
 
 
-MARKER = re.compile(r"\[(\d+)\]")
 
 
 def markers(text: str) -> list[int]:

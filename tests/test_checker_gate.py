@@ -6,14 +6,11 @@ first run this takes a few seconds."""
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 from evals import checker_eval as ce  # noqa: E402
 from evals.run import load_gates  # noqa: E402

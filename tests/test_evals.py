@@ -6,15 +6,12 @@ from __future__ import annotations
 
 import io
 import json
-import sys
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:  # `evals` is a folder of the repo, not an installed package
-    sys.path.insert(0, str(ROOT))
 
 from evals import (  # noqa: E402
     CASE_FIELDS,

@@ -16,8 +16,8 @@ says what to do) and, where the message names a command, *that command* repairs 
 15. unknown setting (a typo)                     16. corpus folder missing; corpus folder empty (fixed)
 17. index path is a file, not a folder
 
-The LLM-side faults (timeouts, 5xx, malformed streams) are in tests/test_llm.py; the UI's and the
-feedback store's in tests/test_ui.py and tests/test_feedback.py.
+The LLM-side faults (timeouts, 5xx, malformed streams) are in tests/answer/test_llm.py; the UI's and the
+feedback store's in tests/app/test_ui.py and tests/app/test_feedback.py.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ import pytest
 from assistant.app.cli import main
 from assistant.coach import Coach
 from assistant.errors import IndexError_, IndexMissingError
-from assistant.search.store import _persistent_client, live_generation
+from assistant.search.store import live_generation, persistent_client
 from assistant.settings import Settings
 
 QUESTION = "성장기 CTO는 무엇을 해야 하나요?"
@@ -135,7 +135,7 @@ def test_binary_current_pointer_is_one_line_and_rebuild_repairs_it(state, capsys
 
 
 def test_dropped_collection_advice_repairs_it(state, capsys):
-    client = _persistent_client(gen_of(state))
+    client = persistent_client(gen_of(state))
     client.delete_collection(state.collection)
     rc, _, err = cli(capsys, "ask", QUESTION)
     follow_the_advice(capsys, one_line(rc, err, "cto_coach"))
@@ -156,7 +156,7 @@ def test_overwritten_hnsw_segments_still_answer_or_fail_clearly(state, capsys):
 
 def test_index_built_with_another_embedder_is_refused_and_rebuild_repairs_it(state, capsys):
     gen = gen_of(state)
-    collection = _persistent_client(gen).get_collection(state.collection)
+    collection = persistent_client(gen).get_collection(state.collection)
     collection.modify(metadata={**collection.metadata, "cto_embedder": "other:model"})
     manifest = json.loads((gen / "manifest.json").read_text(encoding="utf-8"))
     (gen / "manifest.json").write_text(json.dumps({**manifest, "embedder": "other:model"}), encoding="utf-8")

@@ -15,7 +15,7 @@ with a hostile document added, compared with the clean session index:
 A second hostile document that copies the article's banner layout ("➡️ 요약 ⬅️ 1. (5명 미만) 암흑기에서
 필요한 능력 ① …") is parsed as the source article's summary and then shown under Hosang Jeon's name: an
 attribution-spoofing bug (fixed: only the article's own authors appear under their names). The LLM path (prompt fencing, a fake model that is
-told to leak its instructions) is covered in tests/test_llm.py.
+told to leak its instructions) is covered in tests/answer/test_llm.py.
 """
 
 from __future__ import annotations

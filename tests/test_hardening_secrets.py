@@ -10,7 +10,7 @@
   the provider did receive it. Two key shapes: one that looks like a key (`sk-…`, also caught by the
   generic pattern) and one that does not (only the exact-value redaction can catch it).
 
-Feedback records and the web UI are covered in tests/test_feedback.py and tests/test_ui.py.
+Feedback records and the web UI are covered in tests/app/test_feedback.py and tests/app/test_ui.py.
 """
 
 from __future__ import annotations

@@ -12,9 +12,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from assistant.article.corpus import ARTICLE_AUTHORS, STAGE_NAMES_EN, STAGE_NAMES_KO
+from assistant.article.profile import BLOGGER_AUTHOR, PROFILE, SOURCE_AUTHOR, label
 from assistant.text import content_terms, is_korean, split_sentences, translate_terms
-from assistant.types import AnswerSentence, Citation, Passage
+from assistant.types import AnswerSentence, Citation, Passage, PremiseVerdict
 from assistant.understand.diagnosis import Diagnosis, explain
 
 _ITEM = re.compile(r"[①-⑳][^①-⑳]+")
@@ -91,12 +91,9 @@ def pick_sentences(question: str, text: str, limit: int, min_chars: int = 12) ->
     return [s for _, _, s in chosen]
 
 
-# The headings and prefixes below name the article's two authors, so only their own sections may appear
-# under them: another document that copies the banner layout (careless or hostile) must not borrow them.
-SOURCE_AUTHOR, BLOGGER_AUTHOR = ARTICLE_AUTHORS["source"], ARTICLE_AUTHORS["blogger"]
-
-
 def is_voice(p: Passage, voice: str) -> bool:
+    """The headings and prefixes below name the article's two authors, so only their own sections may appear
+    under them: another document that copies the banner layout (careless or hostile) must not borrow them."""
     return p.chunk.voice == voice and p.chunk.author == (SOURCE_AUTHOR if voice == "source" else BLOGGER_AUTHOR)
 
 
@@ -105,15 +102,9 @@ def capability_items(text: str) -> list[str]:
 
 
 def _labels(korean: bool, stage: int) -> dict[str, str]:
-    name = STAGE_NAMES_KO[stage]
-    if korean:
-        return {
-            "source": f"**원문(Hosang Jeon, 2021-04-11)이 꼽는 {stage}단계 {name}의 CTO 능력**",
-            "blogger": f"**블로거(MK)의 조언 — {stage}단계**",
-        }
     return {
-        "source": f"**What the source article (Hosang Jeon, 2021-04-11) lists for stage {stage}, {name} ({STAGE_NAMES_EN[stage]})** — quoted in Korean:",
-        "blogger": f"**What the blogger (MK) adds for stage {stage}:**",
+        "source": PROFILE.stage_label(stage, korean, "compose.source_heading"),
+        "blogger": PROFILE.stage_label(stage, korean, "compose.blogger_heading"),
     }
 
 
@@ -144,81 +135,59 @@ def compose_stage(b: AnswerBuilder, question: str, stage: int, passages: list[Pa
 
 def compose_general(b: AnswerBuilder, question: str, passages: list[Passage], limit: int = 3) -> None:
     """No stage: the most relevant passages, each introduced by who said it."""
-    b.frame("**글에서 관련된 부분**" if b.korean else "**What the article says** — quoted in Korean:")
+    b.frame(label("compose.general_heading", b.korean))
     for p in passages[:limit]:
-        who = _who(p, b.korean)
+        speaker = who(p, b.korean)
         items = capability_items(p.chunk.text)
         if items:
             head = p.chunk.text.split("①")[0].strip()
-            b.claim(head, p, prefix=who)
+            b.claim(head, p, prefix=speaker)
             for item in items:
                 b.claim(item, p, bullet="  - ")
         else:
             for s in pick_sentences(question, p.chunk.text, 2):
-                b.claim(s, p, prefix=who)
+                b.claim(s, p, prefix=speaker)
     b.blank()
 
 
-def _who(p: Passage, korean: bool) -> str:
-    c = p.chunk
+def who(p: Passage, korean: bool) -> str:
+    """Who said the quoted line, as a prefix: "블로거(MK): "; other documents by their id."""
     if is_voice(p, "source"):
-        return "원문 요약(Hosang Jeon): " if korean else "Source article (Hosang Jeon): "
+        return label("who.source", korean)
     if is_voice(p, "blogger"):
-        return "블로거(MK): " if korean else "Blogger (MK): "
-    return f"{c.doc_id}: "
+        return label("who.blogger", korean)
+    return f"{p.chunk.doc_id}: "
 
 
 def diagnosis_line(b: AnswerBuilder, diagnosis: Diagnosis) -> None:
-    label = "**진단:** " if b.korean else "**Diagnosis:** "
-    b.frame(label + explain(diagnosis, b.korean))
+    b.frame(label("diagnosis.prefix", b.korean) + explain(diagnosis, b.korean))
     b.blank()
 
 
 def compose_refusal(b: AnswerBuilder, topic_ko: str, topic_en: str, related: Passage | None, question: str) -> None:
-    if b.korean:
-        b.frame(
-            f"이 글은 {topic_ko or '이 질문의 주제'}에 대해서는 다루지 않습니다. 이 글(MK, 2021-06-29)은 Hosang Jeon의 "
-            "「스타트업에서 CTO의 역할」을 요약해 회사 성장 4단계(암흑기·성장기·르네상스·성숙기)별로 CTO에게 필요한 능력을 "
-            "정리하고, 단계별로 블로거의 의견을 덧붙인 글입니다."
-        )
-        b.frame("이런 질문에 답할 수 있습니다: “직원 20명인데 CTO로서 뭘 해야 하죠?”, “암흑기 CTO에게 필요한 능력은?”")
-    else:
-        b.frame(
-            f"The article does not cover {topic_en or 'this topic'}. It (MK, 2021-06-29) summarises Hosang Jeon's "
-            "“스타트업에서 CTO의 역할” — the CTO capabilities needed at each of four growth stages (암흑기, 성장기, 르네상스, "
-            "성숙기) — and adds the blogger's own view of each stage."
-        )
-        b.frame("Try, for example: “We have 20 employees — what should I focus on as CTO?”")
+    topic = (topic_ko if b.korean else topic_en) or label("refusal.default_topic", b.korean)
+    b.frame(label("refusal.scope", b.korean, topic=topic))
+    b.frame(label("refusal.examples", b.korean))
     if related is not None:
         b.blank()
-        b.frame("**가장 가까운 내용:**" if b.korean else "**The closest thing it does say:**")
+        b.frame(label("compose.closest", b.korean))
         for s in pick_sentences(question, related.chunk.text, 1):
-            b.claim(s, related, prefix=_who(related, b.korean))
+            b.claim(s, related, prefix=who(related, b.korean))
 
 
 def compose_injection(b: AnswerBuilder) -> None:
-    if b.korean:
-        b.frame("질문에 포함된 지시는 따르지 않습니다. 저는 이 글(CTO의 단계별 역할)에 근거해서만 답합니다. 글에 대한 질문을 해 주세요.")
-    else:
-        b.frame("I don't follow instructions embedded in a question; I only answer from the article on the CTO's role "
-                "at each company stage. Please ask about that.")
+    b.frame(label("refusal.injection", b.korean))
 
 
-def compose_premise(b: AnswerBuilder, verdict_kind: str, evidence: Passage, sentence: str, attribution_note: str = "") -> None:
-    """verdict_kind: 'confirm' | 'contradict' | 'absent'."""
-    if b.korean:
-        head = {
-            "confirm": "**네, 글에 그렇게 나옵니다.**",
-            "contradict": "**아닙니다 — 글의 내용은 다릅니다.**",
-            "absent": "**글에서 그런 내용은 찾을 수 없습니다.** 가장 가까운 구절은 이것입니다:",
-        }[verdict_kind]
-    else:
-        head = {
-            "confirm": "**Yes — the article says so.**",
-            "contradict": "**No — the article says otherwise.**",
-            "absent": "**The article does not say that.** The closest passage is:",
-        }[verdict_kind]
-    b.frame(head)
+def compose_premise(b: AnswerBuilder, verdict_kind: PremiseVerdict, evidence: Passage, sentence: str,
+                    attribution_note: str = "") -> None:
+    b.frame(label(f"premise.{verdict_kind}", b.korean))
     if attribution_note:
         b.frame(attribution_note)
-    b.claim(sentence, evidence, prefix=_who(evidence, b.korean))
+    b.claim(sentence, evidence, prefix=who(evidence, b.korean))
+
+
+def compose_general_one(b: AnswerBuilder, question: str, passage: Passage) -> None:
+    """Two sentences of one more passage, introduced by who said them."""
+    for s in pick_sentences(question, passage.chunk.text, 2):
+        b.claim(s, passage, prefix=who(passage, b.korean))

@@ -24,10 +24,9 @@ from assistant.answer.compose import (
     diagnosis_line,
 )
 from assistant.answer.verifier import SupportChecker, negated
-from assistant.article.corpus import STAGE_NAMES_EN, STAGE_NAMES_KO
+from assistant.article.profile import PROFILE
 from assistant.text import translate_terms
-from assistant.types import Passage
-from assistant.understand.diagnosis import RANGES_EN, RANGES_KO
+from assistant.types import AnswerKind, AnswerSentence, Passage
 from assistant.understand.question import Question
 from assistant.understand.topics import Match, TopicMap, Unit, terms_of, topic_text
 
@@ -52,11 +51,12 @@ class PlanContext:
 
 
 def stage_label(stage: int, korean: bool) -> str:
+    s = PROFILE.stages[stage]
     if korean:
-        rng = f" ({RANGES_KO[stage]})" if stage != 4 else ""
-        return f"{stage}단계 {STAGE_NAMES_KO[stage]}{rng}"
-    rng = f", {RANGES_EN[stage]}" if stage != 4 else ""
-    return f"stage {stage}, {STAGE_NAMES_KO[stage]} ({STAGE_NAMES_EN[stage]}{rng})"
+        rng = f" ({s.range_ko})" if stage != 4 else ""
+        return f"{stage}단계 {s.ko}{rng}"
+    rng = f", {s.range_en}" if stage != 4 else ""
+    return f"stage {stage}, {s.ko} ({s.en}{rng})"
 
 
 def _quote(b: AnswerBuilder, ctx: PlanContext, u: Unit, prefix: str = "", bullet: str = "- ") -> bool:
@@ -73,8 +73,6 @@ def _checked_claim(b: AnswerBuilder, ctx: PlanContext, sentence: str, u: Unit) -
     if p is not None and ctx.checker.check(sentence, f"{p.chunk.author}: {p.chunk.text}", stages=(u.stage,) if u.stage else ()).supported:
         n = b.cite(p, u.text)
         b.lines.append(f"**{sentence}** [{n}]")
-        from assistant.types import AnswerSentence
-
         b.sentences.append(AnswerSentence(sentence, (n,), claim=True))
     else:
         b.frame(f"**{sentence}**")
@@ -137,7 +135,7 @@ def _lead(ctx: PlanContext, q: Question, stages: tuple[int, ...]) -> Match | Non
 # --- plans ------------------------------------------------------------------------------------------
 
 
-def plan_overview(b: AnswerBuilder, ctx: PlanContext, q: Question) -> tuple[str, str | None]:
+def plan_overview(b: AnswerBuilder, ctx: PlanContext, q: Question) -> tuple[AnswerKind, str | None]:
     intro = [u for u in ctx.topics.units if u.section == "intro" and "자격증" in u.text]
     framing = [u for u in ctx.topics.units if u.kind == "sentence" and "4단계로" in u.text]
     b.frame("**글의 답: CTO의 역할은 회사의 성장 단계에 따라 다릅니다.**" if b.korean
@@ -155,7 +153,7 @@ def plan_overview(b: AnswerBuilder, ctx: PlanContext, q: Question) -> tuple[str,
     return "general", "overview"
 
 
-def plan_which_stage(b: AnswerBuilder, ctx: PlanContext, q: Question) -> tuple[str, str | None]:
+def plan_which_stage(b: AnswerBuilder, ctx: PlanContext, q: Question) -> tuple[AnswerKind, str | None]:
     staged = [m for m in ctx.topics.match(q.ask_text, english=not q.korean) if m.unit.stage]
     if not staged:
         return plan_general(b, ctx, q, [])
@@ -181,7 +179,7 @@ def plan_which_stage(b: AnswerBuilder, ctx: PlanContext, q: Question) -> tuple[s
     return "coaching", f"stage:{stage}"
 
 
-def plan_stage_advice(b: AnswerBuilder, ctx: PlanContext, q: Question) -> tuple[str, str | None]:
+def plan_stage_advice(b: AnswerBuilder, ctx: PlanContext, q: Question) -> tuple[AnswerKind, str | None]:
     d = q.diagnosis
     assert d.stage is not None
     diagnosis_line(b, d)
@@ -195,7 +193,7 @@ def plan_stage_advice(b: AnswerBuilder, ctx: PlanContext, q: Question) -> tuple[
     return "coaching", (None if ambiguous else f"stage:{stage}")
 
 
-def plan_comparison(b: AnswerBuilder, ctx: PlanContext, q: Question) -> tuple[str, str | None]:
+def plan_comparison(b: AnswerBuilder, ctx: PlanContext, q: Question) -> tuple[AnswerKind, str | None]:
     d = q.diagnosis
     stages = tuple(sorted(d.stages[:2]))
     b.frame("**두 단계의 CTO 역할 비교:** " + " vs ".join(stage_label(s, True) for s in stages) if b.korean
@@ -278,7 +276,7 @@ def judge(ctx: PlanContext, q: Question, text: str) -> tuple[str, Match | None]:
     return ("yes" if u.stage is None else "depends"), top
 
 
-def plan_yes_no(b: AnswerBuilder, ctx: PlanContext, q: Question, passages: list[Passage]) -> tuple[str, str | None]:
+def plan_yes_no(b: AnswerBuilder, ctx: PlanContext, q: Question, passages: list[Passage]) -> tuple[AnswerKind, str | None]:
     user_stage = q.diagnosis.stage
     verdict, top = judge(ctx, q, q.topic_text)
     if top is None:
@@ -308,7 +306,7 @@ def plan_yes_no(b: AnswerBuilder, ctx: PlanContext, q: Question, passages: list[
 
 
 def plan_attribution(b: AnswerBuilder, ctx: PlanContext, q: Question,
-                     passages: list[Passage]) -> tuple[str, str | None, int | None]:
+                     passages: list[Passage]) -> tuple[AnswerKind, str | None, int | None]:
     """Who said it: the source article's list, or the blogger's commentary; returns the unit's stage too."""
     topic = _ATTRIBUTION_WORDS.sub(" ", q.ask_text)
     ms = [m for m in ctx.topics.match(topic, english=not q.korean) if m.unit.voice in ("source", "blogger")]
@@ -330,12 +328,12 @@ def plan_attribution(b: AnswerBuilder, ctx: PlanContext, q: Question,
     return "general", "source" if source else "blogger", u.stage
 
 
-def plan_general(b: AnswerBuilder, ctx: PlanContext, q: Question, passages: list[Passage]) -> tuple[str, str | None]:
+def plan_general(b: AnswerBuilder, ctx: PlanContext, q: Question, passages: list[Passage]) -> tuple[AnswerKind, str | None]:
     compose_general(b, q.cleaned, passages)
     return "general", None
 
 
-def plan_decline(b: AnswerBuilder, ctx: PlanContext, q: Question) -> tuple[str, str | None]:
+def plan_decline(b: AnswerBuilder, ctx: PlanContext, q: Question) -> tuple[AnswerKind, str | None]:
     """The article does not cover it: say so plainly; cite the one adjacent thing it does say, if any."""
     near = [m for m in q.topics if m.unit.kind in ("item", "sentence") and m.score >= ADJACENT_MIN]
     compose_refusal(b, q.scope_reason_ko, q.scope_reason, None, q.cleaned)
@@ -352,7 +350,7 @@ _DISMISSIVE = re.compile(r"\b(?:ignore|skip|later|postpone|defer|put off|not yet
                          r"나중에|미뤄|미루|무시|필요\s*없|안 해도|안해도|건너뛰", re.I)
 
 
-def plan_belief(b: AnswerBuilder, ctx: PlanContext, q: Question) -> tuple[str, str | None]:
+def plan_belief(b: AnswerBuilder, ctx: PlanContext, q: Question) -> tuple[AnswerKind, str | None]:
     """A belief inside a story ("I thought a CTO should mostly manage people, but…"): confirm or correct it
     against what the article says for the user's stage."""
     claim = q.claim or q.topic_text

@@ -13,6 +13,9 @@ eval as its faithfulness proxy (with its own precision/recall published). Checks
 * soft support — lexical coverage of the sentence's content terms by the passage (English terms are
   mapped to Korean through the glossary) or embedding cosine; thresholds are fitted on the dev
   split of `evals/checker_set.jsonl` and stored in `assistant/data/verifier.json`.
+
+Over 300 lines on purpose: the hard checks (numbers and dates, names, negation and the article's
+contrast idioms) and the soft support they gate form one decision; the eval measures them together.
 """
 
 from __future__ import annotations
@@ -26,15 +29,15 @@ from importlib import resources
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
+from assistant.numbers import count_words_en, count_words_ko
+from assistant.search.embeddings import CachedEmbeddings
 from assistant.text import content_terms, glossary, split_sentences, translate_terms, words
 
 _MONTHS = {m: i for i, m in enumerate(
     ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december"], 1)}
 _MONTHS.update({m[:3]: i for m, i in list(_MONTHS.items()) if m != "may"})
-_EN_NUMS = {"zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
-            "nine": 9, "ten": 10, "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5}
-_KO_NUMS = {"하나": 1, "한": 1, "둘": 2, "두": 2, "셋": 3, "세": 3, "넷": 4, "네": 4, "다섯": 5, "여섯": 6,
-            "첫": 1, "첫번째": 1, "두번째": 2, "세번째": 3, "네번째": 4, "서너": 3, "두세": 2}
+_EN_NUMS = count_words_en()
+_KO_NUMS = count_words_ko()
 # A number word is a claim about a count only next to what it counts ("five stages", "세 번째 단계").
 _COUNTED = r"(?:-|\s)+(?:stages?|phases?|steps?|people|persons?|employees?|engineers?|founders?|members?|years?|times|capabilit\w*|items?|levels?)\b"
 _KO_COUNTED = r"\s*(?:명|번|단계|배|째|개|가지|년)"
@@ -56,6 +59,9 @@ _NEG_EN = re.compile(r"\b(?:not|no|never|n't|without|neither|nor|unnecessary|uni
                      r"forg[eo]t\w*|ignor\w*|skip\w*|dismiss\w*|absurd|laughable|ridiculous)\b|n't\b", re.I)
 _CONTRAST_KO = re.compile(r"([가-힣A-Za-z ]{1,20}?)\s*보다는?\s+([가-힣A-Za-z ]{1,20})")
 _CONTRAST_EN = re.compile(r"\b([a-z -]{2,30}?)\s+(?:rather than|instead of|over|more than|before|not)\s+([a-z -]{2,30})", re.I)
+
+
+CACHE_ITEMS = 4096  # embeddings the checker remembers (oldest out first)
 
 
 @dataclass(frozen=True)
@@ -144,10 +150,6 @@ def numbers(text: str) -> set[int]:
     return found
 
 
-def _sentence_numbers(text: str) -> set[int]:
-    return numbers(text)
-
-
 # --- entities --------------------------------------------------------------------------------------
 
 def entities(text: str) -> set[str]:
@@ -160,7 +162,7 @@ def entities(text: str) -> set[str]:
         aliases = [*entry.english, *entry.korean]
         for alias in aliases:
             if re.fullmatch(r"[a-z0-9 &'.-]+", alias):
-                hit = re.search(rf"(?<![a-z0-9]){re.escape(alias)}(?![a-z0-9])", low)
+                hit = re.search(rf"(?<![a-z0-9]){re.escape(alias)}(?![a-z0-9])", low) is not None
             else:
                 hit = alias in low
             if hit:
@@ -231,12 +233,6 @@ def contrast_flipped(sentence: str, passage: str) -> bool:
     return flipped > same
 
 
-def _strip(word: str) -> str:
-    from assistant.text import _strip_josa
-
-    return _strip_josa(word)
-
-
 # Cosine alone passes a sentence only if a fair share of its words are in the passage too: an
 # added unsupported clause keeps the cosine high while its words are nowhere in the evidence.
 COSINE_LEXICAL_FLOOR = 0.35
@@ -252,7 +248,7 @@ def soft_support(lex: float, cos: float | None, t: Thresholds) -> bool:
 
 def _clauses(passage: str) -> list[str]:
     """Sentences cut further at commas and ellipses: polarity belongs to a clause, not a sentence."""
-    out = []
+    out: list[str] = []
     for sentence in split_sentences(passage) or [passage]:
         out.extend(p.strip() for p in re.split(r"(?<=[,，])\s+|\.{2,}\s*|…\s*", sentence) if p.strip())
     return out or [passage]
@@ -274,17 +270,16 @@ class SupportChecker:
     def __init__(self, embeddings: Embeddings | None = None, thresholds: Thresholds | None = None):
         self.embeddings = embeddings
         self.t = thresholds or default_thresholds()
-        self._cache: dict[str, np.ndarray] = {}
+        # Every answer sentence and cited passage is embedded once (the eval passes its own disk cache).
+        self._cached: CachedEmbeddings | None = None
+        if embeddings is not None:
+            self._cached = embeddings if isinstance(embeddings, CachedEmbeddings) else CachedEmbeddings(
+                embeddings, max_items=CACHE_ITEMS)
 
     def _vec(self, text: str, query: bool) -> np.ndarray:
-        key = ("q:" if query else "p:") + text
-        if key not in self._cache:
-            assert self.embeddings is not None
-            v = self.embeddings.embed_query(text) if query else self.embeddings.embed_documents([text])[0]
-            self._cache[key] = np.asarray(v, dtype=np.float32)
-            if len(self._cache) > 4096:
-                self._cache.pop(next(iter(self._cache)))
-        return self._cache[key]
+        assert self._cached is not None
+        v = self._cached.embed_query(text) if query else self._cached.embed_documents([text])[0]
+        return np.asarray(v, dtype=np.float32)
 
     def cosine(self, sentence: str, passage: str) -> float | None:
         if self.embeddings is None:
@@ -300,11 +295,11 @@ class SupportChecker:
             return 1.0
         p_terms = content_terms(passage)
         p_text = passage.lower()
-        gloss = {}
+        gloss: dict[str, tuple[str, ...]] = {}
         for entry in glossary():
             for en in entry.english:
                 gloss.setdefault(en, entry.korean)
-        hits = 0
+        hits = 0.0
         for term in s_terms:
             if term in p_terms or (len(term) >= 2 and term in p_text):
                 hits += 1
@@ -337,7 +332,7 @@ class SupportChecker:
     def hard_checks(self, sentence: str, passage: str, stages: tuple[int, ...] = ()) -> list[str]:
         fired = []
         # A stage named in the sentence is supported by the cited chunk's stage metadata.
-        if not _sentence_numbers(sentence) <= numbers(passage) | set(stages):
+        if not numbers(sentence) <= numbers(passage) | set(stages):
             fired.append("number")
         if not dates(sentence) <= dates(passage):
             fired.append("date")

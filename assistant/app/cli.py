@@ -133,14 +133,16 @@ def _dispatch(args: argparse.Namespace) -> int:
         print(f"{index_status(settings)} ({location_of(settings)})")
         return 0
     if args.command == "serve":
-        from assistant.app.ui import serve
+        from assistant.app.ui.serve import serve
 
         serve(settings)
         return 0
     if args.command == "feedback":
-        from assistant.app.feedback import export_candidates
+        from assistant.app.feedback import export_candidates, export_problems
 
         n = export_candidates(settings, args.out)
+        for skipped in export_problems(settings):  # torn or invalid lines: skipped, but say so
+            print(f"warning: skipped {skipped}", file=sys.stderr)
         print(f"wrote {n} candidate eval case(s) to {args.out}; review them, then `make eval-add FILE={args.out}`")
         return 0
     if args.command == "ask":
@@ -225,17 +227,18 @@ def _read_batch(path: Path) -> list[tuple[int, dict | InputError]]:
 
 def render_text(answer) -> str:
     """A readable answer for the terminal: the text, then numbered sources with stage and author."""
-    from assistant.types import VOICE_LABELS
+    from assistant.article.profile import PROFILE, label
+    from assistant.text import is_korean
 
-    korean = answer.text and any("가" <= ch <= "힣" for ch in answer.question)
+    korean = bool(answer.text) and is_korean(answer.question)
     lines = [answer.text, ""]
     if answer.notice:
         lines.insert(0, f"[{answer.notice}]")
     if answer.citations:
-        lines.append("출처:" if korean else "Sources:")
+        lines.append(label("cli.sources", korean))
         for c in answer.citations:
-            stage = (f"{c.stage}단계" if korean else f"stage {c.stage}") if c.stage else ("전체" if korean else "general")
-            who = VOICE_LABELS.get(c.voice, (c.author, c.author))[0 if korean else 1]
+            stage = label("stage.number", korean, stage=c.stage) if c.stage else label("stage.none", korean)
+            who = PROFILE.voice_label(c.voice, korean) or c.author
             text = c.text if len(c.text) <= 220 else c.text[:217] + "…"
             lines.append(f"[{c.n}] ({stage} · {who}) {text}")
     lines.append(f"({answer.mode})")

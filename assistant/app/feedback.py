@@ -16,6 +16,9 @@ that have a "this citation does not support this sentence" flag, become candidat
 the schema of `evals/cases.jsonl`; the gold fields are left empty for a human to fill, and the note
 carries a TODO that `make eval-add` rejects until the reviewer has rewritten it. The old answer, its
 citations and the user's flags follow as annotations that `make eval-add` drops.
+
+About 300 lines on purpose: the writer, the reader and the export share one file format and its
+crash-safety rules, which are easier to check in one place.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assistant.errors import FeedbackError
+from assistant.text import is_korean
 
 if TYPE_CHECKING:
     from assistant.settings import Settings
@@ -249,7 +253,7 @@ def _case(rec: dict[str, Any], history: list, entry: dict[str, Any], digest: str
         what.append(f"citation [{f.get('citation')}] flagged as not supporting: {sentence!r}"
                     + (f" (comment: {f['comment']!r})" if f.get("comment") else ""))
     question = rec["question"]
-    korean = any("가" <= ch <= "힣" for ch in question)
+    korean = is_korean(question)
     note = (
         f"from UI feedback {rec.get('ts', '')}: " + "; ".join(what)
         + f". System answered kind={rec.get('kind')} stage={rec.get('stage')} mode={rec.get('mode')}"

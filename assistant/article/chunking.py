@@ -43,11 +43,13 @@ def _split_long(sentence: str, limit: int) -> list[str]:
 
 
 def chunk_section(section: Section, max_chars: int = MAX_CHARS) -> list[Chunk]:
+    groups: list[str]
     if section.items and len(section.text) <= 3 * max_chars:
         groups = [section.text]
     else:
         sentences = [p for s in split_sentences(section.text) for p in _split_long(s, max_chars)]
-        groups, current = [], []
+        groups = []
+        current: list[str] = []
         for sentence in sentences:
             if current and len(" ".join([*current, sentence])) > max_chars:
                 groups.append(" ".join(current))

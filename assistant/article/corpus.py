@@ -19,19 +19,12 @@ from pathlib import Path
 
 import yaml
 
+from assistant.article.profile import STAGE_NAMES_KO
 from assistant.errors import CorpusError
 from assistant.text import normalize
+from assistant.types import SectionKind, Voice
 
 SUFFIXES = (".md", ".markdown", ".txt")
-STAGE_NAMES_KO = {1: "암흑기", 2: "성장기", 3: "르네상스", 4: "성숙기"}
-STAGE_NAMES_EN = {1: "Dark age", 2: "Growth", 3: "Renaissance", 4: "Maturity"}
-# The article's own two voices. Only these appear under the article's names; another document that
-# copies the banner layout (careless or hostile) is never credited to them.
-ARTICLE_AUTHORS = {"source": "Hosang Jeon", "blogger": "I'm MK"}
-
-
-def is_article_voice(voice: str, author: str) -> bool:
-    return ARTICLE_AUTHORS.get(voice) == author
 
 _BANNER = re.compile("(?:\u27a1\ufe0f?)+\\s*(?P<title>[^\u27a1\u2b05]+?)\\s*(?:\u2b05\ufe0f?)+")
 _CIRCLED = re.compile(r"[①-⑳]")
@@ -54,10 +47,10 @@ class Section:
 
     doc_id: str
     order: int
-    section: str  # intro | summary | commentary | closing | body
+    section: SectionKind
     stage: int | None
     author: str
-    voice: str  # "source" (the summarised article) | "blogger" (the post's own author) | "document"
+    voice: Voice  # "source" (the summarised article) | "blogger" (the post's own author) | "document"
     title: str
     text: str
     items: tuple[str, ...] = ()  # numbered capabilities (①…) of a summary stage
@@ -276,7 +269,7 @@ def parse_sections(doc: Document) -> list[Section]:
 def _plain_sections(doc: Document, author: str) -> list[Section]:
     """Documents without banners: one section per markdown heading, or the whole text."""
     sections: list[Section] = []
-    title, buf = doc.title, []
+    title, buf = doc.title, list[str]()
 
     def flush() -> None:
         text = "\n".join(buf).strip()

@@ -7,9 +7,12 @@ Heavy backends (torch via sentence-transformers, API clients) are imported only 
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Callable
+from pathlib import Path
 
+import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from assistant.errors import EmbedderError
@@ -132,3 +135,67 @@ def make_embeddings(spec: str) -> Embeddings:
 def embedding_dim(emb: Embeddings) -> int:
     dim = getattr(emb, "dim", None)
     return int(dim) if dim else len(emb.embed_query("dimension probe"))
+
+
+class CachedEmbeddings(Embeddings):
+    """Wraps an embedder; remembers vectors (optionally on disk). Same vectors, computed once.
+
+    The one embedding cache: the support checker keeps one in memory (bounded by `max_items`, oldest
+    out first), the eval suite one on disk (`path`, written by `save`).
+    """
+
+    def __init__(self, inner: Embeddings, path: Path | None = None, max_items: int | None = None):
+        self.inner = inner
+        self.path = path
+        self.max_items = max_items
+        self.dim = getattr(inner, "dim", None)
+        self._mem: dict[str, list[float]] = {}
+        self._dirty = False
+        if path is not None and path.exists():
+            try:
+                data = np.load(path, allow_pickle=False)
+                for k, v in zip(data["keys"].tolist(), data["vecs"], strict=True):
+                    self._mem[str(k)] = v.tolist()
+            except (OSError, ValueError, KeyError):
+                self._mem = {}
+
+    @staticmethod
+    def _key(kind: str, text: str) -> str:
+        return kind + hashlib.sha1(text.encode("utf-8")).hexdigest()
+
+    def embed_query(self, text: str) -> list[float]:
+        key = self._key("q", text)
+        if key not in self._mem:
+            self._remember(key, list(self.inner.embed_query(text)))
+        return self._mem[key]
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        out: dict[str, list[float]] = {}
+        missing = []
+        for t in dict.fromkeys(texts):
+            v = self._mem.get(self._key("p", t))
+            if v is None:
+                missing.append(t)
+            else:
+                out[t] = v
+        if missing:
+            for t, vec in zip(missing, self.inner.embed_documents(missing), strict=True):
+                out[t] = list(vec)
+                self._remember(self._key("p", t), out[t])
+        return [out[t] for t in texts]
+
+    def _remember(self, key: str, vector: list[float]) -> None:
+        self._mem[key] = vector
+        self._dirty = True
+        if self.max_items is not None and len(self._mem) > self.max_items:
+            self._mem.pop(next(iter(self._mem)))
+
+    def save(self) -> None:
+        if self.path is None or not self._dirty:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        keys = list(self._mem)
+        tmp = self.path.with_suffix(".tmp.npz")
+        np.savez(tmp, keys=np.array(keys), vecs=np.array([self._mem[k] for k in keys], dtype=np.float32))
+        tmp.replace(self.path)
+        self._dirty = False

@@ -9,12 +9,16 @@ first; with no stage there is no bonus, so the intro and closing compete on thei
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from langchain_core.embeddings import Embeddings
 
 from assistant.search.bm25 import BM25
 from assistant.search.store import OpenIndex
 from assistant.types import Chunk, Passage
+
+if TYPE_CHECKING:
+    from assistant.settings import RetrievalMode, Settings
 
 RRF_K = 60
 
@@ -23,10 +27,16 @@ RRF_K = 60
 class HybridRetriever:
     index: OpenIndex
     embeddings: Embeddings
-    mode: str = "hybrid"  # hybrid | dense | bm25
+    mode: RetrievalMode = "hybrid"
     candidates: int = 20
     stage_boost: float = 2.0
     dense_weight: float = 0.5  # BM25's ranking counts 1.0
+
+    @classmethod
+    def from_settings(cls, index: OpenIndex, embeddings: Embeddings, settings: Settings) -> HybridRetriever:
+        """The retriever users get: every retrieval setting applied (the one way to build one)."""
+        return cls(index, embeddings, mode=settings.retrieval, candidates=settings.candidates,
+                   stage_boost=settings.stage_boost, dense_weight=settings.dense_weight)
 
     def __post_init__(self) -> None:
         self.by_id: dict[str, Chunk] = {c.id: c for c in self.index.chunks}

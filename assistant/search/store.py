@@ -13,6 +13,10 @@ server and changes are applied in place (the server serialises writes).
 The manifest (embedder spec, dimension, chunker version, corpus hash) is stored both in
 manifest.json and in the collection metadata: opening an index built with another embedder or
 chunker is an error that says how to rebuild, never a silent mix of vector spaces.
+
+Over 300 lines on purpose: the manifest, the generation pointer and the Chroma clients are one
+protocol (build aside, verify, flip, open); split apart, the rules for when an index may be opened
+would live in several files.
 """
 
 from __future__ import annotations
@@ -89,7 +93,7 @@ def _server_client(settings: Settings) -> Any:
     import chromadb
 
     try:
-        client = chromadb.HttpClient(host=settings.chroma_host, port=settings.chroma_port, settings=_chroma_settings())
+        client = chromadb.HttpClient(host=str(settings.chroma_host), port=settings.chroma_port, settings=_chroma_settings())
         client.heartbeat()
         return client
     except Exception as exc:
@@ -123,7 +127,7 @@ def live_generation(index_dir: Path) -> Path | None:
     return gen
 
 
-def _persistent_client(path: Path) -> Any:
+def persistent_client(path: Path) -> Any:
     import chromadb
 
     try:
@@ -178,7 +182,7 @@ def check_compatible(manifest: Manifest, settings: Settings, location: str) -> N
         )
 
 
-def _vector_store(client: Any, settings: Settings, embeddings: Embeddings, create: bool) -> Any:
+def vector_store(client: Any, settings: Settings, embeddings: Embeddings, create: bool) -> Any:
     from langchain_chroma import Chroma
 
     try:
@@ -246,11 +250,12 @@ def open_index(settings: Settings, embeddings: Embeddings) -> OpenIndex:
         if gen is None:
             raise IndexMissingError(f"no index at {settings.index_dir}; run `cto-coach index` to build it")
         generation = gen.name
-        client = _persistent_client(gen)
-    store = _vector_store(client, settings, embeddings, create=False)
+        client = persistent_client(gen)
+    store = vector_store(client, settings, embeddings, create=False)
     try:
-        manifest = Manifest.from_metadata(store._collection.metadata)
-        chunks = _all_chunks(store._collection)
+        collection = client.get_collection(settings.collection)
+        manifest = Manifest.from_metadata(collection.metadata)
+        chunks = _all_chunks(collection)
     except Exception as exc:
         raise IndexUnavailableError(
             f"the index at {location} is unreadable ({type(exc).__name__}: {str(exc)[:160]}). "
@@ -329,7 +334,7 @@ def _sync(settings: Settings, embeddings: Embeddings, corpus: Corpus, chunks: li
         new_gen = None
     else:
         new_gen = _prepare_generation(settings.index_dir, rebuild)
-        client = _persistent_client(new_gen)
+        client = persistent_client(new_gen)
 
     try:
         return _apply(settings, embeddings, corpus, chunks, dim, location, rebuild, progress, started, client, new_gen)
@@ -341,8 +346,8 @@ def _sync(settings: Settings, embeddings: Embeddings, corpus: Corpus, chunks: li
 
 def _apply(settings: Settings, embeddings: Embeddings, corpus: Corpus, chunks: list[Chunk], dim: int, location: str,
            rebuild: bool, progress: bool, started: float, client: Any, new_gen: Path | None) -> IndexReport:
-    store = _vector_store(client, settings, embeddings, create=True)
-    collection = store._collection
+    store = vector_store(client, settings, embeddings, create=True)
+    collection = client.get_collection(settings.collection)  # the chromadb collection the store writes to
     old_manifest = Manifest.from_metadata(collection.metadata)
     if old_manifest is not None and not rebuild:
         check_compatible(old_manifest, settings, location)

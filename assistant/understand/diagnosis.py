@@ -12,33 +12,24 @@ from __future__ import annotations
 
 import re
 
-from assistant.article.corpus import STAGE_NAMES_EN, STAGE_NAMES_KO
-from assistant.types import Diagnosis
+from assistant.article.profile import PROFILE, label
+from assistant.numbers import EN_ORDINALS, KO_ORDINALS, headcount_words_en, headcount_words_ko
+from assistant.types import Diagnosis, DiagnosisSource
 
-RANGES_KO = {1: "5명 미만", 2: "5명~수십명", 3: "수십명~수백명", 4: "성숙기"}
-RANGES_EN = {1: "fewer than 5 people", 2: "5 to a few dozen people", 3: "a few dozen to hundreds of people", 4: "maturity"}
 OVERLAP = range(20, 100)  # "수십명" ends stage 2 and starts stage 3
 
 
 def explain(diagnosis: Diagnosis, korean: bool) -> str:
-    """One line like "직원 25명 → 2단계 성장기 (원문: 5명~수십명)"."""
+    """One line like "직원 25명 → 2단계 성장기 (원문 기준 5명~수십명)"."""
     if diagnosis.stage is None:
-        return "특정 단계와 무관한 일반 질문" if korean else "general question, no particular stage"
+        return label("diagnosis.general", korean)
     s = diagnosis.stage
-    if korean:
-        line = f"{diagnosis.cue} → {s}단계 {STAGE_NAMES_KO[s]}"
-        if s != 4:
-            line += f" (원문 기준 {RANGES_KO[s]})"
-        if diagnosis.headcount is not None and diagnosis.headcount in OVERLAP:
-            line += " · 2단계와 3단계 범위가 겹치는 규모"
-    else:
-        line = f"{diagnosis.cue} → stage {s}, {STAGE_NAMES_KO[s]} ({STAGE_NAMES_EN[s]})"
-        if s != 4:
-            line += f"; the article's range: {RANGES_EN[s]}"
-        if diagnosis.headcount is not None and diagnosis.headcount in OVERLAP:
-            line += "; the ranges of stages 2 and 3 overlap at this size"
+    line = PROFILE.stage_label(s, korean, "diagnosis.stage", cue=diagnosis.cue)
+    if s != 4:
+        line += label("diagnosis.range", korean, range=PROFILE.stages[s].range(korean))
+    if diagnosis.headcount is not None and diagnosis.headcount in OVERLAP:
+        line += label("diagnosis.overlap", korean)
     return line
-
 
 
 NONE = Diagnosis(None, 0.0, "", "none")
@@ -49,8 +40,8 @@ _NAMES = [
     (3, r"르네상스|renaissance"),
     (4, r"성숙기|maturity|mature[\s-]*(?:stage|phase|company|companies)"),
 ]
-_ORD_EN = {"first": 1, "second": 2, "third": 3, "fourth": 4, "last": 4, "final": 4}
-_ORD_KO = {"첫": 1, "첫째": 1, "첫번째": 1, "두번째": 2, "둘째": 2, "세번째": 3, "셋째": 3, "네번째": 4, "넷째": 4, "마지막": 4}
+_ORD_EN = {**{w: n for w, n in EN_ORDINALS.items() if n <= 4}, "last": 4, "final": 4}
+_ORD_KO = {**KO_ORDINALS, "마지막": 4}
 _STAGE_NUM = [
     re.compile(r"(?<![\d.])([1-4])\s*단계(?!로\s*나)(?!\s*로\s*나)"),
     re.compile(r"(?:stage|phase|step|level)\s*#?\s*([1-4])(?![\d.])", re.I),
@@ -65,18 +56,8 @@ _FOLLOW_NEXT = re.compile(
 )
 _FOLLOW_PREV = re.compile(r"이전\s*단계|그\s*전\s*단계|앞\s*단계|previous\s+(?:stage|phase)|stage before|earlier stage", re.I)
 
-_KO_NUM = {
-    "한": 1, "하나": 1, "두": 2, "둘": 2, "세": 3, "셋": 3, "석": 3, "네": 4, "넷": 4, "다섯": 5, "여섯": 6,
-    "일곱": 7, "여덟": 8, "아홉": 9, "열": 10, "스무": 20, "스물": 20, "서른": 30, "마흔": 40, "쉰": 50,
-    "예순": 60, "일흔": 70, "여든": 80, "아흔": 90, "백": 100, "천": 1000, "십여": 15, "수십": 40,
-    "수백": 300, "수천": 3000, "수만": 30000, "몇십": 40, "몇백": 300, "몇천": 3000,
-}
-_EN_NUM = {
-    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
-    "eleven": 11, "twelve": 12, "fifteen": 15, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60,
-    "seventy": 70, "eighty": 80, "ninety": 90, "a hundred": 100, "one hundred": 100, "a thousand": 1000,
-    "a dozen": 12, "dozens of": 40, "hundreds of": 300, "thousands of": 3000, "a couple of": 2, "a few": 3,
-}
+_KO_NUM = headcount_words_ko()
+_EN_NUM = headcount_words_en()
 _PEOPLE_EN = r"(?:people|persons?|employees?|engineers?|developers?|devs|staff(?:ers)?|members?|FTEs?|workers|folks|heads|hires)"
 _NUM = r"\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?\s*[kK]?|\d+"
 _HEADCOUNT = [
@@ -160,8 +141,8 @@ def find_headcount(text: str) -> tuple[int, str] | None:
 
 def _named_stages(text: str) -> list[tuple[int, str, int]]:
     hits: list[tuple[int, str, int]] = []
-    for stage, pattern in _NAMES:
-        for m in re.finditer(pattern, text, re.I):
+    for stage, name in _NAMES:
+        for m in re.finditer(name, text, re.I):
             hits.append((stage, m.group(0), m.start()))
     if not _GENERAL_STAGES.search(text) or len(hits) > 0:
         for pattern in _STAGE_NUM:
@@ -179,7 +160,7 @@ def diagnose_text(text: str) -> Diagnosis:
     named = _named_stages(text)
     if named:
         stages = tuple(dict.fromkeys(h[0] for h in named))
-        source = "stage_name" if any(re.fullmatch(p, named[0][1], re.I) for _, p in _NAMES) else "stage_number"
+        source: DiagnosisSource = "stage_name" if any(re.fullmatch(p, named[0][1], re.I) for _, p in _NAMES) else "stage_number"
         return Diagnosis(named[0][0], 0.95, named[0][1], source, stages)
     if _SOLO.search(text):
         m = _SOLO.search(text)

@@ -145,18 +145,19 @@ def diagnose_question(text: str, sit: Situation, history: list[tuple[str, str]],
         return present
     by_size = _size_diagnosis(sit, present)
     if comparing:
-        stages = []
-        if by_size is not None:
-            stages.append(by_size.stage)
+        found: list[int] = []
+        if by_size is not None and by_size.stage is not None:
+            found.append(by_size.stage)
         for s in sit.others:
-            stages.append(stage_for_headcount(s.n)[0])
+            found.append(stage_for_headcount(s.n)[0])
         cue_stage = diagnose(re.sub(r"\d[\d,.]*\s*(?:명|people|employees|person)", " ", sit.present_text), []).stage
         if cue_stage:
-            stages.append(cue_stage)
-        stages = list(dict.fromkeys(s for s in stages if s))
-        if len(stages) >= 2:
+            found.append(cue_stage)
+        unique = list(dict.fromkeys(found))
+        if len(unique) >= 2:
             base = by_size or present
-            return Diagnosis(stages[0], 0.8, base.cue or "", base.source if base.stage else "cue", tuple(stages[:2]), base.headcount)
+            return Diagnosis(unique[0], 0.8, base.cue or "", base.source if base.stage else "cue", tuple(unique[:2]),
+                             base.headcount)
     if by_size is not None:
         return by_size
     return present

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from assistant.types import IntentKind
+
 # Topics the article does not cover, with a short label for the refusal message.
 _OUT_OF_SCOPE: list[tuple[str, str, re.Pattern[str]]] = [
     ("연봉·보상", "salary and compensation", re.compile(r"연봉|월급|급여|보상 ?패키지|처우|salary|salaries|compensation|\bpay\b|paid|wage|bonus|보너스|인센티브", re.I)),
@@ -32,7 +34,7 @@ _OUT_OF_SCOPE: list[tuple[str, str, re.Pattern[str]]] = [
     ("보안 사고 대응", "incident response specifics", re.compile(r"보안 ?사고|해킹 ?당|incident response|ransomware|랜섬웨어|장애 ?대응 ?절차|postmortem|포스트모템", re.I)),
 ]
 
-_INJECTION = re.compile(
+INJECTION = re.compile(
     r"(?:ignore|disregard|forget|override)\s+(?:all\s+|any\s+|the\s+|your\s+|my\s+|previous\s+|prior\s+|above\s+)*"
     r"(?:instructions?|prompts?|rules?|guidelines?|directions?)|"
     r"(?:이전|앞의|위의|기존|모든)\s*(?:지시|지침|명령|규칙|프롬프트|instructions?)\S*\s*(?:는|은|을|를)?\s*(?:모두\s*)?(?:무시|잊)|"
@@ -55,9 +57,14 @@ _PREMISE = re.compile(
 )
 
 
+def has_instruction(text: str) -> bool:
+    """Does the text try to instruct the coach ("ignore previous instructions", "시스템 프롬프트")?"""
+    return INJECTION.search(text) is not None
+
+
 @dataclass(frozen=True)
 class Intent:
-    kind: str  # answer | out_of_scope | premise | injection
+    kind: IntentKind  # see assistant.types.IntentKind
     topic_ko: str = ""
     topic_en: str = ""
     cleaned: str = ""  # the question with injected instructions removed
@@ -65,10 +72,10 @@ class Intent:
 
 def strip_injection(question: str) -> tuple[str, bool]:
     """Remove sentences that try to give the coach instructions; keep the rest of the question."""
-    if not _INJECTION.search(question):
+    if not INJECTION.search(question):
         return question, False
     parts = re.split(r"(?<=[.!?。])\s+|\n+|(?<=[,，])\s*(?=(?:그리고|and|then)\b)", question)
-    kept = [p for p in parts if p.strip() and not _INJECTION.search(p)]
+    kept = [p for p in parts if p.strip() and not INJECTION.search(p)]
     return " ".join(kept).strip(), True
 
 

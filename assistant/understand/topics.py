@@ -17,7 +17,8 @@ from typing import Protocol
 
 import numpy as np
 
-from assistant.article.corpus import Corpus, Section, is_article_voice
+from assistant.article.corpus import Corpus, Section
+from assistant.article.profile import PROFILE
 from assistant.article.rendering import Rendering
 from assistant.text import content_terms, normalize, split_sentences, translate_terms
 from assistant.vector_cache import cached_vectors, unit
@@ -104,7 +105,7 @@ class TopicMap:
         for section in corpus.sections:
             # Only the article's own attributed sections: another document dropped into the corpus is
             # still searchable (retrieval), but never becomes part of the article's map of topics.
-            if is_article_voice(section.voice, section.author):
+            if PROFILE.is_article(section.voice, section.author):
                 units += section_units(section, len(units), renderings.get(section.doc_id))
         self.units = units
         embed = embeddings.embed_documents

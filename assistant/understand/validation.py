@@ -61,13 +61,26 @@ def clean_history(history: object, max_turns: int, max_chars: int) -> list[tuple
     return out[-max_turns * 2 :] if max_turns else []
 
 
-def check_stage(stage: object) -> int | None:
+def check_stage(stage: object, *, lenient: bool = False) -> int | None:
+    """The stage a caller fixed (1-4), or None for automatic diagnosis.
+
+    Strict (the API, `--stage`): anything else is an `InputError`. Lenient (the web UI's stage
+    control, whose values may be labels such as "2단계 성장기"): the leading number counts, and
+    anything that is not a stage means automatic.
+    """
     if stage in (None, "", "auto", "Auto", 0):
         return None
+    text = str(stage).strip()
+    if lenient:
+        text = (text.split() or [""])[0].rstrip("단계")
     try:
-        value = int(str(stage).strip())
+        value = int(text)
     except ValueError:
+        if lenient:
+            return None
         raise InputError(f"stage must be 1-4 or auto, got {stage!r}") from None
     if value not in (1, 2, 3, 4):
+        if lenient:
+            return None
         raise InputError(f"stage must be 1-4 or auto, got {value}")
     return value

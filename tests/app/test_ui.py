@@ -80,7 +80,11 @@ def test_highlight_merges_overlapping_quotes():
 
 
 def test_parse_stage_and_choices(ui_coach):
-    from assistant.app.ui import AUTO, parse_stage, stage_choices
+    from assistant.app.ui import AUTO, stage_choices
+    from assistant.understand.validation import check_stage
+
+    def parse_stage(choice: object) -> int | None:
+        return check_stage(choice, lenient=True)
 
     assert [parse_stage(x) for x in (AUTO, None, "", "1", "3", 4, "9", "x")] == [None, None, None, 1, 3, 4, None, None]
     choices = stage_choices(ui_coach)
@@ -346,7 +350,8 @@ def test_loopback_hosts_need_no_auth(host):
 
 
 def test_public_host_without_auth_is_refused_with_a_clear_message():
-    from assistant.app.ui import check_exposure, serve
+    from assistant.app.ui import check_exposure
+    from assistant.app.ui.serve import serve
 
     with pytest.raises(SettingsError, match=r"refusing to serve the web UI on 0\.0\.0\.0 without a password"):
         check_exposure(_settings(host="0.0.0.0"))
@@ -366,7 +371,7 @@ def test_serve_refuses_bad_settings_without_importing_gradio():
             "try:\n    check_exposure(Settings(host='0.0.0.0'))\nexcept Exception as e:\n    print(type(e).__name__)\n"
             "print('gradio' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
-                         cwd=Path(__file__).resolve().parent.parent, check=True).stdout.split()
+                         cwd=Path(__file__).resolve().parents[2], check=True).stdout.split()
     assert out == ["SettingsError", "False"]
 
 
@@ -434,10 +439,11 @@ def test_auth_is_enforced_when_set(ui_coach, tmp_path):
 
 
 def test_session_state_stays_bounded(handlers, monkeypatch):
-    import assistant.app.ui as ui
+    from assistant.app.ui import handlers as ui_handlers
+    from assistant.app.ui import render as ui_render
 
-    monkeypatch.setattr(ui, "MAX_OLDER_EVIDENCE", 1)
-    monkeypatch.setattr(ui, "MAX_TURNS", 2)
+    monkeypatch.setattr(ui_render, "MAX_OLDER_EVIDENCE", 1)
+    monkeypatch.setattr(ui_handlers, "MAX_TURNS", 2)
     state, chat = None, []
     for q in (Q25, "그 다음 단계는?", "성숙기 회사의 CTO에게 필요한 능력은?"):
         _, out = final(handlers.respond(q, chat, "auto", state))

@@ -10,7 +10,7 @@ from assistant.article.corpus import load_corpus, load_document
 from assistant.errors import CorpusError
 from assistant.text import normalize
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")

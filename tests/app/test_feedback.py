@@ -29,7 +29,7 @@ from assistant.settings import Settings
 CASE_FIELDS = ("id", "category", "lang", "question", "history", "expect", "gold_stages", "gold_evidence",
                "key_points", "note")
 ANNOTATIONS = {"answer", "stage", "kind", "mode", "rating", "feedback", "citations"}
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _answer(question="직원 25명인데 CTO로서 뭘 해야 하죠?", turn=1, session="s1", kind="coaching"):
@@ -255,3 +255,17 @@ def test_cli_feedback_export(settings, store, tmp_path, monkeypatch):
     out = tmp_path / "cands.jsonl"
     assert main(["feedback", "export", "--data-dir", str(settings.data_dir), "--out", str(out)]) == 0
     assert len(out.read_text(encoding="utf-8").splitlines()) == 1
+
+
+def test_cli_feedback_export_reports_skipped_lines_on_stderr(settings, store, tmp_path, capsys):
+    from assistant.app.cli import main
+
+    store.append(rating_record(_answer(turn=1), "dislike"))
+    with open(store.path, "ab") as fh:  # a writer killed mid-line
+        fh.write(b'{"v":1,"id":"dead","type":"rat')
+    out = tmp_path / "cands.jsonl"
+    assert main(["feedback", "export", "--data-dir", str(settings.data_dir), "--out", str(out)]) == 0
+    captured = capsys.readouterr()
+    assert len(out.read_text(encoding="utf-8").splitlines()) == 1
+    assert "warning: skipped" in captured.err and "torn last line" in captured.err and ":2:" in captured.err
+    assert "wrote 1 candidate eval case(s)" in captured.out

@@ -1,6 +1,6 @@
 """The rendered answer prompt, pinned: any change to a prompt file or to how passages are fenced shows
 up here as a diff. After a deliberate change, bump PROMPT_VERSION if the meaning changed, then run
-`UPDATE_GOLDEN=1 .venv/bin/pytest tests/test_prompts_golden.py` and review the new golden file."""
+`UPDATE_GOLDEN=1 .venv/bin/pytest tests/answer/test_prompts_golden.py` and review the new golden file."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 from assistant.answer.llm import PROMPT_VERSION, build_messages
 from assistant.types import Chunk, Passage
 
-GOLDEN = Path(__file__).parent / "golden" / f"{PROMPT_VERSION}.txt"
+GOLDEN = Path(__file__).resolve().parents[1] / "golden" / f"{PROMPT_VERSION}.txt"
 
 
 def _chunk(n: int, text: str, stage: int | None, section: str, voice: str, author: str) -> Chunk:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 import re
-import sys
 from collections import Counter, defaultdict
 from pathlib import Path
 
@@ -18,9 +17,7 @@ from assistant.article.chunking import chunk_sections
 from assistant.article.corpus import load_corpus
 from assistant.search.bm25 import BM25
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def reference_bm25(texts: list[str], query_terms: list[str], k1: float = 1.2, b: float = 0.75) -> dict[int, float]:

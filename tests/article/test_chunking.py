@@ -11,7 +11,7 @@ from assistant.article.chunking import MAX_CHARS, chunk_section, chunk_sections
 from assistant.article.corpus import Section, load_corpus
 from assistant.text import split_sentences
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,113 @@
+"""`create_app(coach)`: the Gradio app as a thin adapter over a ready `Coach`.
+
+Layout: chat on the left (stage control, streaming answers with clickable `[n]` markers, examples in
+Korean and English), evidence panel on the right, a flag form for "this citation does not support
+this sentence", and a Stages tab. Styles and the marker script live in static/ (package data).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from importlib import resources
+from typing import TYPE_CHECKING
+
+from assistant.app.ui.handlers import ChatHandlers, gradio, new_state
+from assistant.app.ui.render import AUTO, EMPTY_EVIDENCE, render_stages, stage_choices
+
+if TYPE_CHECKING:
+    import gradio as gr
+
+    from assistant.app.feedback import FeedbackStore
+    from assistant.coach import Coach
+
+
+def static_text(name: str) -> str:
+    """A file of assistant/app/ui/static/ (package data)."""
+    return resources.files("assistant.app.ui").joinpath(f"static/{name}").read_text(encoding="utf-8")
+
+
+TITLE = "CTO Coach"
+CSS = static_text("ui.css")
+# Runs once per page (gr.HTML js_on_load): installs the CSS (so `create_app(coach).launch()` works
+# without launch(css=...)) and one document-level listener that brings a marker's passage forward.
+JS_ON_LOAD = static_text("ui.js")
+
+EXAMPLES = [
+    "창업 멤버 3명이고 아직 제품이 없어요. CTO로서 뭘 해야 하나요?",
+    "직원 25명인데 CTO로서 뭘 해야 하죠?",
+    "르네상스 시기의 CTO는 무엇에 집중해야 하나요?",
+    "성숙기 회사의 CTO에게 필요한 능력은?",
+    "그 다음 단계는?",
+    "We are 3 people building our first MVP. What should the CTO focus on?",
+    "Our startup has 30 employees and doubled last year. What matters most for the CTO?",
+    "What does the renaissance stage demand from a CTO?",
+    "What should the CTO of a mature company care about?",
+]
+
+
+def create_app(coach: Coach, store: FeedbackStore | None = None) -> gr.Blocks:
+    """Build the Gradio app over a ready `Coach` (handlers: `ChatHandlers`)."""
+    gr = gradio()
+    h = ChatHandlers(coach, store)
+
+    def like(state: dict, data) -> str:
+        return h.rate(state, data.index, data.liked)
+
+    # A real class, not a string: Gradio finds the LikeData parameter through get_type_hints.
+    like.__annotations__ = {"state": dict, "data": gr.LikeData, "return": str}
+    js = JS_ON_LOAD.replace("__CSS__", _js_string(CSS))
+    with gr.Blocks(title=TITLE, analytics_enabled=False, fill_width=True) as app:
+        gr.HTML(
+            f'<div><h2 style="margin:0">🧭 {TITLE} — 회사 단계별 CTO의 역할</h2>'
+            f'<div class="cc-mode" id="cc-mode">모드 / Mode: <b>{html.escape(coach.mode_label)}</b> · '
+            "모든 답변 문장은 원문 구절을 인용합니다 / every sentence cites the article</div></div>",
+            elem_id="cc-header",
+        )
+        state = gr.State(new_state())
+        with gr.Tabs():
+            with gr.Tab("💬 코치 / Coach", id="coach"), gr.Row(equal_height=False):
+                with gr.Column(scale=3, min_width=380):
+                    stage = gr.Radio(stage_choices(coach), value=AUTO, label="단계 / Stage",
+                                     info="자동 진단 또는 단계 고정 / diagnose automatically or fix a stage",
+                                     elem_id="cc-stage")
+                    chat = gr.Chatbot(label="CTO Coach", height="68vh", min_height=420, elem_id="cc-chat",
+                                      feedback_options=("Like", "Dislike"), buttons=["copy"],
+                                      placeholder="회사 규모나 상황을 알려 주세요. / Tell me about your company.")
+                    with gr.Row():
+                        msg = gr.Textbox(placeholder="예: 직원 25명인데 CTO로서 뭘 해야 하죠? / e.g. We are 30 people…",
+                                         show_label=False, scale=6, lines=1, max_lines=6, elem_id="cc-input",
+                                         submit_btn=False, autofocus=True)
+                        send = gr.Button("보내기 / Send", variant="primary", scale=1, min_width=90, elem_id="cc-send")
+                        clear = gr.Button("새 대화 / Clear", scale=1, min_width=90, elem_id="cc-clear")
+                    feedback_status = gr.Markdown("", elem_id="cc-feedback-status")
+                    gr.Examples(EXAMPLES, inputs=[msg], label="예시 질문 / Example questions", examples_per_page=10)
+                with gr.Column(scale=2, min_width=320):
+                    evidence = gr.HTML(EMPTY_EVIDENCE, label="근거 / Evidence", elem_id="cc-evidence",
+                                       js_on_load=js)
+                    with gr.Accordion("🚩 인용이 문장을 뒷받침하지 않나요? / Citation doesn't support a sentence?",
+                                      open=False, elem_id="cc-flag-box"):
+                        flag_choice = gr.Dropdown([], label="문장과 인용 / sentence and citation",
+                                                  elem_id="cc-flag-choice", allow_custom_value=False)
+                        flag_comment = gr.Textbox(label="메모 (선택) / note (optional)", lines=1, elem_id="cc-flag-comment")
+                        flag_btn = gr.Button("🚩 이 인용은 이 문장을 뒷받침하지 않음 / does not support",
+                                             elem_id="cc-flag-btn", size="sm")
+                    with gr.Accordion("답변 JSON / answer as JSON", open=False):
+                        answer_json = gr.JSON(label="answer", elem_id="cc-json")
+            with gr.Tab("🗺️ 단계 / Stages", id="stages"):
+                gr.HTML(render_stages(coach), elem_id="cc-stages")
+
+        outputs = [msg, chat, evidence, answer_json, flag_choice, state]
+        gr.on([msg.submit, send.click], h.respond, [msg, chat, stage, state], outputs, api_name="chat")
+        clear.click(h.clear, None, [chat, evidence, answer_json, flag_choice, state, feedback_status],
+                    api_name="clear")
+        chat.clear(h.clear, None, [chat, evidence, answer_json, flag_choice, state, feedback_status],
+                   api_visibility="private")
+        chat.like(like, [state], [feedback_status], api_visibility="private")
+        flag_btn.click(h.flag, [flag_choice, flag_comment, state], [feedback_status, flag_comment], api_name="flag")
+    app.queue(default_concurrency_limit=1)
+    return app
+
+
+def _js_string(text: str) -> str:
+    return json.dumps(text)

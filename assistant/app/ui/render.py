@@ -1,0 +1,199 @@
+"""The web UI's HTML and markdown, as pure functions of an `Answer` (no Gradio here).
+
+Evidence panel: the cited passages in marker order, stage and who-said-it badges, the supporting
+sentence highlighted inside the escaped passage text; chat message: notice, diagnosis line, answer
+with clickable `[n]` markers; the Stages tab rendered from the corpus.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from typing import TYPE_CHECKING
+
+from assistant.article.profile import PROFILE, STAGE_NAMES_EN, STAGE_NAMES_KO, label
+from assistant.text import MARKER, is_korean, split_sentences
+from assistant.types import Answer, Citation
+from assistant.understand.diagnosis import explain
+
+if TYPE_CHECKING:
+    from assistant.coach import Coach
+
+AUTO = "auto"
+MAX_OLDER_EVIDENCE = 8  # earlier answers whose evidence stays reachable from their markers
+
+FRIENDLY_ERROR = (
+    "⚠️ 답변을 만드는 중 문제가 생겼습니다. 잠시 후 다시 시도해 주세요. / "
+    "Something went wrong while answering; please try again."
+)
+EMPTY_EVIDENCE = (
+    '<div class="cc-evidence"><p class="cc-empty">질문하면 답변의 근거가 되는 원문 구절이 여기에 표시됩니다.<br>'
+    "Ask a question: the passages behind each <code>[n]</code> marker appear here.</p></div>"
+)
+
+
+def stage_label(stage: int | None, korean: bool) -> str:
+    if not stage:
+        return label("stage.none", korean)
+    return PROFILE.stage_label(stage, korean)
+
+
+def voice_label(c: Citation, korean: bool) -> str:
+    return PROFILE.voice_label(c.voice, korean) or c.author
+
+
+def quote_spans(text: str, pieces: list[str]) -> list[tuple[int, int]]:
+    """Where each piece (a supporting sentence) occurs in `text`, merged; whitespace-insensitive."""
+    spans: list[tuple[int, int]] = []
+    for piece in pieces:
+        piece = piece.strip()
+        if len(piece) < 2:
+            continue
+        start = text.find(piece)
+        if start >= 0:
+            spans.append((start, start + len(piece)))
+            continue
+        tokens = piece.split()
+        if not tokens:
+            continue
+        m = re.search(r"\s*".join(re.escape(t) for t in tokens), text)
+        if m:
+            spans.append(m.span())
+    spans.sort()
+    merged: list[tuple[int, int]] = []
+    for s, e in spans:
+        if merged and s <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(e, merged[-1][1]))
+        else:
+            merged.append((s, e))
+    return merged
+
+
+def highlight(text: str, pieces: list[str]) -> tuple[str, bool]:
+    """The passage as HTML (escaped) with the supporting sentences wrapped in `<mark>`."""
+    spans = quote_spans(text, pieces)
+    out, pos = [], 0
+    for s, e in spans:
+        out.append(html.escape(text[pos:s]))
+        out.append(f'<mark class="cc-quote">{html.escape(text[s:e])}</mark>')
+        pos = e
+    out.append(html.escape(text[pos:]))
+    return "".join(out), bool(spans)
+
+
+def strip_md(text: str) -> str:
+    return re.sub(r"\*\*|__|`", "", text).strip()
+
+
+def supporting_pieces(answer: Answer, c: Citation) -> list[str]:
+    """The sentences to highlight for citation `c`: its quote, split into sentences, and the answer's
+    own sentences that cite it (extractive answers quote the passage verbatim)."""
+    pieces = [c.quote, *split_sentences(c.quote)]
+    for s in answer.sentences:
+        if c.n in s.citations and s.claim:
+            pieces.append(strip_md(s.text))
+    return pieces
+
+
+def render_evidence_turn(answer: Answer, turn: int, korean: bool) -> str:
+    """The cited passages of one answer, in marker order."""
+    head = label("ui.evidence_head", korean, turn=turn, count=len(answer.citations))
+    if not answer.citations:
+        note = label("ui.no_citation", korean)
+        return f'<div class="cc-ev-head">{html.escape(head)}</div><p class="cc-empty">{note}</p>'
+    items = []
+    for c in answer.citations:
+        body, found = highlight(c.text, supporting_pieces(answer, c))
+        stage_cls = f"cc-stage-{c.stage}" if c.stage else "cc-stage-none"
+        # Answer sentences that cite this passage but are not verbatim in it (LLM paraphrases): list
+        # them under the passage so the reader can compare the claim with the highlighted source.
+        supports = [t for t in (strip_md(s.text) for s in answer.sentences if c.n in s.citations)
+                    if not quote_spans(c.text, [t])]
+        extra = ""
+        if not found and c.quote:
+            extra = (f'<div class="cc-supports">{label("ui.supporting", korean)}: '
+                     f'<mark class="cc-quote">{html.escape(c.quote)}</mark></div>')
+        if supports:
+            citing = label("ui.citing_sentences", korean)
+            shown = " · ".join(html.escape(s if len(s) <= 90 else s[:87] + "…") for s in supports[:4])
+            extra += f'<div class="cc-supports">{citing}: {shown}</div>'
+        items.append(
+            f'<li class="cc-cite" id="cite-{turn}-{c.n}">'
+            f'<div class="cc-cite-head"><span class="cc-n">[{c.n}]</span>'
+            f'<span class="cc-badge cc-stage {stage_cls}">{html.escape(stage_label(c.stage, korean))}</span>'
+            f'<span class="cc-badge cc-voice cc-voice-{html.escape(c.voice)}">{html.escape(voice_label(c, korean))}</span>'
+            f'<span class="cc-section">{html.escape(c.section)}</span></div>'
+            f'<div class="cc-passage">{body}</div>{extra}</li>'
+        )
+    return f'<div class="cc-ev-head">{html.escape(head)}</div><ol class="cc-cites">{"".join(items)}</ol>'
+
+
+def render_evidence(turns: list[tuple[int, str, bool]]) -> str:
+    """Newest answer's evidence first; earlier answers' evidence folded below (their markers still work)."""
+    if not turns:
+        return EMPTY_EVIDENCE
+    (_t, latest, _k), older = turns[-1], turns[-1 - MAX_OLDER_EVIDENCE:-1]
+    parts = [f'<div class="cc-evidence">{latest}']
+    for t, body, korean in reversed(older):
+        summary = label("ui.older_evidence", korean, turn=t)
+        parts.append(f'<details class="cc-older"><summary>{summary}</summary>{body}</details>')
+    parts.append("</div>")
+    return "".join(parts)
+
+
+_DIAG_PREFIX = re.compile(r"^\*\*(?:진단|Diagnosis):\*\*\s*")
+
+
+def format_answer(answer: Answer, turn: int) -> str:
+    """The chat message: notice, the diagnosis line, then the answer with linked `[n]` markers."""
+    korean = is_korean(answer.question)
+    diag = label("ui.diagnosis", korean) + explain(answer.diagnosis, korean)
+    lines = answer.text.strip().split("\n")
+    if lines and _DIAG_PREFIX.match(lines[0]):
+        lines = lines[1:]
+        while lines and not lines[0].strip():
+            lines = lines[1:]
+    cited = {c.n for c in answer.citations}
+
+    def link(m: re.Match[str]) -> str:
+        n = int(m.group(1))
+        if n not in cited:
+            return m.group(0)
+        return f'<a class="cc-ref" href="#cite-{turn}-{n}" title="[{n}]">[{n}]</a>'
+
+    body = MARKER.sub(link, "\n".join(lines))
+    head = []
+    if answer.notice:
+        head.append(f"> ⚠️ {answer.notice}")
+    head.append(diag)
+    return "\n\n".join([*head, body])
+
+
+def render_stages(coach: Coach) -> str:
+    """The Stages tab, from the corpus (not hard-coded here)."""
+    cards = []
+    for s in coach.stages():
+        head = f"{s.stage}단계 {s.name}" + (f" ({s.headcount})" if s.headcount else "")
+        en = STAGE_NAMES_EN.get(s.stage, "")
+        caps = "".join(f"<li>{html.escape(c)}</li>" for c in s.capabilities)
+        summary = html.escape(s.summary_text)
+        comment = html.escape(s.commentary)
+        cards.append(
+            f'<div class="cc-stage-card" id="stage-{s.stage}"><h3>{html.escape(head)} · {html.escape(en)}</h3>'
+            f'<span class="cc-badge cc-voice-source">{html.escape(PROFILE.voices["source"][0])}</span> '
+            f"필요한 능력 / capabilities<ul>{caps}</ul>"
+            + (f'<details><summary>원문 요약 전문 / full summary text</summary><p>{summary}</p></details>' if summary else "")
+            + f'<span class="cc-badge cc-voice-blogger">{html.escape(PROFILE.voices["blogger"][0])}</span> '
+            f"<b>{html.escape(s.commentary_title)}</b><blockquote>{comment}</blockquote></div>"
+        )
+    if not cards:
+        return "<p>단계 정보를 코퍼스에서 찾지 못했습니다. / No stage sections found in the corpus.</p>"
+    return "".join(cards)
+
+
+def stage_choices(coach: Coach) -> list[tuple[str, str]]:
+    names = {s.stage: s.name for s in coach.stages()}
+    return [("자동 진단 / Auto", AUTO)] + [
+        (f"{n}단계 {names.get(n, STAGE_NAMES_KO[n])}", str(n)) for n in (1, 2, 3, 4)
+    ]
+

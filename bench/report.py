@@ -1,0 +1,236 @@
+"""The benchmark report as text (one function per part, in the order the table prints them) and its targets."""
+
+from __future__ import annotations
+
+TARGETS = {  # name: (limit, unit, lower is better)
+    "warm_p95_ms": (30.0, "ms"),
+    "cold_ask_s": (2.0, "s"),
+    "serve_ready_s": (6.0, "s"),
+    "peak_rss_mb": (400.0, "MB"),
+    "query_p95_100k_ms": (60.0, "ms"),
+}
+
+
+def dig(d: dict, *path, default=None):
+    """d[p1][p2]… or `default` when any step is missing."""
+    for p in path:
+        if not isinstance(d, dict) or p not in d:
+            return default
+        d = d[p]
+    return d
+
+
+def fmt(x, unit: str = "", digits: int = 1) -> str:
+    if x is None:
+        return "—"
+    if isinstance(x, float):
+        return f"{x:.{digits}f}{unit}"
+    return f"{x}{unit}"
+
+
+def ratio(a, b) -> str:
+    return f"{a / b:.2f}×" if a is not None and b else "—"
+
+
+def render(r: dict) -> str:
+    L: list[str] = []
+    for part in (_header, _warm, _cold, _load, _index, _scale, _baseline, _targets):
+        L.extend(part(r))
+    return "\n".join(L)
+
+
+def _header(r: dict) -> list[str]:
+    """The title line: run, commit, machine, load."""
+    L: list[str] = []
+    add = L.append
+    meta = r["meta"]
+    proto = f" · PROTOTYPE FIXES: {meta['proto']}" if meta.get("proto") else ""
+    if meta.get("omp_env"):
+        proto += " · " + " ".join(f"{k}={v}" for k, v in meta["omp_env"].items())
+    add(f"CTO Coach benchmark{proto} · {meta['started']} · commit {meta['commit']} · {meta['cpus']} CPUs · "
+        f"load avg {meta['loadavg_before']} → {meta.get('loadavg_after')} · questions: {meta['questions']} "
+        f"({meta['question_source']})")
+    add("")
+    return L
+
+
+def _warm(r: dict) -> list[str]:
+    """Warm answer latency by step and by answer kind."""
+    L: list[str] = []
+    add = L.append
+    w = r.get("warm")
+    if w:
+        add(f"Warm answer latency (extractive, {w['questions']} questions × {w['repeat']}), ms")
+        add(f"  {'':<12}{'p50':>8}{'p95':>8}{'p99':>8}")
+        add(f"  {'total':<12}{fmt(w['total_ms']['p50']):>8}{fmt(w['total_ms']['p95']):>8}{fmt(w['total_ms']['p99']):>8}")
+        for k, v in w["parts_ms"].items():
+            if v.get("n"):
+                add(f"  {k:<12}{fmt(v['p50']):>8}{fmt(v['p95']):>8}{fmt(v['p99']):>8}")
+        kinds = ", ".join(f"{k} {v['p95']:.0f}" for k, v in w["by_kind_ms"].items())
+        add(f"  p95 by answer kind: {kinds}")
+        add("")
+    return L
+
+
+def _cold(r: dict) -> list[str]:
+    """Cold start of `ask` and `serve`."""
+    L: list[str] = []
+    add = L.append
+    c, s = r.get("cold"), r.get("serve")
+    if c or s:
+        add("Cold start (median of runs), process start →")
+        if c:
+            add(f"  cto-coach ask    answer {fmt(c['answer_s'], ' s', 2)} (exit {fmt(c['exit_s'], ' s', 2)}, "
+                f"CPU {fmt(c['cpu_s'], ' s', 2)}), peak RSS {fmt(c['maxrss_mb'], ' MB', 0)}, answers ok: {c.get('all_answers_ok')}")
+        if s:
+            add(f"  cto-coach serve  ready {fmt(s['ready_s'], ' s', 2)} (CPU {fmt(s.get('ready_cpu_s'), ' s', 2)}), "
+                f"first answer {fmt(s['first_answer_s'], ' s', 2)}, "
+                f"peak RSS {fmt(s['peak_rss_mb'], ' MB', 0)}")
+        add("")
+    return L
+
+
+def _load(r: dict) -> list[str]:
+    """Concurrent chat sessions."""
+    L: list[str] = []
+    add = L.append
+    ld = r.get("load")
+    if ld:
+        add("Concurrent chat sessions via gradio_client (127.0.0.1)")
+        add(f"  {'N':>3}{'answers':>9}{'correct':>9}{'ans/s':>8}{'p50 ms':>9}{'p95 ms':>9}{'server RSS':>12}")
+        for n, v in ld.items():
+            add(f"  {n:>3}{v['answers']:>9}{v['correct']:>9}{v['throughput_per_s']:>8.1f}"
+                f"{fmt(dig(v, 'latency_ms', 'p50'), '', 0):>9}{fmt(dig(v, 'latency_ms', 'p95'), '', 0):>9}"
+                f"{fmt(v['server_rss_mb'], ' MB', 0):>12}")
+            for p in v.get("problems", [])[:3]:
+                add(f"      ! {p}")
+        add("")
+    return L
+
+
+def _index(r: dict) -> list[str]:
+    """Indexing throughput."""
+    L: list[str] = []
+    add = L.append
+    ix = r.get("index")
+    if ix:
+        add("Indexing throughput (real pipeline, bundled e5)")
+        if "ours_cli" in ix:
+            add(f"  `cto-coach index --rebuild` on the corpus: {ix['ours_cli']['seconds']} s wall (process incl. imports)")
+        co, sy = ix.get("corpus"), ix.get("synthetic_sample")
+        if co:
+            add(f"  corpus: {co['chunks']} chunks in {co['seconds']} s = {co['chunks_per_s']} chunks/s")
+        if sy:
+            add(f"  synthetic: {sy['chunks']} chunks in {sy['seconds']} s = {sy['chunks_per_s']} chunks/s "
+                f"(embedding alone {sy['embed_only_chunks_per_s']}/s, {sy['mean_chars']} chars/chunk) → "
+                f"10k chunks ≈ {sy['extrapolated_10k_s']} s (extrapolated from the sample)")
+        add("")
+    return L
+
+
+def _scale(r: dict) -> list[str]:
+    """Retrieval at scale."""
+    L: list[str] = []
+    add = L.append
+    sc = r.get("scale")
+    if sc:
+        add("Retrieval at scale (synthetic chunks with precomputed vectors; HybridRetriever.retrieve, ms)")
+        add(f"  {'chunks':>7}{'p50':>7}{'p95':>7}{'nostage p95':>12}{'embed':>7}{'dense':>7}{'bm25':>7}"
+            f"{'open s':>8}{'bm25 build s':>13}{'RSS MB':>8}{'ask p50':>9}")
+        for n, v in sc.items():
+            q = v["query"]
+            ms = q["ms"]
+            add(f"  {n:>7}{ms['retrieve']['p50']:>7.1f}{ms['retrieve']['p95']:>7.1f}{ms['retrieve_no_stage']['p95']:>12.1f}"
+                f"{ms['embed']['p95']:>7.1f}{ms['dense']['p95']:>7.1f}{ms['bm25']['p95']:>7.1f}"
+                f"{q['open_index_s']:>8.2f}{q['bm25_build_s']:>13.2f}{q['maxrss_mb']:>8.0f}"
+                f"{fmt(dig(q, 'ask_ms', 'p50'), '', 0):>9}")
+        for n, v in sc.items():
+            if v["query"].get("needed_fix"):
+                add(f"  ! {n}: {v['query']['needed_fix']}")
+            if v["query"].get("hit3_single_turn"):
+                add(f"  {n}: hit@3 of the real evidence among the distractors (single-turn questions): "
+                    + ", ".join(f"{k} {x:.2f} (n={dig(v, 'query', 'hit3_single_turn_n', k)})"
+                                for k, x in v["query"]["hit3_single_turn"].items()))
+        ins = ", ".join(f"{n}: {v['build']['insert_chunks_per_s']:.0f}/s" for n, v in sc.items())
+        add(f"  Chroma insert of precomputed vectors: {ins}")
+        add("")
+    return L
+
+
+def _baseline(r: dict) -> list[str]:
+    """Ours against the textbook LangChain pipeline."""
+    L: list[str] = []
+    add = L.append
+    b = r.get("baseline")
+    if b:
+        bw, bc = b.get("warm") or {}, b.get("cold_ask") or {}
+        add(f"Baseline: textbook LangChain (RecursiveCharacterTextSplitter 1000/200 → {dig(b, 'build', 'chunks')} chunks, "
+            "all-MiniLM-L6-v2, Chroma, top-4)")
+        add(f"  {'':<22}{'ours':>12}{'baseline':>12}{'ours/base':>11}")
+        rows = [
+            ("warm p50 ms", dig(r, "warm", "total_ms", "p50"), dig(bw, "total_ms", "p50")),
+            ("warm p95 ms", dig(r, "warm", "total_ms", "p95"), dig(bw, "total_ms", "p95")),
+            ("cold start s", dig(r, "cold", "answer_s"), dig(bc, "answer_s")),
+            ("cold peak RSS MB", dig(r, "cold", "maxrss_mb"), dig(bc, "maxrss_mb")),
+            ("warm-loop RSS MB", dig(r, "warm", "maxrss_mb"), dig(bw, "maxrss_mb")),
+        ]
+        for lang in ("ko", "en"):
+            rows.append((f"hit@3 {lang}", dig(r, "warm", "hit3", lang, "strict", "rate"), dig(bw, "hit3", lang, "relaxed", "rate")))
+            rows.append((f"  random-3 floor {lang}", dig(r, "warm", "hit3", lang, "random_strict", "rate"),
+                         dig(bw, "hit3", lang, "random_relaxed", "rate")))
+        for name, a, bb in rows:
+            add(f"  {name:<22}{fmt(a, '', 3 if 'hit' in name or 'random' in name else 1):>12}"
+                f"{fmt(bb, '', 3 if 'hit' in name or 'random' in name else 1):>12}{ratio(a, bb):>11}")
+        add(f"  (mean chunk: ours {dig(r, 'warm', 'mean_chunk_chars')} chars over {dig(r, 'warm', 'chunks')} chunks, "
+            f"baseline {bw.get('mean_chunk_chars')} chars over {bw.get('chunks')}; ours: gold string inside a chunk; "
+            "baseline: containment either way or ≥50% overlap)")
+        add("")
+    return L
+
+
+def _targets(r: dict) -> list[str]:
+    """Targets met or missed, and the parts that failed."""
+    L: list[str] = []
+    add = L.append
+    t = r.get("targets")
+    if t:
+        add("Targets (2-core machine, extractive)")
+        names = {"warm_p95_ms": "warm answer p95", "cold_ask_s": "cold `ask` to answer", "serve_ready_s": "serve start → first answer",
+                 "peak_rss_mb": "peak RSS (ask, serve, under load)", "query_p95_100k_ms": "retrieve p95 at 100k chunks",
+                 "hit3_ko_vs_baseline": "hit@3 ko, ours/baseline"}
+        for k, v in t.items():
+            mark = "?" if v["met"] is None else ("✓" if v["met"] else "✗")
+            op = "≥" if k == "hit3_ko_vs_baseline" else "≤"
+            add(f"  {mark} {names[k]:<36} {fmt(v['value'], '', 2):>9} {v['unit']:<3} (target {op} {v['limit']:g} {v['unit']})")
+    if r.get("errors"):
+        add("")
+        for k, e in r["errors"].items():
+            add(f"  part {k} FAILED: {e.splitlines()[-1] if e else ''}")
+    return L
+
+
+def evaluate_targets(r: dict) -> dict:
+    warm_p95 = dig(r, "warm", "total_ms", "p95")
+    cold = dig(r, "cold", "answer_s")
+    serve_first = dig(r, "serve", "first_answer_s")
+    rss = [x for x in (dig(r, "cold", "maxrss_mb"), dig(r, "serve", "peak_rss_mb"),
+                       max((v.get("server_rss_mb", 0) for v in (dig(r, "load") or {}).values()), default=None))
+           if x is not None]
+    q100k = dig(r, "scale", "100000", "query", "ms", "retrieve", "p95")
+    ours_ko = dig(r, "warm", "hit3", "ko", "strict", "rate")
+    base_ko = dig(r, "baseline", "warm", "hit3", "ko", "relaxed", "rate")
+    got = {
+        "warm_p95_ms": warm_p95,
+        "cold_ask_s": cold,
+        "serve_ready_s": serve_first,
+        "peak_rss_mb": max(rss) if rss else None,
+        "query_p95_100k_ms": q100k,
+    }
+    out = {}
+    for k, (limit, unit) in TARGETS.items():
+        v = got[k]
+        out[k] = {"value": v, "limit": limit, "unit": unit, "met": (v is not None and v <= limit) if v is not None else None}
+    ratio = (ours_ko / base_ko) if ours_ko is not None and base_ko else None
+    out["hit3_ko_vs_baseline"] = {"value": round(ratio, 2) if ratio else None, "limit": 2.0, "unit": "×",
+                                  "met": (ratio >= 2.0) if ratio else None}
+    return out
