@@ -12,9 +12,9 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from assistant.answer.compose import (
     BLOGGER_AUTHOR,
@@ -30,7 +30,7 @@ from assistant.answer.compose import (
 from assistant.answer.verifier import SupportChecker, entities
 from assistant.article.corpus import STAGE_NAMES_KO, Corpus, load_corpus
 from assistant.errors import CoachError
-from assistant.search.embeddings import make_embeddings
+from assistant.search.embeddings import embeddings_for
 from assistant.search.retrieval import HybridRetriever
 from assistant.search.store import build_index, index_status, live_generation, open_index
 from assistant.settings import Settings, load_settings
@@ -42,6 +42,15 @@ from assistant.understand.validation import check_stage, clean_history, clean_qu
 
 if TYPE_CHECKING:
     from langchain_core.embeddings import Embeddings
+
+    from assistant.lc import CoachRetriever, CoachRunnable
+
+# Coach.stream's optional observer: called with a step name and the data that step starts from.
+StepHook = Callable[[str, dict[str, Any]], None]
+
+
+def _no_steps(name: str, data: dict[str, Any]) -> None:
+    pass
 
 log = logging.getLogger("cto_coach")
 
@@ -80,7 +89,7 @@ class Coach:
     def from_settings(cls, settings: Settings | None = None, *, progress: bool = False) -> Coach:
         settings = settings or load_settings()
         corpus = load_corpus(settings.corpus_dir)
-        embeddings = make_embeddings(settings.embedder)
+        embeddings = embeddings_for(settings)
         note = None
         if settings.auto_index:
             status = index_status(settings, corpus)
@@ -143,6 +152,19 @@ class Coach:
         assert final is not None
         return final
 
+    # --- LangChain ---------------------------------------------------------------------------
+    def as_retriever(self, stage: int | str | None = None, k: int | None = None) -> CoachRetriever:
+        """This coach's hybrid retrieval as a LangChain `BaseRetriever` of `Document`s (see `assistant.lc`)."""
+        from assistant.lc import make_retriever
+
+        return make_retriever(self, stage, k)
+
+    def as_runnable(self) -> CoachRunnable:
+        """This coach as a LangChain `Runnable`: question or {"question", "history", "stage"} → `Answer`."""
+        from assistant.lc import make_runnable
+
+        return make_runnable(self)
+
     def refresh(self) -> bool:
         """Switch to a newer index generation if `cto-coach index` published one while we were serving.
 
@@ -170,9 +192,17 @@ class Coach:
             log.info("switched to index generation %s", live.name)
         return True
 
-    def stream(self, question: str, history: list | None = None, stage: int | str | None = None) -> Iterator[Delta | Final]:
-        """Yield `Delta` pieces of the answer text as they are produced, then `Final(answer)`."""
+    def stream(self, question: str, history: list | None = None, stage: int | str | None = None, *,
+               steps: StepHook | None = None) -> Iterator[Delta | Final]:
+        """Yield `Delta` pieces of the answer text as they are produced, then `Final(answer)`.
+
+        `steps` (optional, observe-only) is called as `steps(name, data)` when a pipeline step starts —
+        "understand", "retrieve" (not for refused injections), "compose" — with the data it starts from,
+        which is also what the step before produced. `assistant.lc` turns these into tracing child runs.
+        """
+        step = steps or _no_steps
         self.refresh()
+        step("understand", {"question": question, "history": history, "stage": stage})
         t0 = time.perf_counter()
         q = clean_question(question, self.settings.max_question_chars)
         hist = clean_history(history, self.settings.max_history_turns, self.settings.max_question_chars)
@@ -183,6 +213,7 @@ class Coach:
         t1 = time.perf_counter()
         b = AnswerBuilder(korean)
         if intent.kind == "injection":
+            step("compose", {"intent": intent.kind, "diagnosis": NONE, "passages": []})
             compose_injection(b)
             answer = self._answer(q, b, NONE, "refusal", [], {"diagnosis": (t1 - t0) * 1e3})
             yield from self._emit(answer)
@@ -190,11 +221,14 @@ class Coach:
         text = intent.cleaned or q
         if intent.kind == "premise":
             query = premise_claim(text)
+            step("retrieve", {"query": query, "intent": intent.kind, "diagnosis": diag})
             passages = self.retriever.retrieve(query, self.settings.top_k, diag.stage, diag.stages)
         else:
             query = self.standalone_query(text, hist, diag)
+            step("retrieve", {"query": query, "intent": intent.kind, "diagnosis": diag})
             passages = self.retriever.retrieve(query, self.settings.top_k, diag.stage, diag.stages)
         t2 = time.perf_counter()
+        step("compose", {"passages": passages})
         timings = {"diagnosis": (t1 - t0) * 1e3, "retrieval": (t2 - t1) * 1e3}
 
         if intent.kind == "out_of_scope":
