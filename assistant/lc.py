@@ -35,7 +35,7 @@ from langchain_core.callbacks import BaseCallbackHandler, CallbackManagerForRetr
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import RunnableConfig, RunnableSerializable
-from langchain_core.runnables.config import patch_config
+from langchain_core.runnables.config import get_callback_manager_for_config, patch_config
 from pydantic import ConfigDict, Field
 
 from assistant.errors import InputError
@@ -180,9 +180,8 @@ class _StepTracer:
     see the step's callbacks through `var_child_runnable_config`, so they nest under it.
     """
 
-    def __init__(self, callbacks: Any, config: RunnableConfig):
-        self.callbacks = callbacks  # a CallbackManager whose parent is the coach's run
-        self.config = config
+    def __init__(self, config: RunnableConfig):
+        self.config = config  # the coach run's child config: its callbacks' parent is the coach's run
         self.name: str | None = None
         self.run: Any = None  # the open step's run manager
         self._ctx: tuple[Any, Any] | None = None
@@ -192,12 +191,17 @@ class _StepTracer:
         self._end(data)
         self._start(name, data)
 
+    def _manager(self) -> Any:
+        # Configured like a nested Runnable's: handlers set by context or environment (LangSmith's
+        # tracer, `collect_runs`, `tracing_v2_enabled`) are added here as they would be there.
+        return get_callback_manager_for_config(self.config)
+
     def _start(self, name: str, data: dict[str, Any]) -> None:
         self.name = name
         if name == "retrieve":
-            self.run = self.callbacks.on_retriever_start(None, str(data.get("query", "")), name=name)
+            self.run = self._manager().on_retriever_start(None, str(data.get("query", "")), name=name)
         else:
-            self.run = self.callbacks.on_chain_start(None, _jsonable(data), name=name, run_type="chain")
+            self.run = self._manager().on_chain_start(None, _jsonable(data), name=name, run_type="chain")
         child = self.run.get_child()
         if name == "compose":
             child.add_handler(_DraftWatcher(self, self.run.run_id), inherit=True)
@@ -221,11 +225,8 @@ class _StepTracer:
         if self.name != "compose" or self._verify_started or self.run is None:
             return
         self._verify_started = True
-        run = self.run
-        run.on_chain_end({"draft": draft})
-        # The verify step makes no LangChain calls: keep the context as it is, only switch runs.
-        self.name = "verify"
-        self.run = self.callbacks.on_chain_start(None, {"draft": draft}, name="verify", run_type="chain")
+        self._end({"draft": draft})
+        self._start("verify", {"draft": draft})
 
     def finish(self, answer: Answer) -> None:
         self._end(_answer_outputs(answer))
@@ -278,7 +279,7 @@ class CoachRunnable(RunnableSerializable[Any, Answer]):
 
     def _events(self, value: Any, run_manager: Any, config: RunnableConfig) -> Iterator[str | Answer]:
         question, history, stage = _parse_input(value)
-        steps = _StepTracer(run_manager.get_child(), config)
+        steps = _StepTracer(config)
         try:
             for event in self.coach.stream(question, history, stage, steps=steps):
                 if isinstance(event, Delta):
