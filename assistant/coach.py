@@ -34,6 +34,7 @@ from assistant.answer.compose import (
 from assistant.answer.plans import (
     FOCUS_MIN,
     PlanContext,
+    judge,
     plan_attribution,
     plan_belief,
     plan_comparison,
@@ -323,7 +324,15 @@ class Coach:
         if q.qtype == "comparison" and len(diag.stages) >= 2:
             return plan_comparison(b, ctx, q)
         if q.qtype == "yes_no":
-            return plan_yes_no(b, ctx, q, turn.passages)
+            kind, direct = plan_yes_no(b, ctx, q, turn.passages)
+            if diag.stage is None and direct in ("yes", "no"):
+                # No stage in the question: the answer is about the stage of the passage it rests on.
+                _, top = judge(ctx, q, q.topic_text)
+                if top is not None and top.unit.stage:
+                    s = top.unit.stage
+                    cue = f"질문한 내용은 {s}단계" if b.korean else f"what is asked about belongs to stage {s}"
+                    turn.diagnosis = Diagnosis(s, 0.6, cue, "retrieval", (s,))
+            return kind, direct
         if q.qtype == "attribution":
             kind, direct, about = plan_attribution(b, ctx, q, turn.passages)
             if diag.stage is None and about:

@@ -21,9 +21,9 @@ from typing import Literal
 
 from assistant.text import is_korean, split_sentences
 from assistant.types import Diagnosis
-from assistant.understand.diagnosis import OVERLAP, diagnose, stage_for_headcount
+from assistant.understand.diagnosis import OVERLAP, cue_stage, diagnose, stage_for_headcount
 from assistant.understand.examples import ScopeExamples
-from assistant.understand.scope import Intent, classify, premise_claim
+from assistant.understand.scope import Intent, classify, out_of_scope_topic, premise_claim
 from assistant.understand.situation import Situation, read_situation
 from assistant.understand.topics import Match, TopicMap, terms_of
 
@@ -37,10 +37,10 @@ _ASK_END = re.compile(r"[?？]|(?:나요|까요|가요|습니까|ㅂ니까|니�
 _EN_ASK = re.compile(r"^\s*(?:so\s*,?\s*|and\s+|but\s+|ok(?:ay)?\s*,?\s*|also\s*,?\s*|honestly\s*,?\s*)?"
                      r"(?:what|when|which|who|whose|where|why|how|do|does|did|should|is|are|was|were|can|could|"
                      r"must|will|would|have|has|tell me|explain|give me|summari[sz]e)\b", re.I)
-_WHEN = re.compile(r"\b(?:when|at what (?:point|stage|size|headcount|scale)|which stage|what stage|at which|"
-                   r"how (?:big|large|many people)|at what number)\b|언제|몇\s*단계|어느\s*단계|어떤\s*단계|어느\s*시점|"
-                   r"몇\s*명(?:부터|쯤|일 때)|단계부터|시점", re.I)
-_WH = re.compile(r"\b(?:what|when|which|who|where|why|how)\b|뭐|뭘|무엇|무슨|어떻게|어떤|어느|왜|언제|몇|누가|누구|얼마", re.I)
+_WHEN = re.compile(r"\b(?:when|at what (?:point|stage|phase|size|headcount|scale)|(?:which|what) (?:stage|phase|period|step)|"
+                   r"at which|how (?:big|large|many people)|at what number)\b|언제|몇\s*단계|어느\s*(?:단계|시기|시점)|"
+                   r"어떤\s*(?:단계|시기)|몇\s*명\s*(?:규모\s*)?(?:부터|쯤|일 때|정도에서)|규모부터|단계부터|시점", re.I)
+_WH = re.compile(r"\b(?:what|when|which|who|where|why|how)\b|뭐|뭘|뭔|뭣|무엇|무슨|어떻게|어떤|어느|왜|언제|몇|누가|누구|얼마", re.I)
 _YES_NO_EN = re.compile(r"^\s*(?:so\s*,?\s*|and\s+|but\s+|ok(?:ay)?\s*,?\s*|honestly\s*,?\s*)?"
                         r"(?:do|does|did|should|shall|is|are|was|were|can|could|must|will|would|have|has|am)\b", re.I)
 _KO_YES_NO = re.compile(r"(?:나요|까요|가요|습니까|ㅂ니까|할까|일까|죠|지요|되나요|인가요|맞나요|있나요|없나요|해야\s*(?:하나|돼|할까|해)요?|"
@@ -49,7 +49,9 @@ _WHO = re.compile(r"\bwho (?:said|says|wrote|writes|came up|is behind)|\b(?:orig
                   r"\bthe blogger(?:'s)? (?:own|addition|opinion|view|take)|\b(?:hosang|jeon)\b.*\b(?:or|vs\.?)\b.*\b(?:blogger|mk)\b|"
                   r"\b(?:blogger|mk)\b.*\b(?:or|vs\.?)\b.*\b(?:hosang|jeon|original|source)\b|from the (?:original|source)|"
                   r"누구의? (?:말|의견|생각|주장)|누가 (?:말|한|쓴|했)|(?:원문|원래|블로거|글쓴이)?\s*저자가 한|한 말(?:이에요|인가요|이야|이죠)|원문(?:에|의|에서|에 있|이에요|인가요|내용)|원래 글|블로거(?:의|가)? (?:의견|생각|말|추가|덧붙)|"
-                  r"Hosang Jeon (?:글|의 글)|호상|글쓴이(?:의|가)? (?:의견|생각)|출처", re.I)
+                  r"Hosang Jeon (?:글|의 글)|호상|글쓴이(?:의|가)? (?:의견|생각)|출처|"
+                  r"\bdid (?:hosang|jeon|the (?:original )?author|the blogger|mk) (?:say|mention|write|talk|bring up)|"
+                  r"(?:Hosang Jeon|Hosang|Jeon|원문 저자|원저자|블로거|글쓴이|MK)(?:이|가|은|는|도)?\s.{0,30}(?:했나요|했어요\?|말했|언급|얘기를? 했|썼)", re.I)
 # Asking for the whole map even while naming one stage ("단계별로 알려줘, 암흑기 말고 나머지가 기억이 안 나").
 _OVERVIEW_STRONG = re.compile(r"\b(?:tl;?dr|summar(?:y|i[sz]e)|overview|each stage|every stage|all (?:four|4|the) stages|"
                               r"how many stages|what are the stages|the (?:four|4) stages)\b|단계별로?|각 단계|모든 단계|네 단계|4단계 ?(?:전부|다)|"
@@ -65,6 +67,7 @@ _STORY_PREMISE = re.compile(r"\b(?:i (?:always )?(?:thought|assumed|believed|fig
                             r"(?:my|our) (?:ceo|cofounder|co-founder|investors?|board|mentor|boss) (?:says|said|thinks|insists|keeps saying|told me)|"
                             r"everyone (?:says|tells)|people say|isn't it (?:true|the case))\b|"
                             r"(?:라고|다고|하다고|해야 한다고) (?:생각했|생각하는데|알았는데|들었는데|하던데|그러던데|하더라|배웠)|"
+                            r"(?:한|하|이|였|했)?다던데|라던데|다더라|라더라|듣기로는?|듣기론|들은 바로는|\bi(?:'ve| have)? heard\b|"
                             r"제 생각엔|제 생각에는|생각엔|(?:알고|믿고) 있었", re.I)
 _DEICTIC = re.compile(r"\b(?:that|this|it|so)\b.{0,25}\?\s*$|^\s*(?:is that|is this|does that|would that|right|correct)\b|"
                       r"이게|이거|그게|그거|그렇게|이렇게|이런|그런", re.I)
@@ -103,7 +106,7 @@ class Question:
     def topic_text(self) -> str:
         """What the question is about: the asks, or — when they only point back ("Is that right?",
         "이게 맞는 순서일까요?") — the present part of the whole question (backstory left out)."""
-        ask = self.ask_text
+        ask = _WHEN.sub(" ", self.ask_text)  # "몇 명 규모부터", "at what point": the form, not the topic
         if len(terms_of(ask)) >= 3 and not _DEICTIC.search(ask):
             return ask
         return self.situation.present_text or self.cleaned
@@ -112,14 +115,18 @@ class Question:
 def asks_of(text: str) -> tuple[str, ...]:
     """The sentences that ask something; the last sentence when none looks like a question."""
     sentences = [s.strip() for s in split_sentences(text) if s.strip()] or [text.strip()]
-    asks = [s for s in sentences if _ASK_END.search(s) or _EN_ASK.search(s)]
+    marked = [s for s in sentences if re.search(r"[?？]", s)]
+    # With question marks, they say which sentences ask (Korean polite statements and questions share
+    # their endings: "직원 2천 명이에요." is not an ask); without, endings and wh-/auxiliary starts do.
+    asks = marked or [s for s in sentences if _ASK_END.search(s) or _EN_ASK.search(s)]
     return tuple(asks or sentences[-1:])
 
 
 def is_yes_no(ask: str) -> bool:
     if is_korean(ask):
         return bool(_KO_YES_NO.search(ask)) and not _WH.search(ask)
-    return bool(_YES_NO_EN.search(ask)) and not re.search(r"\b(?:what|which|how|why|when|who|where)\b", ask, re.I)
+    # English: a question that opens with an auxiliary is yes/no ("Is hiring my job when we're 4?").
+    return bool(_YES_NO_EN.search(ask))
 
 
 def _size_diagnosis(sit: Situation, present: Diagnosis) -> Diagnosis | None:
@@ -128,8 +135,10 @@ def _size_diagnosis(sit: Situation, present: Diagnosis) -> Diagnosis | None:
     if cur is None:
         return None
     stage, conf = stage_for_headcount(cur.n)
-    if cur.n in OVERLAP and present.source == "cue" and present.stage in (2, 3):
-        return Diagnosis(present.stage, 0.8, f"{cur.words}, {present.cue}", "headcount", (present.stage,), cur.n)
+    cue = cue_stage(sit.present_text) if cur.n in OVERLAP else None
+    if cue is not None and cue[0] in (2, 3):
+        # Where the article's ranges overlap (20-99 people), the situation decides: doubling → 2, unicorn → 3.
+        return Diagnosis(cue[0], 0.8, f"{cur.words}, {cue[2]}", "headcount", (cue[0],), cur.n)
     return Diagnosis(stage, conf, cur.words, "headcount", (stage,), cur.n)
 
 
@@ -168,14 +177,15 @@ def classify_type(intent: Intent, asks: tuple[str, ...], diag: Diagnosis, text: 
     ask = " ".join(asks)
     if intent.kind == "injection":
         return "injection", ""
-    if intent.kind == "out_of_scope":
+    if intent.kind == "out_of_scope" and out_of_scope_topic(ask):
         return "out_of_scope", ""
     story = _STORY_PREMISE.search(text)
     if intent.kind == "premise" and not _WH.search(ask):
         if story or diag.source == "headcount":
             return "belief", _belief(text, story) if story else premise_claim(intent.cleaned or text)
         return "premise", premise_claim(intent.cleaned or text)
-    if story and (is_yes_no(asks[-1]) or re.search(r"맞|right|correct|true|wrong|틀렸", ask, re.I)):
+    if story and (is_yes_no(asks[-1]) or re.search(r"맞|틀렸|지\s*궁금|는지|\b(?:right|correct|true|wrong|wondering|whether|"
+                                                  r"if (?:that|this|it)|still (?:holds|true|the case|applies))\b", ask, re.I)):
         return "belief", _belief(text, story)
     if _WHO.search(ask):
         return "attribution", ""
@@ -220,10 +230,16 @@ def understand(text: str, history: list[tuple[str, str]], topic_map: TopicMap | 
         probe = Question(text, cleaned, language, sit, asks, qtype, diag, intent)
         topics = tuple(topic_map.match(claim or probe.topic_text, english=language == "en")[:8])
     in_scope, reason, reason_ko = True, "", ""
+    if intent.kind == "out_of_scope" and qtype != "out_of_scope":
+        # The out-of-scope topic is only in the backstory ("the CEO wants me in every sprint planning");
+        # what is asked is in scope.
+        intent = replace(intent, kind="answer")
     if qtype == "out_of_scope":
         in_scope, reason, reason_ko = False, intent.topic_en, intent.topic_ko
     elif examples is not None and qtype not in ("injection", "premise", "belief", "attribution", "overview"):
-        verdict = examples.judge(ask, topics[0].score if topics else None, topic_map.vector(ask) if topic_map else None,
+        about = Question(text, cleaned, language, sit, asks, qtype, diag, intent).topic_text
+        verdict = examples.judge(about, topics[0].score if topics else None,
+                                 topic_map.vector(about) if topic_map else None,
                                  max((m.lexical for m in topics[:3]), default=0.0))
         in_scope, reason, reason_ko = verdict.in_scope, verdict.reason, verdict.reason_ko
     return Question(text=text, cleaned=cleaned, language=language, situation=sit, asks=asks, qtype=qtype,

@@ -79,6 +79,14 @@ def strip_injection(question: str) -> tuple[str, bool]:
     return " ".join(kept).strip(), True
 
 
+def out_of_scope_topic(text: str) -> tuple[str, str] | None:
+    """(Korean, English) label of the first out-of-scope topic pattern the text matches."""
+    for ko, en, pattern in _OUT_OF_SCOPE:
+        if pattern.search(text):
+            return ko, en
+    return None
+
+
 def classify(question: str) -> Intent:
     cleaned, injected = strip_injection(question)
     if injected and len(re.findall(r"[가-힣A-Za-z]", cleaned)) < 6:

@@ -30,7 +30,9 @@ ROLE_WORDS = re.compile(r"\b(?:a |an |the |as |our |my |your )?(?:CTOs?|chief te
 # Words that say nothing about the topic of a question about this article.
 _GENERIC = {"cto", "단계", "stage", "stages", "회사", "company", "startup", "스타트업", "역할", "role", "능력", "필요",
             "need", "중요", "important", "생각", "think", "기업", "해야", "should", "what", "글", "article", "블로거",
-            "blogger", "언제", "when", "몇", "부터", "하나", "become", "problem", "문제", "직접", "챙기"}
+            "blogger", "언제", "when", "몇", "부터", "하나", "become", "problem", "문제", "직접", "챙기",
+            # pronouns and time words: in a few units by chance, never what a question is about
+            "우리", "저희", "제가", "저는", "나", "지금", "요즘", "이제", "we", "our", "us", "my", "now", "규모", "size"}
 LEXICAL_WEIGHT = 0.05  # one fully shared rare term ≈ 0.05 of cosine (tuned on the dev split)
 
 
@@ -123,6 +125,8 @@ class TopicMap:
         n = max(1, len(units))
         # Terms in more than a quarter of the units (기술, 팀…) carry no topic.
         self.idf = {t: math.log(1 + n / (1 + c)) for t, c in df.items() if c <= n / 4}
+        self.common = {t for t, c in df.items() if c > n / 4}
+        self.max_idf = math.log(1 + n)
 
     def vector(self, question: str) -> np.ndarray:
         """The question's e5 query vector without the title words (memoised: plans ask again)."""
@@ -142,8 +146,11 @@ class TopicMap:
         cos = self.ko @ q - self.hub_ko
         if english:
             cos = np.maximum(cos, self.en @ q - self.hub_en)
-        q_terms = {t for t in terms_of(f"{topic_text(question)} {translate_terms(topic_text(question))}") if t in self.idf}
-        total = sum(self.idf[t] for t in q_terms) or 1.0
+        # Terms the article never uses count at full weight: a question about "외주 개발사" is mostly about
+        # something the article does not cover, however well its one word "관리" matches.
+        q_terms = {t for t in terms_of(f"{topic_text(question)} {translate_terms(topic_text(question))}")
+                   if t in self.idf or t not in self.common}
+        total = sum(self.idf.get(t, self.max_idf) for t in q_terms) or 1.0
         out = []
         for i, u in enumerate(self.units):
             if stages and u.stage not in stages:
