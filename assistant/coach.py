@@ -88,9 +88,7 @@ class Coach:
                 report = build_index(settings, embeddings, corpus=corpus, progress=progress)
                 note = report.summary()
         index = open_index(settings, embeddings)
-        retriever = HybridRetriever(
-            index, embeddings, settings.retrieval, settings.candidates, settings.stage_boost, settings.dense_weight
-        )
+        retriever = HybridRetriever.from_settings(index, embeddings, settings)
         coach = cls(settings, corpus, embeddings, retriever, SupportChecker(embeddings), index_note=note)
         if settings.llm:
             from assistant.answer.llm import LLMAnswerer
@@ -161,10 +159,7 @@ class Coach:
             if live.name == self.retriever.index.generation:
                 return False
             index = open_index(self.settings, self.embeddings)
-            self.retriever = HybridRetriever(
-                index, self.embeddings, self.settings.retrieval, self.settings.candidates,
-                self.settings.stage_boost, self.settings.dense_weight,
-            )
+            self.retriever = HybridRetriever.from_settings(index, self.embeddings, self.settings)
             self.corpus = load_corpus(self.settings.corpus_dir)
             self._stages = []
             log.info("switched to index generation %s", live.name)
@@ -292,7 +287,7 @@ class Coach:
         q_terms -= _PREMISE_GENERIC | _STAGE_WORDS
         named = {t for t in content_terms(" ".join(entities(claim)))}
         idf = self.retriever.bm25.idf
-        default_idf = max(idf.values(), default=1.0)
+        default_idf = self.retriever.bm25.max_idf
         pool = {p.chunk.id: p for p in passages}
         for stage in diag.stages or ((diag.stage,) if diag.stage else ()):
             for p in self._stage_passages(stage, passages):
