@@ -228,6 +228,9 @@ def cmd_query(work: Path, questions_file: Path, repeat: int, asks: int, max_quer
         out["ask_ms"] = summarize(ask_ms)
         out["ask_parts_ms"] = {k: summarize(v) for k, v in parts.items()}
     out["maxrss_mb"] = round(self_maxrss_mb(), 1)
+    # at the end: anonymous memory vs file-backed pages (mmap'd BM25 files, Chroma's files) — the latter is
+    # page cache the kernel can reclaim and that every process opening the same generation shares
+    out["rss_end_mb"] = {k: round(proc_status_kb(os.getpid(), k) / 1024.0, 1) for k in ("VmRSS", "RssAnon", "RssFile")}
     return out
 
 

@@ -30,10 +30,12 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import mmap
 import os
 import shutil
 import sys
 from collections.abc import Iterator, Mapping, Sequence
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -91,23 +93,34 @@ class BM25FilesError(Exception):
 
 
 class _Vocab:
-    """Sorted UTF-8 terms, concatenated, with offsets; a term's id is its rank. Binary search."""
+    """Sorted UTF-8 terms, concatenated, with offsets; a term's id is its rank. Binary search, memoised."""
 
-    def __init__(self, blob: np.ndarray, offsets: np.ndarray):
-        self.blob, self.offsets = blob, offsets
+    def __init__(self, blob: Any, offsets: np.ndarray):
+        self.blob = blob  # bytes, or an mmap.mmap of terms.bin (slicing either gives bytes)
+        self.offsets = offsets
+        self._off = memoryview(np.ascontiguousarray(offsets, dtype=np.int64))  # int per index, no numpy scalars
         self.n = len(offsets) - 1
+        self.id = lru_cache(maxsize=16384)(self._id)  # questions share most of their terms
 
     @classmethod
     def from_sorted(cls, terms: list[str]) -> _Vocab:
         encoded = [t.encode("utf-8") for t in terms]
         offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
         np.cumsum([len(e) for e in encoded], out=offsets[1:])
-        return cls(np.frombuffer(b"".join(encoded), dtype=np.uint8), offsets)
+        return cls(b"".join(encoded), offsets)
+
+    @classmethod
+    def open(cls, blob_file: Path, offsets_file: Path) -> _Vocab:
+        offsets = np.load(offsets_file, mmap_mode="r")
+        if blob_file.stat().st_size == 0:
+            return cls(b"", offsets)
+        with open(blob_file, "rb") as f:
+            return cls(mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ), offsets)
 
     def _term(self, i: int) -> bytes:
-        return self.blob[int(self.offsets[i]) : int(self.offsets[i + 1])].tobytes()
+        return self.blob[self._off[i] : self._off[i + 1]]
 
-    def id(self, term: str) -> int | None:
+    def _id(self, term: str) -> int | None:
         key = term.encode("utf-8")
         lo, hi = 0, self.n
         while lo < hi:
@@ -217,7 +230,7 @@ class BM25:
         tmp.mkdir(parents=True)
         try:
             self.model.save(str(tmp), show_progress=False)
-            (tmp / "terms.bin").write_bytes(np.asarray(self._vocab.blob, dtype=np.uint8).tobytes())
+            (tmp / "terms.bin").write_bytes(self._vocab.blob[:])
             np.save(tmp / "terms.offsets.npy", np.asarray(self._vocab.offsets))
             np.save(tmp / "idf.npy", np.asarray(self.idf.values()))
             np.save(tmp / "ids.npy", np.asarray(self._ids_arr))
@@ -255,9 +268,7 @@ class BM25:
         bm25s = _import_bm25s()
         try:
             model = bm25s.BM25.load(str(folder), mmap=True, load_vocab=False, show_progress=False)
-            blob = np.memmap(folder / "terms.bin", dtype=np.uint8, mode="r") if (folder / "terms.bin").stat().st_size \
-                else np.zeros(0, np.uint8)
-            vocab = _Vocab(blob, np.load(folder / "terms.offsets.npy", mmap_mode="r"))
+            vocab = _Vocab.open(folder / "terms.bin", folder / "terms.offsets.npy")
             idf = np.load(folder / "idf.npy", mmap_mode="r")
             ids = np.load(folder / "ids.npy", mmap_mode="r")
             by_stage = {int(k): v for k, v in json.loads((folder / "stages.json").read_text(encoding="utf-8")).items()}
