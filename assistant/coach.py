@@ -32,7 +32,6 @@ from assistant.answer.compose import (
     diagnosis_line,
 )
 from assistant.answer.plans import (
-    FOCUS_MIN,
     PlanContext,
     judge,
     plan_attribution,
@@ -60,7 +59,7 @@ from assistant.understand.diagnosis import NONE, Diagnosis, is_followup, overrid
 from assistant.understand.examples import ScopeExamples
 from assistant.understand.question import Question, understand
 from assistant.understand.scope import Intent, premise_claim
-from assistant.understand.topics import ROLE_WORDS, TopicMap, Unit
+from assistant.understand.topics import TopicMap, Unit
 from assistant.understand.validation import check_stage, clean_history, clean_question
 
 if TYPE_CHECKING:
@@ -309,13 +308,10 @@ class Coach:
         q = turn.understood
         diag = turn.diagnosis
         kind: AnswerKind
-        if q.qtype == "overview" or (q.qtype == "general" and diag.stage is None and ROLE_WORDS.search(q.cleaned)
-                                     and (not q.topics or q.topics[0].score < FOCUS_MIN)):
-            # A general question about the CTO's role that no single passage answers: the article's
-            # answer is its four-stage map.
+        if q.qtype == "overview":
             return plan_overview(b, ctx, q)
         if q.qtype == "which_stage":
-            kind, direct = plan_which_stage(b, ctx, q)
+            kind, direct = plan_which_stage(b, ctx, q, turn.passages)
             if direct and direct.startswith("stage:"):
                 s = int(direct.split(":")[1])
                 cue = f"질문의 주제가 {s}단계 항목" if b.korean else f"the topic is a stage-{s} item"
@@ -366,7 +362,12 @@ class Coach:
         d = turn.diagnosis
         if step is not None:
             step("retrieve", {"query": turn.query, "intent": turn.intent.kind, "diagnosis": d})
-        turn.passages = self.retriever.retrieve(turn.query, self.settings.top_k, d.stage, d.stages)
+        # Dense search reuses the vector the question was understood with (what is asked, without the
+        # title words): one model call per question instead of two. BM25 still reads the whole query.
+        vector = None
+        if self.topics is not None and turn.query == turn.text:
+            vector = self.topics.vector(turn.understood.topic_text).tolist()
+        turn.passages = self.retriever.retrieve(turn.query, self.settings.top_k, d.stage, d.stages, vector=vector)
         turn.lap("retrieval")
 
     def extractive_answer(self, question: str, diag: Diagnosis, passages: list[Passage]) -> AnswerBuilder:

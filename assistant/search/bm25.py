@@ -1,76 +1,307 @@
-"""Korean-aware BM25 over chunk texts (Okapi BM25, precomputed posting weights, numpy scoring).
+"""Korean-aware BM25 over chunk texts, through `bm25s`, built at index time and memory-mapped at open.
 
 Terms come from `text.tokenize`: particle-stripped stems plus Hangul character bigrams, which
 measured as well as a morphological analyser here (15/20 vs 16/20 hit@3) without Kiwi's 2.5 s and
 530 MB start-up. English questions are expanded with the Korean glossary aliases of their terms.
 
-Each posting's contribution idf*tf*(k1+1)/(tf+k1*(1-b+b*len/avgdl)) is computed once at build time
-and stored CSR-style (one int32 array of documents, one float64 array of weights, an offset per
-term), so a query is a few vectorised scatter-adds instead of a Python loop over every posting: at
-100k chunks the pure-Python loop was the slowest part of a query (`make bench`).
+Scoring is Okapi BM25 exactly as before this module used `bm25s` (k1 1.2, b 0.75):
+idf = ln(1 + (N - df + 0.5) / (df + 0.5)) (`idf_method="lucene"`, always positive) times
+tf·(k1+1) / (tf + k1·(1 - b + b·len/avgdl)) (`method="atire"`: bm25s's "lucene"/"robertson" term
+parts leave out the constant (k1+1), which would divide every score by 2.2 and shift the absolute
+thresholds the coach applies to BM25 scores). Scores are float64 like before, and ties are broken by
+document order (the chunks sorted by document, section, position), so rankings are the same.
+
+Files (a folder inside the index generation, or the local cache of a Chroma server's collection)::
+
+    meta.json                 signature (tokenizer version + parameters), revision, counts, max idf
+    params.index.json, data/indices/indptr.csc.index.npy   the bm25s model (saved by bm25s, mmap'd)
+    terms.bin, terms.offsets.npy   the vocabulary: UTF-8 terms sorted, concatenated; term id = rank
+    idf.npy                   idf per term id (the coach's premise check weighs words by it)
+    ids.npy                   chunk id per document number (fixed-width bytes)
+    stages.json               chunk ids of each stage, in document order
+
+Everything is memory-mapped: opening costs a few file reads whatever the corpus size, and a query
+touches only the postings of its terms. The vocabulary is not loaded into a dict (at 100k chunks it
+has millions of terms); a term is found by binary search over the sorted, mmap'd terms.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
-from array import array
-from collections import Counter
+import mmap
+import os
+import shutil
+import sys
+from collections.abc import Iterator, Mapping, Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from assistant import text as _text
 from assistant.text import tokenize, translate_terms
+
+K1 = 1.2
+B = 0.75
+METHOD = "atire"  # tf part with (k1+1): the textbook Okapi formula
+IDF_METHOD = "lucene"  # ln(1 + (N - df + 0.5)/(df + 0.5))
+FORMAT = 1
+# Bump when `text.tokenize` changes behaviour in a way its word lists do not show (the lists are hashed in).
+TOKENIZER_VERSION = 1
+META = "meta.json"
+
+
+def tokenizer_id() -> str:
+    """Version of the tokenizer plus a hash of its particle/stop-word lists and word pattern."""
+    parts = [str(TOKENIZER_VERSION), "|".join(_text._JOSA), "|".join(sorted(_text._EN_STOP)),
+             "|".join(sorted(_text._KO_STOP)), _text._TOKEN.pattern]
+    return f"ko-josa-bigram-v{TOKENIZER_VERSION}-{hashlib.sha256(chr(0).join(parts).encode()).hexdigest()[:10]}"
+
+
+def signature() -> str:
+    """What a saved BM25 index must have been built with to be used by this code."""
+    return f"bm25s:{METHOD}/{IDF_METHOD}:k1={K1}:b={B}:f{FORMAT}:{tokenizer_id()}"
+
+
+def query_terms(query: str) -> list[str]:
+    extra = translate_terms(query)
+    return tokenize(f"{query} {extra}" if extra else query)
+
+
+def _import_bm25s() -> Any:
+    """bm25s tries to import scipy.sparse and numba for optional backends we do not use (numpy CSC,
+    numpy scoring); hiding them for the import saves ~150 ms of cold start."""
+    if "bm25s" in sys.modules:
+        return sys.modules["bm25s"]
+    hidden = [m for m in ("scipy.sparse", "numba") if m not in sys.modules]
+    for m in hidden:
+        sys.modules[m] = None  # type: ignore[assignment]  # makes `import m` raise ImportError
+    try:
+        import bm25s
+    finally:
+        for m in hidden:
+            if sys.modules.get(m, 0) is None:
+                del sys.modules[m]
+    return bm25s
+
+
+class BM25FilesError(Exception):
+    """The BM25 files are missing, incomplete or were built differently (the message says which)."""
+
+
+class _Vocab:
+    """Sorted UTF-8 terms, concatenated, with offsets; a term's id is its rank. Binary search, memoised."""
+
+    def __init__(self, blob: Any, offsets: np.ndarray):
+        self.blob = blob  # bytes, or an mmap.mmap of terms.bin (slicing either gives bytes)
+        self.offsets = offsets
+        self._off = np.ascontiguousarray(offsets, dtype=np.int64).data  # int per index, no numpy scalars
+        self.n = len(offsets) - 1
+        self.id = lru_cache(maxsize=16384)(self._id)  # questions share most of their terms
+
+    @classmethod
+    def from_sorted(cls, terms: list[str]) -> _Vocab:
+        encoded = [t.encode("utf-8") for t in terms]
+        offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
+        np.cumsum([len(e) for e in encoded], out=offsets[1:])
+        return cls(b"".join(encoded), offsets)
+
+    @classmethod
+    def open(cls, blob_file: Path, offsets_file: Path) -> _Vocab:
+        offsets = np.load(offsets_file, mmap_mode="r")
+        if blob_file.stat().st_size == 0:
+            return cls(b"", offsets)
+        with open(blob_file, "rb") as f:
+            return cls(mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ), offsets)
+
+    def _term(self, i: int) -> bytes:
+        return self.blob[self._off[i] : self._off[i + 1]]
+
+    def _id(self, term: str) -> int | None:
+        key = term.encode("utf-8")
+        lo, hi = 0, self.n
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if self._term(mid) < key:
+                lo = mid + 1
+            else:
+                hi = mid
+        return lo if lo < self.n and self._term(lo) == key else None
+
+    def __iter__(self) -> Iterator[str]:
+        for i in range(self.n):
+            yield self._term(i).decode("utf-8")
+
+
+class IdfView(Mapping):
+    """term -> idf, read from the saved arrays (a dict of every term would cost ~100 MB at 100k chunks)."""
+
+    def __init__(self, vocab: _Vocab, idf: np.ndarray, max_idf: float):
+        self._vocab, self._idf, self.max = vocab, idf, max_idf
+
+    def __getitem__(self, term: str) -> float:
+        i = self._vocab.id(term)
+        if i is None:
+            raise KeyError(term)
+        return float(self._idf[i])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._vocab)
+
+    def __len__(self) -> int:
+        return self._vocab.n
+
+    def values(self) -> Any:  # the array itself: `max(idf.values())` without decoding every term
+        return self._idf
+
+
+class _Ids(Sequence):
+    """Chunk id per document number, from a fixed-width bytes array."""
+
+    def __init__(self, arr: np.ndarray):
+        self._arr = arr
+
+    def __len__(self) -> int:
+        return len(self._arr)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [x.decode("ascii") for x in self._arr[i]]
+        return self._arr[i].decode("ascii")
 
 
 class BM25:
-    def __init__(self, ids: list[str], texts: list[str], k1: float = 1.2, b: float = 0.75):
-        self.ids = ids
-        self.k1, self.b = k1, b
-        vocab: dict[str, int] = {}
-        term_of, doc_of, tf_of = array("i"), array("i"), array("i")
-        lengths = []
-        for d, text in enumerate(texts):
-            counts = Counter(tokenize(text))
-            lengths.append(sum(counts.values()))
-            for term, tf in counts.items():
-                term_of.append(vocab.setdefault(term, len(vocab)))
-                doc_of.append(d)
-                tf_of.append(tf)
-        n = len(texts)
-        self.n = n
-        self.avgdl = (sum(lengths) / n) if n else 1.0
-        terms = np.frombuffer(term_of, dtype=np.int32) if len(term_of) else np.zeros(0, np.int32)
-        order = np.argsort(terms, kind="stable")  # by term; documents ascending inside a term
-        docs = np.frombuffer(doc_of, dtype=np.int32)[order] if len(doc_of) else np.zeros(0, np.int32)
-        tf_arr = np.frombuffer(tf_of, dtype=np.int32)[order].astype(np.float64) if len(tf_of) else np.zeros(0)
-        df = np.bincount(terms, minlength=len(vocab))
-        self._offsets = np.concatenate([[0], np.cumsum(df)]).astype(np.int64)
-        self.idf = {t: math.log(1 + (n - int(df[i]) + 0.5) / (int(df[i]) + 0.5)) for t, i in vocab.items()}
-        idf_arr = np.fromiter((self.idf[t] for t in vocab), dtype=np.float64, count=len(vocab))
-        lens = np.asarray(lengths, dtype=np.float64)
-        norm = k1 * (1 - b + b * lens / self.avgdl) if n else lens
-        self._docs = docs
-        self._w = idf_arr[terms[order]] * tf_arr * (k1 + 1) / (tf_arr + norm[docs]) if len(docs) else np.zeros(0)
-        self._vocab = vocab
+    """Search a bm25s model with the project's tokens. Build with `build`, persist with `save`, open with `load`."""
 
+    def __init__(self, model: Any, vocab: _Vocab, idf: np.ndarray, ids: np.ndarray,
+                 by_stage: dict[int, list[str]], meta: dict[str, Any]):
+        self.model, self._vocab, self._ids_arr = model, vocab, ids
+        self.ids = _Ids(ids)
+        self.n = len(ids)
+        self.by_stage = by_stage
+        self.meta = meta
+        self.k1, self.b = K1, B
+        self.max_idf = float(meta.get("max_idf", 1.0))
+        self.idf = IdfView(vocab, idf, self.max_idf)
+
+    # --- build --------------------------------------------------------------------------------
+    @classmethod
+    def build(cls, ids: list[str], texts: list[str], stages: Sequence[int | None] | None = None,
+              revision: str = "") -> BM25:
+        """Index `texts` (in this order: document number = position, which also breaks score ties)."""
+        bm25s = _import_bm25s()
+        docs = [tokenize(t) for t in texts]
+        terms = sorted({t for d in docs for t in d})
+        tid = {t: i for i, t in enumerate(terms)}
+        corpus_ids = [[tid[t] for t in d] for d in docs]
+        model = bm25s.BM25(k1=K1, b=B, method=METHOD, idf_method=IDF_METHOD, dtype="float64",
+                           backend="numpy", csc_backend="numpy")
+        if terms:
+            model.index((corpus_ids, tid), create_empty_token=False, show_progress=False)
+        else:  # no terms at all: an empty model that matches nothing
+            model.scores = {"data": np.zeros(0), "indices": np.zeros(0, np.int32),
+                            "indptr": np.zeros(1, np.int64), "num_docs": len(texts)}
+        model.vocab_dict = {}  # the vocabulary lives in terms.bin (sorted, mmap'd), not in a JSON dict
+        n = len(texts)
+        df = np.zeros(len(terms), dtype=np.int64)
+        for d in corpus_ids:
+            for i in set(d):
+                df[i] += 1
+        # math.log(1 + x), as bm25s's lucene idf and the formula before it (np.log1p may differ in the last bit)
+        idf = np.array([math.log(1 + (n - d + 0.5) / (d + 0.5)) for d in df.tolist()], dtype=np.float64)
+        by_stage: dict[int, list[str]] = {}
+        for cid, stage in zip(ids, stages or [None] * n, strict=True):
+            if stage:
+                by_stage.setdefault(int(stage), []).append(cid)
+        width = max((len(i) for i in ids), default=1)
+        meta = {"signature": signature(), "revision": revision, "n_docs": n, "n_terms": len(terms),
+                "max_idf": float(idf.max()) if len(idf) else 1.0, "tokenizer": tokenizer_id(),
+                "k1": K1, "b": B, "method": METHOD, "idf_method": IDF_METHOD, "bm25s": bm25s.__version__}
+        return cls(model, _Vocab.from_sorted(terms), idf, np.array(ids, dtype=f"S{width}"), by_stage, meta)
+
+    def save(self, folder: Path) -> None:
+        """Write every file into `folder` (which must not exist), via a temporary folder and a rename."""
+        folder = Path(folder)
+        tmp = folder.with_name(f".{folder.name}.{os.getpid()}.tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        try:
+            self.model.save(str(tmp), show_progress=False)
+            (tmp / "terms.bin").write_bytes(self._vocab.blob[:])
+            np.save(tmp / "terms.offsets.npy", np.asarray(self._vocab.offsets))
+            np.save(tmp / "idf.npy", np.asarray(self.idf.values()))
+            np.save(tmp / "ids.npy", np.asarray(self._ids_arr))
+            (tmp / "stages.json").write_text(json.dumps({str(k): v for k, v in self.by_stage.items()}), encoding="utf-8")
+            (tmp / META).write_text(json.dumps(self.meta, indent=1), encoding="utf-8")  # last: marks it complete
+            os.replace(tmp, folder)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+
+    # --- open ---------------------------------------------------------------------------------
+    @staticmethod
+    def read_meta(folder: Path) -> dict[str, Any] | None:
+        try:
+            return json.loads((Path(folder) / META).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+
+    @classmethod
+    def load(cls, folder: Path, *, revision: str | None = None, n_docs: int | None = None) -> BM25:
+        """Memory-map a saved index; refuse one built with other parameters or for another revision."""
+        folder = Path(folder)
+        meta = cls.read_meta(folder)
+        if meta is None:
+            raise BM25FilesError(f"no BM25 index in {folder}")
+        if meta.get("signature") != signature():
+            raise BM25FilesError(f"the BM25 index in {folder} was built with {meta.get('signature')!r}; "
+                                 f"this version uses {signature()!r}")
+        if revision is not None and meta.get("revision") != revision:
+            raise BM25FilesError(f"the BM25 index in {folder} belongs to revision {meta.get('revision')!r}, "
+                                 f"the index manifest says {revision!r}")
+        if n_docs is not None and meta.get("n_docs") != n_docs:
+            raise BM25FilesError(f"the BM25 index in {folder} has {meta.get('n_docs')} documents, "
+                                 f"the index has {n_docs}")
+        bm25s = _import_bm25s()
+        try:
+            model = bm25s.BM25.load(str(folder), mmap=True, load_vocab=False, show_progress=False)
+            vocab = _Vocab.open(folder / "terms.bin", folder / "terms.offsets.npy")
+            idf = np.load(folder / "idf.npy", mmap_mode="r")
+            ids = np.load(folder / "ids.npy", mmap_mode="r")
+            by_stage = {int(k): v for k, v in json.loads((folder / "stages.json").read_text(encoding="utf-8")).items()}
+        except (OSError, ValueError) as exc:
+            raise BM25FilesError(f"the BM25 index in {folder} is incomplete ({type(exc).__name__}: {str(exc)[:120]})") from None
+        if len(ids) != meta.get("n_docs") or vocab.n != meta.get("n_terms") or len(idf) != vocab.n:
+            raise BM25FilesError(f"the BM25 index in {folder} is inconsistent with its {META}")
+        return cls(model, vocab, idf, ids, by_stage, meta)
+
+    # --- query --------------------------------------------------------------------------------
     def query_terms(self, query: str) -> list[str]:
-        extra = translate_terms(query)
-        return tokenize(f"{query} {extra}" if extra else query)
+        return query_terms(query)
+
+    def scores(self, query: str) -> np.ndarray | None:
+        """BM25 score of every document (float64), or None when no query term is in the vocabulary."""
+        tids = [i for i in (self._vocab.id(t) for t in dict.fromkeys(self.query_terms(query))) if i is not None]
+        if not tids:
+            return None
+        return self.model.get_scores_from_ids(tids)
 
     def search(self, query: str, k: int) -> list[tuple[str, float]]:
         """(chunk id, BM25 score) best first; chunks sharing no term with the query are left out."""
-        tids = [self._vocab[t] for t in set(self.query_terms(query)) if t in self._vocab]
-        if not tids or k <= 0:
+        if k <= 0:
             return []
-        scores = np.zeros(self.n, dtype=np.float64)
-        touched = np.zeros(self.n, dtype=bool)
-        for tid in tids:
-            a, z = self._offsets[tid], self._offsets[tid + 1]
-            d = self._docs[a:z]
-            scores[d] += self._w[a:z]
-            touched[d] = True
-        cand = np.flatnonzero(touched)
+        scores = self.scores(query)
+        if scores is None:
+            return []
+        cand = np.flatnonzero(scores > 0)  # every posting weighs > 0 (idf > 0, tf >= 1)
         if len(cand) > k:
             part = cand[np.argpartition(-scores[cand], k - 1)[:k]]
             cand = cand[scores[cand] >= scores[part].min()]  # keep boundary ties, then order exactly
         best = sorted(cand.tolist(), key=lambda i: (-scores[i], i))[:k]
         return [(self.ids[i], float(scores[i])) for i in best]
+
+
+__all__ = ["BM25", "BM25FilesError", "IdfView", "query_terms", "signature", "tokenizer_id"]

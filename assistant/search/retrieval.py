@@ -4,16 +4,19 @@ The two retrievers fail differently on this corpus (dense misses rare exact term
 BM25 misses paraphrases), so RRF over both is more robust than either. When a stage is diagnosed,
 that stage's passages get a fixed bonus so "직원 20명인데…" surfaces the 성장기 list and commentary
 first; with no stage there is no bonus, so the intro and closing compete on their merits.
+
+Nothing here holds the corpus: BM25 is the memory-mapped index saved with the generation, the
+stage lists come with it, and the passages a query returns are fetched from Chroma by id.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from langchain_core.embeddings import Embeddings
 
-from assistant.search.bm25 import BM25
 from assistant.search.store import OpenIndex
 from assistant.types import Chunk, Passage
 
@@ -21,6 +24,29 @@ if TYPE_CHECKING:
     from assistant.settings import RetrievalMode, Settings
 
 RRF_K = 60
+PREFETCH_STAGE = 64  # fetch a boosted stage's chunks with the ranked ones when it has at most this many
+
+
+class ChunksById(Mapping):
+    """`retriever.by_id[cid]`: the chunk, fetched from the index by id (LRU-cached there)."""
+
+    def __init__(self, index: OpenIndex):
+        self._index = index
+
+    def __getitem__(self, cid: str) -> Chunk:
+        got = self._index.fetch([cid]).get(cid)
+        if got is None:
+            raise KeyError(cid)
+        return got
+
+    def __contains__(self, cid: object) -> bool:
+        return isinstance(cid, str) and bool(self._index.fetch([cid]))
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._index.bm25.ids)
+
+    def __len__(self) -> int:
+        return self._index.count
 
 
 @dataclass
@@ -39,22 +65,23 @@ class HybridRetriever:
                    stage_boost=settings.stage_boost, dense_weight=settings.dense_weight)
 
     def __post_init__(self) -> None:
-        self.by_id: dict[str, Chunk] = {c.id: c for c in self.index.chunks}
-        self.by_stage: dict[int, list[str]] = {}
-        for c in self.index.chunks:
-            if c.stage:
-                self.by_stage.setdefault(c.stage, []).append(c.id)
-        self.bm25 = BM25([c.id for c in self.index.chunks], [c.text for c in self.index.chunks])
+        self.bm25 = self.index.bm25
+        self.by_stage: dict[int, list[str]] = self.bm25.by_stage
+        self.by_id = ChunksById(self.index)
 
     @property
     def chunks(self) -> list[Chunk]:
+        """Every chunk (read once from the store on first use: evals and tools, not the answer path)."""
         return self.index.chunks
 
-    def retrieve(self, query: str, k: int, stage: int | None = None, stages: tuple[int, ...] = ()) -> list[Passage]:
+    def retrieve(self, query: str, k: int, stage: int | None = None, stages: tuple[int, ...] = (),
+                 vector: Sequence[float] | None = None) -> list[Passage]:
+        """`vector`: the query's embedding when the caller already has one (saves a model call)."""
         dense: list[tuple[str, float]] = []
         sparse: list[tuple[str, float]] = []
         if self.mode in ("hybrid", "dense"):
-            dense = self.index.dense_search(self.embeddings.embed_query(query), self.candidates)
+            qv = list(vector) if vector is not None else self.embeddings.embed_query(query)
+            dense = self.index.dense_search(qv, self.candidates)
         if self.mode in ("hybrid", "bm25"):
             sparse = self.bm25.search(query, self.candidates)
         fused: dict[str, float] = {}
@@ -62,15 +89,20 @@ class HybridRetriever:
             for rank, (cid, _) in enumerate(ranking):
                 fused[cid] = fused.get(cid, 0.0) + weight / (RRF_K + rank + 1)
         boosted = set(stages) | ({stage} if stage else set())
+        prefetch: list[str] = []
         if boosted and self.stage_boost:
             # Passages of the diagnosed stage(s) are candidates even if neither retriever ranked them.
             for boosted_stage in boosted:
-                for cid in self.by_stage.get(boosted_stage, ()):
+                ids = self.by_stage.get(boosted_stage, ())
+                if len(ids) <= PREFETCH_STAGE:  # the composer quotes the stage's chunks: one read for all
+                    prefetch.extend(ids)
+                for cid in ids:
                     fused[cid] = fused.get(cid, 0.0) + self.stage_boost / RRF_K
         dense_of, bm25_of = dict(dense), dict(sparse)
         ranked = sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))[:k]
+        chunks = self.index.fetch([cid for cid, _ in ranked] + prefetch)
         return [
-            Passage(self.by_id[cid], score, dense_of.get(cid), bm25_of.get(cid))
+            Passage(chunks[cid], score, dense_of.get(cid), bm25_of.get(cid))
             for cid, score in ranked
-            if cid in self.by_id
+            if cid in chunks
         ]

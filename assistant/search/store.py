@@ -3,16 +3,23 @@
 Embedded layout (default)::
 
     index/CURRENT        name of the live generation, replaced atomically (os.replace)
-    index/gen-<ns>/      a Chroma persistent store + manifest.json
+    index/gen-<ns>/      a Chroma persistent store + manifest.json + bm25/ (the BM25 index, see bm25.py)
 
 `build_index` copies the live generation aside, applies only the changes (new/changed chunks are
 embedded, removed ones deleted), then flips CURRENT, so a server answering from the old generation
 never sees a half-written store. With `chroma_host` set, the same collection lives on a Chroma
 server and changes are applied in place (the server serialises writes).
 
-The manifest (embedder spec, dimension, chunker version, corpus hash) is stored both in
-manifest.json and in the collection metadata: opening an index built with another embedder or
-chunker is an error that says how to rebuild, never a silent mix of vector spaces.
+The manifest (embedder spec, dimension, chunker version, corpus hash, BM25 signature and revision)
+is stored both in manifest.json and in the collection metadata: opening an index built with another
+embedder or chunker is an error that says how to rebuild, never a silent mix of vector spaces.
+
+BM25 is built at index time from every chunk in the collection and saved in the generation, tagged
+with the build's `revision` (also in the manifest), so the vectors and the BM25 files are published
+together by the same CURRENT flip. With a Chroma server the BM25 files are a local cache under
+`data_dir/bm25-cache/`, keyed by the collection's id and revision: rebuilt only when the collection
+changed. Chunk texts and metadata are not held in memory: `OpenIndex.fetch` reads the passages a
+query uses from Chroma by id (with a small LRU cache).
 
 Over 300 lines on purpose: the manifest, the generation pointer and the Chroma clients are one
 protocol (build aside, verify, flip, open); split apart, the rules for when an index may be opened
@@ -23,16 +30,23 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
+import re
 import shutil
+import threading
 import time
-from dataclasses import asdict, dataclass
+import uuid
+from collections import OrderedDict
+from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assistant.article.chunking import CHUNKER_VERSION, chunk_sections
 from assistant.article.corpus import Corpus, load_corpus
 from assistant.errors import IndexMismatchError, IndexMissingError, IndexUnavailableError
+from assistant.search.bm25 import BM25, BM25FilesError, signature
 from assistant.settings import Settings
 from assistant.types import Chunk
 
@@ -42,6 +56,11 @@ if TYPE_CHECKING:
 MANIFEST_FORMAT = 1
 POINTER = "CURRENT"
 BATCH = 32
+BM25_DIR = "bm25"
+BM25_CACHE = "bm25-cache"
+CHUNK_CACHE = 2048  # chunks kept in memory (LRU) by an open index
+
+log = logging.getLogger("cto_coach")
 
 
 @dataclass(frozen=True)
@@ -53,6 +72,8 @@ class Manifest:
     chunk_count: int
     built_at: float
     format: int = MANIFEST_FORMAT
+    bm25: str = ""  # bm25.signature() of the saved BM25 index ("" = built before BM25 was saved)
+    revision: str = ""  # changes with every build that changes the collection; tags the BM25 files
 
     def to_metadata(self) -> dict[str, Any]:
         return {f"cto_{k}": v for k, v in asdict(self).items()}
@@ -60,8 +81,10 @@ class Manifest:
     @classmethod
     def from_metadata(cls, meta: dict | None) -> Manifest | None:
         meta = meta or {}
+        optional = {"bm25": "", "revision": ""}
         try:
-            return cls(**{k: meta[f"cto_{k}"] for k in cls.__dataclass_fields__})
+            return cls(**{k: meta[f"cto_{k}"] if k not in optional else meta.get(f"cto_{k}", optional[k])
+                          for k in cls.__dataclass_fields__})
         except KeyError:
             return None
 
@@ -141,17 +164,70 @@ def persistent_client(path: Path) -> Any:
 
 @dataclass
 class OpenIndex:
-    """A live, verified index: the LangChain vector store plus every chunk (for BM25 and the UI)."""
+    """A live, verified index: the LangChain vector store, its BM25 index, and chunks fetched by id."""
 
     store: Any  # langchain_chroma.Chroma
     manifest: Manifest
-    chunks: list[Chunk]
     location: str
     generation: str | None
+    bm25: BM25
+    chroma_collection: Any = None  # the chromadb collection behind the store (public chromadb API)
+    cache_size: int = CHUNK_CACHE
+    _cache: OrderedDict = field(default_factory=OrderedDict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def collection(self) -> Any:
+        return self.chroma_collection
+
+    @property
+    def count(self) -> int:
+        return self.manifest.chunk_count
+
+    @cached_property
+    def chunks(self) -> list[Chunk]:
+        """Every chunk, read from the store on first use (evals and tools; answering never needs it)."""
+        try:
+            return _all_chunks(self.collection)
+        except Exception as exc:
+            raise _unreadable(self.location, exc) from None
+
+    def fetch(self, ids: list[str]) -> dict[str, Chunk]:
+        """id -> Chunk for the ids that exist, from the LRU cache or one read from Chroma."""
+        out: dict[str, Chunk] = {}
+        missing: list[str] = []
+        with self._lock:
+            for cid in dict.fromkeys(ids):
+                c = self._cache.get(cid)
+                if c is None:
+                    missing.append(cid)
+                else:
+                    self._cache.move_to_end(cid)
+                    out[cid] = c
+        if missing:
+            got: list[Chunk] = []
+            try:
+                for start in range(0, len(missing), PAGE):
+                    res = self.collection.get(ids=missing[start : start + PAGE], include=["documents", "metadatas"])
+                    got.extend(Chunk.from_store(i, d, m or {})
+                               for i, d, m in zip(res["ids"], res["documents"], res["metadatas"], strict=True))
+            except Exception as exc:
+                raise _unreadable(self.location, exc) from None
+            self._remember(got)
+            out.update((c.id, c) for c in got)
+        return {cid: out[cid] for cid in dict.fromkeys(ids) if cid in out}
+
+    def _remember(self, chunks: list[Chunk]) -> None:
+        with self._lock:
+            for c in chunks:
+                self._cache[c.id] = c
+                self._cache.move_to_end(c.id)
+            while len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)
 
     def dense_search(self, vector: list[float], k: int) -> list[tuple[str, float]]:
         """(chunk id, cosine similarity) best first."""
-        k = min(k, len(self.chunks))
+        k = min(k, self.count)
         if k <= 0:
             return []
         try:
@@ -161,7 +237,17 @@ class OpenIndex:
                 f"search failed on the index at {self.location} ({type(exc).__name__}: {str(exc)[:160]}). "
                 "Run `cto-coach index --rebuild`."
             ) from None
+        # The hits carry their text and metadata: keep them, the answer will likely quote some.
+        self._remember([Chunk.from_store(doc.id, doc.page_content, doc.metadata or {}) for doc, _ in hits
+                        if getattr(doc, "page_content", None) is not None])
         return [(doc.id, 1.0 - float(dist)) for doc, dist in hits]
+
+
+def _unreadable(location: str, exc: Exception) -> IndexUnavailableError:
+    return IndexUnavailableError(
+        f"the index at {location} is unreadable ({type(exc).__name__}: {str(exc)[:160]}). "
+        "Run `cto-coach index --rebuild`."
+    )
 
 
 def expected_manifest_fields(settings: Settings, dim: int | None = None) -> dict[str, Any]:
@@ -243,6 +329,7 @@ def open_index(settings: Settings, embeddings: Embeddings) -> OpenIndex:
     """Open and verify the live index; raises a typed error saying how to fix any problem."""
     location = location_of(settings)
     generation = None
+    gen = None
     if settings.chroma_host:
         client = _server_client(settings)
     else:
@@ -255,21 +342,80 @@ def open_index(settings: Settings, embeddings: Embeddings) -> OpenIndex:
     try:
         collection = client.get_collection(settings.collection)
         manifest = Manifest.from_metadata(collection.metadata)
-        chunks = _all_chunks(collection)
+        count = collection.count()
     except Exception as exc:
-        raise IndexUnavailableError(
-            f"the index at {location} is unreadable ({type(exc).__name__}: {str(exc)[:160]}). "
-            "Run `cto-coach index --rebuild`."
-        ) from None
+        raise _unreadable(location, exc) from None
     if manifest is None:
         raise IndexUnavailableError(f"the index at {location} has no manifest; run `cto-coach index --rebuild`")
     check_compatible(manifest, settings, location)
-    if len(chunks) != manifest.chunk_count:
+    if count != manifest.chunk_count:
         raise IndexUnavailableError(
-            f"the index at {location} is incomplete ({len(chunks)} chunks, manifest says {manifest.chunk_count}); "
+            f"the index at {location} is incomplete ({count} chunks, manifest says {manifest.chunk_count}); "
             "run `cto-coach index --rebuild`"
         )
-    return OpenIndex(store, manifest, chunks, location, generation)
+    bm25 = _open_bm25(settings, manifest, collection, gen, location)
+    return OpenIndex(store, manifest, location, generation, bm25, chroma_collection=collection)
+
+
+def _check_bm25_manifest(manifest: Manifest, location: str) -> None:
+    if manifest.bm25 != signature() or not manifest.revision:
+        built = repr(manifest.bm25) if manifest.bm25 else "no saved BM25 index (built by an older version)"
+        raise IndexMismatchError(
+            f"the index at {location} has {built}; this version needs BM25 files built with {signature()!r}. "
+            "Run `cto-coach index` to rebuild them (the vectors are kept, nothing is re-embedded)."
+        )
+
+
+def _open_bm25(settings: Settings, manifest: Manifest, collection: Any, gen: Path | None, location: str) -> BM25:
+    _check_bm25_manifest(manifest, location)
+    if gen is not None:
+        try:
+            return BM25.load(gen / BM25_DIR, revision=manifest.revision, n_docs=manifest.chunk_count)
+        except BM25FilesError as exc:
+            raise IndexUnavailableError(
+                f"the index at {location} is unusable: {exc}. Run `cto-coach index` to rebuild its BM25 files."
+            ) from None
+    # A Chroma server: the BM25 files are a local cache for this collection generation.
+    folder = bm25_cache_dir(settings, collection, manifest.revision)
+    try:
+        return BM25.load(folder, revision=manifest.revision, n_docs=manifest.chunk_count)
+    except BM25FilesError:
+        pass
+    log.info("building the local BM25 cache for %s (revision %s)", location, manifest.revision)
+    bm25 = build_bm25(collection, manifest.revision, location)
+    if bm25.n != manifest.chunk_count:
+        raise IndexUnavailableError(f"the collection at {location} changed while its BM25 cache was built; retry")
+    return _save_cache(settings, collection, bm25, folder)
+
+
+def bm25_cache_dir(settings: Settings, collection: Any, revision: str) -> Path:
+    """Where the BM25 files of a server collection are cached: one folder per collection id and revision."""
+    name = re.sub(r"[^A-Za-z0-9_.-]", "_", f"{settings.chroma_host}_{settings.chroma_port}_{collection.name}")
+    return settings.data_dir / BM25_CACHE / name / f"{collection.id}-{revision}"
+
+
+def _save_cache(settings: Settings, collection: Any, bm25: BM25, folder: Path) -> BM25:
+    """Save to the cache and drop this collection's older cache folders; in memory only if that fails."""
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        if not folder.exists():
+            with contextlib.suppress(OSError):  # another process may have saved the same revision first
+                bm25.save(folder)
+        for old in folder.parent.iterdir():  # this collection's older revisions (or a re-created collection)
+            if old.name != folder.name and not old.name.startswith("."):
+                shutil.rmtree(old, ignore_errors=True)
+        return BM25.load(folder, revision=bm25.meta["revision"], n_docs=bm25.n)
+    except (OSError, BM25FilesError) as exc:
+        log.warning("cannot cache the BM25 index in %s (%s); keeping it in memory", folder, exc)
+        return bm25
+
+
+def build_bm25(collection: Any, revision: str, location: str) -> BM25:
+    try:
+        chunks = _all_chunks(collection)
+    except Exception as exc:
+        raise _unreadable(location, exc) from None
+    return BM25.build([c.id for c in chunks], [c.text for c in chunks], [c.stage for c in chunks], revision)
 
 
 def index_status(settings: Settings, corpus: Corpus | None = None) -> str:
@@ -297,6 +443,12 @@ def index_status(settings: Settings, corpus: Corpus | None = None) -> str:
         return "missing"
     if manifest.embedder != settings.embedder or manifest.chunker != CHUNKER_VERSION:
         return "mismatch"
+    if manifest.bm25 != signature() or not manifest.revision:
+        return "stale"  # BM25 files missing or built differently: `cto-coach index` rebuilds them, no re-embedding
+    if not settings.chroma_host and gen is not None:
+        bm = BM25.read_meta(gen / BM25_DIR)
+        if bm is None or bm.get("revision") != manifest.revision or bm.get("signature") != signature():
+            return "stale"
     return "fresh" if manifest.corpus_hash == corpus.corpus_hash else "stale"
 
 
@@ -364,14 +516,25 @@ def _apply(settings: Settings, embeddings: Embeddings, corpus: Corpus, chunks: l
     for start in range(0, len(to_delete), PAGE):
         collection.delete(ids=to_delete[start : start + PAGE])
     total = collection.count()
-    manifest = Manifest(settings.embedder, dim, CHUNKER_VERSION, corpus.corpus_hash, total, time.time())
+    unchanged_server = (new_gen is None and not to_add and not to_delete and old_manifest is not None
+                        and old_manifest.bm25 == signature() and bool(old_manifest.revision))
+    # A new revision whenever the collection may have changed: it tags the BM25 files built from it.
+    revision = old_manifest.revision if unchanged_server and old_manifest else uuid.uuid4().hex
+    bm25 = None if unchanged_server else build_bm25(collection, revision, location)
+    manifest = Manifest(settings.embedder, dim, CHUNKER_VERSION, corpus.corpus_hash, total, time.time(),
+                        bm25=signature(), revision=revision)
     meta = dict(collection.metadata or {})
     meta.update(manifest.to_metadata())
     collection.modify(metadata=meta)
 
     if new_gen is not None:
+        assert bm25 is not None
+        shutil.rmtree(new_gen / BM25_DIR, ignore_errors=True)  # the copied generation's, now outdated
+        bm25.save(new_gen / BM25_DIR)
         (new_gen / "manifest.json").write_text(json.dumps(asdict(manifest), indent=2), encoding="utf-8")
         _publish(settings.index_dir, new_gen)
+    elif bm25 is not None:  # a server: cache the BM25 files locally for this revision
+        _save_cache(settings, collection, bm25, bm25_cache_dir(settings, collection, revision))
     return IndexReport(
         added=len(to_add),
         deleted=len(to_delete),

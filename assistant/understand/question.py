@@ -60,6 +60,7 @@ _OVERVIEW = re.compile(r"\b(?:tl;?dr|summar(?:y|i[sz]e)|overview|in a nutshell|t
                        r"what does an? cto (?:actually |really )?do|what (?:is|'s) (?:the )?(?:job|role) of (?:a|the) cto|"
                        r"what (?:do|does) ctos? (?:actually |really )?do|how many stages|what are the stages|each stage|all (?:four|4) stages)\b|"
                        r"요약|정리해|한눈에|전체적|단계별로|각 단계|몇 단계로|네 단계|4단계로|무슨 일을? 하|뭐 하는|뭐하는|무엇을 하는|하는 일이 뭐|"
+                       r"\bwhat (?:is|makes) (?:a|an|the) cto\b|\bdifference between (?:a |an |the )?cto and|CTO란|CTO(?:와|랑|하고) .{1,20}(?:차이|다른)|"
                        r"(?:CTO|씨티오)(?:는|란|가)? (?:정확히 |대체 |도대체 )?(?:뭐|무엇|무슨)", re.I)
 _COMPARE = re.compile(r"\b(?:vs\.?|versus|differ(?:ence|ent|s)?|compare[ds]?|comparison|between|change[sd]?|"
                       r"shift|evolve|how does .+ change|what changes)\b|차이|달라|다른가|다르|비교|바뀌|변하|달라지", re.I)
@@ -107,7 +108,7 @@ class Question:
         """What the question is about: the asks, or — when they only point back ("Is that right?",
         "이게 맞는 순서일까요?") — the present part of the whole question (backstory left out)."""
         ask = _WHEN.sub(" ", self.ask_text)  # "몇 명 규모부터", "at what point": the form, not the topic
-        if len(terms_of(ask)) >= 3 and not _DEICTIC.search(ask):
+        if not _DEICTIC.search(ask) or len(terms_of(ask)) >= 4:
             return ask
         return self.situation.present_text or self.cleaned
 
@@ -214,6 +215,14 @@ def _belief(text: str, m: re.Match[str] | None) -> str:
     return text
 
 
+def _without_situation(ask: str, sit: Situation) -> str:
+    """The ask without the clauses that only state the user's size ("공동창업자 둘이서 시작했는데 …")."""
+    size_words = [s.words for s in sit.sizes]
+    kept = [c for c in re.split(r"(?<=는데|인데|지만)\s+|,\s*", ask) if not any(w and w in c for w in size_words)]
+    rest = " ".join(kept).strip()
+    return rest if len(terms_of(rest)) >= 1 else ask
+
+
 def understand(text: str, history: list[tuple[str, str]], topic_map: TopicMap | None,
                examples: ScopeExamples | None = None, fixed: Diagnosis | None = None) -> Question:
     intent = classify(text)
@@ -236,8 +245,11 @@ def understand(text: str, history: list[tuple[str, str]], topic_map: TopicMap | 
         intent = replace(intent, kind="answer")
     if qtype == "out_of_scope":
         in_scope, reason, reason_ko = False, intent.topic_en, intent.topic_ko
-    elif examples is not None and qtype not in ("injection", "premise", "belief", "attribution", "overview"):
-        about = Question(text, cleaned, language, sit, asks, qtype, diag, intent).topic_text
+    elif examples is not None and qtype not in ("injection", "premise", "belief", "attribution", "overview") \
+            and diag.source not in ("stage_name", "stage_number", "followup"):
+        # A question that names one of the article's stages is about the article; otherwise the scope is
+        # judged on what is asked, without the clauses that describe the user's situation.
+        about = _without_situation(Question(text, cleaned, language, sit, asks, qtype, diag, intent).topic_text, sit)
         verdict = examples.judge(about, topics[0].score if topics else None,
                                  topic_map.vector(about) if topic_map else None,
                                  max((m.lexical for m in topics[:3]), default=0.0))

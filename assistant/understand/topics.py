@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -33,6 +34,8 @@ _GENERIC = {"cto", "단계", "stage", "stages", "회사", "company", "startup", 
             "blogger", "언제", "when", "몇", "부터", "하나", "become", "problem", "문제", "직접", "챙기",
             # pronouns and time words: in a few units by chance, never what a question is about
             "우리", "저희", "제가", "저는", "나", "지금", "요즘", "이제", "we", "our", "us", "my", "now", "규모", "size"}
+# Korean verb and adjective forms ("들어가나요", "중요할까요"): unknown to the article but not a topic.
+_KO_PREDICATE = re.compile(r"[가-힣](?:요|다|까|죠|지|고|서|면|데|며|네|니|나|게|군)$")
 LEXICAL_WEIGHT = 0.05  # one fully shared rare term ≈ 0.05 of cosine (tuned on the dev split)
 
 
@@ -103,6 +106,7 @@ class TopicMap:
                  cache_dir: Path | None = None, key: str = "") -> None:
         self.embeddings = embeddings
         self._queries: dict[str, np.ndarray] = {}
+        self._lock = threading.Lock()  # the web UI answers sessions in parallel
         units: list[Unit] = []
         for section in corpus.sections:
             # Only the article's own attributed sections: another document dropped into the corpus is
@@ -131,12 +135,14 @@ class TopicMap:
     def vector(self, question: str) -> np.ndarray:
         """The question's e5 query vector without the title words (memoised: plans ask again)."""
         key = topic_text(question)
-        v = self._queries.get(key)
+        with self._lock:
+            v = self._queries.get(key)
         if v is None:
             v = unit(self.embeddings.embed_query(key))
-            if len(self._queries) > 512:
-                self._queries.pop(next(iter(self._queries)))
-            self._queries[key] = v
+            with self._lock:
+                if len(self._queries) > 512:
+                    self._queries.pop(next(iter(self._queries)))
+                self._queries[key] = v
         return v
 
     def match(self, question: str, *, english: bool, stages: tuple[int, ...] = (),
@@ -149,7 +155,7 @@ class TopicMap:
         # Terms the article never uses count at full weight: a question about "외주 개발사" is mostly about
         # something the article does not cover, however well its one word "관리" matches.
         q_terms = {t for t in terms_of(f"{topic_text(question)} {translate_terms(topic_text(question))}")
-                   if t in self.idf or t not in self.common}
+                   if t in self.idf or (t not in self.common and not _KO_PREDICATE.search(t))}
         total = sum(self.idf.get(t, self.max_idf) for t in q_terms) or 1.0
         out = []
         for i, u in enumerate(self.units):

@@ -1,21 +1,26 @@
 """The fast BM25 and tokenizer paths give exactly what the plain formulas give.
 
-`assistant.search.bm25` precomputes posting weights into numpy arrays, `_strip_josa` is memoised by suffix
+`assistant.search.bm25` scores with `bm25s` (saved, memory-mapped), `_strip_josa` is memoised by suffix
 length and glossary matchers are compiled once (for 100k-chunk indexes, see `make bench`); these
-reference versions are the straightforward definitions they must agree with.
+reference versions are the straightforward definitions they must agree with. The BM25 is also checked
+against the numpy implementation it replaced (bench/legacy.py) on the real corpus and every question
+of evals/cases.jsonl: same top-k ids in the same order, same scores.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections import Counter, defaultdict
 from pathlib import Path
 
+import pytest
+
 from assistant import text
 from assistant.article.chunking import chunk_sections
 from assistant.article.corpus import load_corpus
-from assistant.search.bm25 import BM25
+from assistant.search.bm25 import BM25, BM25FilesError, signature
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -64,17 +69,81 @@ def _texts() -> list[str]:
 QUERIES = ["성장기 CTO 기술 부채", "What should a growth-stage CTO do?", "직원 20명인데 뭘 해야 하죠?", "P&L 효율성", "AWS"]
 
 
-def test_bm25_scores_and_order_match_the_formula():
+def _saved_and_loaded(ids, texts, folder, stages=None) -> BM25:
+    BM25.build(ids, texts, stages, revision="r1").save(folder)
+    return BM25.load(folder, revision="r1", n_docs=len(ids))  # memory-mapped, as the app opens it
+
+
+def test_bm25_scores_and_order_match_the_formula(tmp_path):
     texts = _texts()
-    ids = [str(i) for i in range(len(texts))]
-    bm25 = BM25(ids, texts)
+    ids = [f"c{i:04d}" for i in range(len(texts))]
+    bm25 = _saved_and_loaded(ids, texts, tmp_path / "bm25")
     for q in QUERIES:
         ref = reference_bm25(texts, bm25.query_terms(q))
         want = sorted(ref.items(), key=lambda kv: (-kv[1], kv[0]))[:10]
         got = bm25.search(q, 10)
-        assert [i for i, _ in got] == [str(i) for i, _ in want]
+        assert [i for i, _ in got] == [ids[i] for i, _ in want]
         assert all(abs(s - w) < 1e-9 for (_, s), (_, w) in zip(got, want, strict=True))
     assert bm25.search("zzzz-no-such-term", 5) == []
+    # idf as the coach's premise check reads it: the formula, per term, and its maximum
+    docs = [set(text.tokenize(t)) for t in texts]
+    for term in ["성장기", "#기술", "cto", "aws"]:
+        df = sum(term in d for d in docs)
+        assert bm25.idf[term] == math.log(1 + (len(texts) - df + 0.5) / (df + 0.5))
+    assert bm25.idf.get("zzzz-no-such-term") is None and "zzzz-no-such-term" not in bm25.idf
+    assert bm25.max_idf == max(bm25.idf.values()) == math.log(1 + (len(texts) - 0.5) / 1.5)
+
+
+def _cases() -> list[dict]:
+    lines = (ROOT / "evals" / "cases.jsonl").read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines if line.strip()]
+
+
+def test_rankings_on_the_eval_questions_are_identical_to_the_replaced_bm25(tmp_path):
+    """Top-20 ids (the retriever's candidates) and scores on the real corpus, for every eval question
+    (and, for follow-ups, the question joined with its history, as the standalone query may be)."""
+    from bench.legacy import LegacyBM25
+
+    chunks = sorted(chunk_sections(load_corpus(ROOT / "corpus").sections),
+                    key=lambda c: (c.doc_id, c.section_order, c.position))  # the index's document order
+    ids, texts = [c.id for c in chunks], [c.text for c in chunks]
+    new = _saved_and_loaded(ids, texts, tmp_path / "bm25", [c.stage for c in chunks])
+    old = LegacyBM25(ids, texts)
+    queries = []
+    for case in _cases():
+        queries.append(case["question"])
+        history = " ".join(t for _, t in case.get("history") or [])
+        if history:
+            queries.append(f"{case['question']} {history}")
+    assert len(queries) >= 40
+    compared = 0
+    for q in queries:
+        got, want = new.search(q, 20), old.search(q, 20)
+        assert [i for i, _ in got] == [i for i, _ in want], q
+        assert all(math.isclose(s, w, rel_tol=1e-12) for (_, s), (_, w) in zip(got, want, strict=True)), q
+        compared += bool(want)
+    assert compared >= 40
+    assert {t: new.idf[t] for t in old.idf} == old.idf  # the premise check's weights, bit for bit
+    assert new.max_idf == old.max_idf
+    assert new.by_stage == {s: [c.id for c in chunks if c.stage == s] for s in (1, 2, 3, 4)}
+
+
+def test_saved_bm25_refuses_other_parameters_or_revision(tmp_path):
+    texts = _texts()[:40]
+    ids = [f"c{i}" for i in range(len(texts))]
+    folder = tmp_path / "bm25"
+    BM25.build(ids, texts, revision="r1").save(folder)
+    with pytest.raises(BM25FilesError, match="revision"):
+        BM25.load(folder, revision="r2")
+    with pytest.raises(BM25FilesError, match="40 documents"):
+        BM25.load(folder, n_docs=41)
+    meta = json.loads((folder / "meta.json").read_text())
+    meta["signature"] = signature().replace("-v1-", "-v0-")
+    (folder / "meta.json").write_text(json.dumps(meta))
+    with pytest.raises(BM25FilesError, match="built with"):
+        BM25.load(folder)
+    with pytest.raises(BM25FilesError, match="no BM25 index"):
+        BM25.load(tmp_path / "nowhere")
 
 
 def test_particle_stripping_and_glossary_matching_match_the_plain_versions():

@@ -82,3 +82,62 @@ def test_server_down_names_host_and_port(fresh_settings, embeddings):
 
 def test_chroma_cli_is_on_path_for_ci():
     assert CHROMA.exists() or shutil.which("chroma")
+
+
+def test_server_bm25_is_cached_locally_and_rebuilt_only_when_the_collection_changes(
+        chroma_server, fresh_settings, embeddings, monkeypatch, tmp_path):
+    from assistant.search import store
+
+    settings = fresh_settings.model_copy(update={"chroma_host": "127.0.0.1", "chroma_port": chroma_server,
+                                                 "collection": "cto_coach_cache_test"})
+    build_index(settings, embeddings, rebuild=True)
+    cache_root = settings.data_dir / "bm25-cache"
+
+    def cached() -> list:
+        return sorted(p.parent for p in cache_root.rglob("meta.json"))
+
+    first = open_index(settings, embeddings)
+    assert cached() == [store.bm25_cache_dir(settings, first.collection, first.manifest.revision)]
+    assert first.bm25.meta["revision"] == first.manifest.revision
+
+    def no_rebuild(*args, **kwargs):
+        raise AssertionError("the BM25 cache was rebuilt although the collection did not change")
+
+    monkeypatch.setattr(store, "build_bm25", no_rebuild)
+    again = open_index(settings, embeddings)  # same collection generation: the cache is reused
+    assert again.manifest.revision == first.manifest.revision and again.bm25.search("기술 부채", 3)
+    assert build_index(settings, embeddings).added == 0  # a no-op update keeps the revision (and the cache)
+    assert open_index(settings, embeddings).manifest.revision == first.manifest.revision
+    monkeypatch.undo()
+
+    # Another machine updates the collection (its own data_dir): our cache is stale and is rebuilt on open.
+    (settings.corpus_dir / "extra.md").write_text("# 부록\nCTO는 사일로를 경계해야 합니다.", encoding="utf-8")
+    elsewhere = settings.model_copy(update={"data_dir": tmp_path / "other-machine"})
+    assert build_index(elsewhere, embeddings).added == 1
+    changed = open_index(settings, embeddings)
+    assert changed.manifest.revision != first.manifest.revision
+    extra_ids = {c.id for c in changed.chunks if c.doc_id == "extra"}
+    assert changed.bm25.search("사일로", 3)[0][0] in extra_ids
+    assert cached() == [store.bm25_cache_dir(settings, changed.collection, changed.manifest.revision)]  # old one gone
+    # The collection re-created from scratch (new collection id): a new cache folder as well.
+    build_index(elsewhere, embeddings, rebuild=True)
+    recreated = open_index(settings, embeddings)
+    assert recreated.collection.id != changed.collection.id
+    assert cached() == [store.bm25_cache_dir(settings, recreated.collection, recreated.manifest.revision)]
+
+
+def test_server_collection_from_an_older_version_is_refused_with_the_fix(chroma_server, fresh_settings, embeddings):
+    from assistant.errors import IndexMismatchError
+
+    settings = fresh_settings.model_copy(update={"chroma_host": "127.0.0.1", "chroma_port": chroma_server,
+                                                 "collection": "cto_coach_old_test"})
+    build_index(settings, embeddings, rebuild=True)
+    import chromadb
+
+    col = chromadb.HttpClient(host="127.0.0.1", port=chroma_server).get_collection(settings.collection)
+    col.modify(metadata={k: v for k, v in (col.metadata or {}).items() if k not in ("cto_bm25", "cto_revision")})
+    assert index_status(settings) == "stale"
+    with pytest.raises(IndexMismatchError, match=r"no saved BM25 index.*`cto-coach index`"):
+        open_index(settings, embeddings)
+    build_index(settings, embeddings)
+    assert open_index(settings, embeddings).bm25.search("기술 부채", 3)

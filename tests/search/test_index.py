@@ -131,3 +131,126 @@ def test_bad_corpus_file_keeps_its_old_chunks(fresh_settings, embeddings):
     report = build_index(fresh_settings, embeddings)
     assert report.deleted == 0
     assert any(c.doc_id == "extra" for c in open_index(fresh_settings, embeddings).chunks)
+
+
+# --- BM25 saved with the generation; chunks fetched by id -------------------------------------------------
+def _manifest(gen):
+    import json
+
+    return json.loads((gen / "manifest.json").read_text())
+
+
+def test_bm25_is_saved_inside_the_generation_and_tagged_with_its_revision(fresh_settings, embeddings):
+    from assistant.search.bm25 import BM25, signature
+
+    build_index(fresh_settings, embeddings)
+    gen = live_generation(fresh_settings.index_dir)
+    meta = BM25.read_meta(gen / "bm25")
+    assert meta["signature"] == signature() == _manifest(gen)["bm25"]
+    assert meta["revision"] == _manifest(gen)["revision"] and meta["n_docs"] == _manifest(gen)["chunk_count"]
+    ix = open_index(fresh_settings, embeddings)
+    assert ix.bm25.search("기술 부채", 3) and ix.bm25.n == ix.count
+    # a new generation gets a new revision and its own BM25 files; the old one keeps its own
+    (fresh_settings.corpus_dir / "extra.md").write_text("# 부록\nCTO는 사일로를 경계해야 합니다.", encoding="utf-8")
+    build_index(fresh_settings, embeddings)
+    gen2 = live_generation(fresh_settings.index_dir)
+    assert gen2 != gen and _manifest(gen2)["revision"] != _manifest(gen)["revision"]
+    assert BM25.read_meta(gen / "bm25")["revision"] == _manifest(gen)["revision"]
+    hits = open_index(fresh_settings, embeddings).bm25.search("사일로", 3)
+    assert hits and hits[0][0] in {c.id for c in open_index(fresh_settings, embeddings).chunks if c.doc_id == "extra"}
+
+
+def test_generation_without_bm25_files_is_refused_then_repaired_by_index(fresh_settings, embeddings):
+    build_index(fresh_settings, embeddings)
+    gen = live_generation(fresh_settings.index_dir)
+    shutil.rmtree(gen / "bm25")
+    with pytest.raises(IndexUnavailableError, match=r"no BM25 index.*`cto-coach index`"):
+        open_index(fresh_settings, embeddings)
+    assert index_status(fresh_settings) == "stale"
+    counting = CountingEmbeddings(embeddings)
+    build_index(fresh_settings, counting)
+    assert counting.embedded == 0  # the vectors are kept
+    assert open_index(fresh_settings, embeddings).bm25.search("기술 부채", 3)
+
+
+def test_bm25_files_from_another_revision_are_refused(fresh_settings, embeddings):
+    build_index(fresh_settings, embeddings)
+    gen = live_generation(fresh_settings.index_dir)
+    meta = (gen / "bm25" / "meta.json").read_text().replace(_manifest(gen)["revision"], "0" * 32)
+    (gen / "bm25" / "meta.json").write_text(meta)
+    with pytest.raises(IndexUnavailableError, match="revision"):
+        open_index(fresh_settings, embeddings)
+    assert index_status(fresh_settings) == "stale"
+
+
+def test_mismatched_tokenizer_version_is_refused_with_the_fix(fresh_settings, embeddings, monkeypatch):
+    from assistant.search import bm25
+
+    build_index(fresh_settings, embeddings)
+    monkeypatch.setattr(bm25, "TOKENIZER_VERSION", bm25.TOKENIZER_VERSION + 1)  # this code's tokenizer changed
+    with pytest.raises(IndexMismatchError) as err:
+        open_index(fresh_settings, embeddings)
+    assert "ko-josa-bigram-v1" in str(err.value) and "ko-josa-bigram-v2" in str(err.value)
+    assert "`cto-coach index`" in str(err.value) and "nothing is re-embedded" in str(err.value)
+    assert index_status(fresh_settings) == "stale"
+    counting = CountingEmbeddings(embeddings)
+    build_index(fresh_settings, counting)
+    assert counting.embedded == 0
+    assert open_index(fresh_settings, embeddings).bm25.meta["tokenizer"].startswith("ko-josa-bigram-v2")
+
+
+def test_index_built_before_bm25_was_saved_is_rebuilt_by_auto_index(fresh_settings, embeddings):
+    """An old generation (manifest without bm25/revision, no bm25/ folder): the Coach updates it."""
+    import json
+
+    from assistant.coach import Coach
+
+    build_index(fresh_settings, embeddings)
+    gen = live_generation(fresh_settings.index_dir)
+    shutil.rmtree(gen / "bm25")
+    old = {k: v for k, v in _manifest(gen).items() if k not in ("bm25", "revision")}
+    (gen / "manifest.json").write_text(json.dumps(old))
+    assert index_status(fresh_settings) == "stale"
+    coach = Coach.from_settings(fresh_settings)
+    assert coach.index_note and "updated" in coach.index_note
+    assert coach.ask("직원 20명인데 CTO로서 뭘 해야 하죠?").citations
+
+
+def test_chunks_are_fetched_by_id_not_held_in_memory(fresh_settings, embeddings, monkeypatch):
+    build_index(fresh_settings, embeddings)
+    ix = open_index(fresh_settings, embeddings)
+    assert "chunks" not in ix.__dict__  # nothing read at open
+    reads: list[list[str]] = []
+    real_get = ix.collection.get
+
+    def counting_get(*args, **kwargs):
+        reads.append(list(kwargs.get("ids") or []))
+        return real_get(*args, **kwargs)
+
+    monkeypatch.setattr(ix.collection, "get", counting_get)
+    some = [ix.bm25.ids[i] for i in (0, 3, 5)]
+    got = ix.fetch([*some, "no-such-id"])
+    assert list(got) == some and reads == [[*some, "no-such-id"]]  # one read for the missing ones
+    assert got[some[0]].text and got[some[0]].doc_id
+    assert ix.fetch(some) == {i: got[i] for i in some} and len(reads) == 1  # then from the LRU cache
+    ix.cache_size = 2
+    ix.fetch([ix.bm25.ids[7]])
+    assert len(ix._cache) == 2 and len(reads) == 2
+    assert "chunks" not in ix.__dict__
+
+
+def test_retriever_reads_only_the_passages_it_returns(fresh_settings, embeddings, monkeypatch):
+    from assistant.search.retrieval import HybridRetriever
+
+    build_index(fresh_settings, embeddings)
+    ix = open_index(fresh_settings, embeddings)
+    r = HybridRetriever.from_settings(ix, embeddings, fresh_settings)
+    fetched: list[list[str]] = []
+    real_fetch = ix.fetch
+    monkeypatch.setattr(ix, "fetch", lambda ids: fetched.append(list(ids)) or real_fetch(ids))
+    passages = r.retrieve("직원 20명인데 CTO로서 뭘 해야 하죠?", 3, 2)
+    assert len(passages) == 3 and len(fetched) == 1
+    assert [p.chunk.id for p in passages] == fetched[0][:3]
+    assert set(fetched[0][3:]) == set(r.by_stage[2])  # the boosted stage's chunks, in the same read
+    assert r.by_id[passages[0].chunk.id] == passages[0].chunk and "nope" not in r.by_id
+    assert len(r.by_id) == ix.count and "chunks" not in ix.__dict__
