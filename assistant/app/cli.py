@@ -128,9 +128,12 @@ def _dispatch(args: argparse.Namespace) -> int:
         print(report.summary())
         return 1 if corpus.problems else 0
     if args.command == "status":
+        from assistant.article.corpus import load_corpus
         from assistant.search.store import index_status, location_of
 
-        print(f"{index_status(settings)} ({location_of(settings)})")
+        corpus = load_corpus(settings.corpus_dir)
+        _warn_skipped(corpus.problems)
+        print(f"{index_status(settings, corpus)} ({location_of(settings)})")
         return 0
     if args.command == "serve":
         from assistant.app.ui.serve import serve
@@ -148,6 +151,12 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "ask":
         return _ask(args, settings)
     raise CoachError(f"unknown command {args.command}")  # pragma: no cover
+
+
+def _warn_skipped(problems: list) -> None:
+    """Corpus entries that were skipped (unreadable, not regular files): one warning line each."""
+    for problem in problems:
+        print(f"warning: {problem}", file=sys.stderr)
 
 
 def _read_history(path: Path | None) -> list:
@@ -176,6 +185,7 @@ def _ask(args: argparse.Namespace, settings) -> int:
     history = _read_history(args.history)
     batch_lines = _read_batch(args.batch) if args.batch is not None else None
     coach = Coach.from_settings(settings, progress=sys.stderr.isatty())
+    _warn_skipped(coach.corpus.problems)
     if coach.index_note:
         print(coach.index_note, file=sys.stderr)
     if batch_lines is None:
