@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import html
 import logging
 import re
 import uuid
@@ -17,6 +18,7 @@ from assistant.app.ui import render
 from assistant.app.ui.render import (
     EMPTY_EVIDENCE,
     FRIENDLY_ERROR,
+    as_text,
     format_answer,
     render_evidence,
     render_evidence_turn,
@@ -57,7 +59,7 @@ def _text_of(content: Any) -> str:
         text = str(content.get("text", ""))
     else:
         text = ""
-    return re.sub(r"<[^>]+>", "", text)
+    return html.unescape(re.sub(r"<[^>]+>", "", text))  # the chat shows escaped text (render.as_text)
 
 
 def _history_from_chat(chat: list) -> list[tuple[str, str]]:
@@ -85,7 +87,7 @@ class ChatHandlers:
         history = list(state["history"]) or _history_from_chat(chat)
         stage = check_stage(stage_choice, lenient=True)
         evidence = render_evidence(state["evidence"])
-        chat.append({"role": "user", "content": message if message.strip() else "…"})
+        chat.append({"role": "user", "content": as_text(message) if message.strip() else "…"})
         chat.append({"role": "assistant", "content": "…"})
         yield "", [*chat], evidence, None, gr.update(), state
 
@@ -95,12 +97,12 @@ class ChatHandlers:
             for event in self.coach.stream(message, history, stage):
                 if isinstance(event, Delta):
                     text += event.text
-                    chat[-1] = {"role": "assistant", "content": text}
+                    chat[-1] = {"role": "assistant", "content": as_text(text)}
                     yield "", [*chat], evidence, None, gr.update(), state
                 elif isinstance(event, Final):
                     answer = event.answer
         except CoachError as exc:
-            chat[-1] = {"role": "assistant", "content": f"⚠️ {exc}"}
+            chat[-1] = {"role": "assistant", "content": f"⚠️ {as_text(str(exc))}"}
             yield "", [*chat], evidence, {"error": str(exc)}, gr.update(), state
             return
         except Exception:  # never a traceback in the chat
