@@ -21,6 +21,8 @@ class SettingsError(CoachError):
 class CorpusError(CoachError):
     """A corpus document cannot be read or parsed; the message names the file."""
 
+    keep_indexed = True  # False for entries that are not regular files: their old chunks are dropped
+
     def __init__(self, path: object, problem: str):
         self.path = path
         super().__init__(f"{path}: {problem}")

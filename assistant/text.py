@@ -178,3 +178,25 @@ def hangul_ratio(text: str) -> float:
 def is_korean(text: str) -> bool:
     """Korean question → Korean framing. Any Hangul share over 20% counts (mixed questions are common)."""
     return hangul_ratio(text) >= 0.2
+
+
+# --- JSONL, line-exactly --------------------------------------------------------------------------
+# `str.splitlines()` also breaks at U+2028/U+2029, U+0085 (NEL) and \x1c-\x1e, which `json.dumps(...,
+# ensure_ascii=False)` leaves raw inside strings: a comment containing one of them split its record in
+# two. Writers escape them; readers split on "\n" only.
+_LINE_BREAKERS = {"\u2028": "\\u2028", "\u2029": "\\u2029", "\x85": "\\u0085"}
+_LINE_BREAKER_RE = re.compile("[\u2028\u2029\x85]")
+
+
+def jsonl_dumps(obj: object, **kwargs: object) -> str:
+    """One JSONL line (without the newline): `json.dumps` with the separators `splitlines` honours
+    escaped as well (\\x1c-\\x1e are control characters, which json escapes already)."""
+    import json
+
+    line = json.dumps(obj, ensure_ascii=False, **kwargs)  # type: ignore[arg-type]
+    return _LINE_BREAKER_RE.sub(lambda m: _LINE_BREAKERS[m.group(0)], line)
+
+
+def jsonl_lines(text: str) -> list[str]:
+    """The lines of a JSONL text, split on "\\n" only (a trailing "\\r" is dropped, for CRLF files)."""
+    return [line[:-1] if line.endswith("\r") else line for line in text.split("\n")]

@@ -55,7 +55,10 @@ FABRICATED_TYPES = ("changed_number", "changed_date", "swapped_entity", "flipped
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
     rows = []
-    for lineno, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+    from assistant.text import jsonl_lines
+
+    # "\n" only: splitlines() would also split at U+2028, U+0085 or \x1e inside a string.
+    for lineno, line in enumerate(jsonl_lines(Path(path).read_text(encoding="utf-8")), 1):
         if not line.strip():
             continue
         try:

@@ -24,6 +24,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from assistant.text import jsonl_dumps, jsonl_lines
+
 from . import CASE_FIELDS, CASES, CATEGORIES, EXPECTS, LANGS, corpus_text, read_jsonl
 
 # Keys an export may carry for the reviewer's benefit; not part of a case.
@@ -109,14 +111,15 @@ def validate(case: Any, corpus: str, taken_ids: set[str], taken_questions: set[t
 
 
 def add(candidates: Path, cases_path: Path = CASES, corpus: str | None = None, dry_run: bool = False,
-        out=sys.stdout) -> tuple[list[str], list[tuple[str, list[str]]]]:
+        out=None) -> tuple[list[str], list[tuple[str, list[str]]]]:
+    out = out if out is not None else sys.stdout  # looked up per call, not frozen at import
     corpus = corpus if corpus is not None else corpus_text()
     existing = read_jsonl(cases_path) if cases_path.exists() else []
     taken_ids = {c["id"] for c in existing}
     taken_q = {(" ".join(c["question"].split()).lower(), json.dumps(c.get("history") or [], ensure_ascii=False)) for c in existing}
     added: list[dict[str, Any]] = []
     rejected: list[tuple[str, list[str]]] = []
-    for lineno, line in enumerate(candidates.read_text(encoding="utf-8").splitlines(), 1):
+    for lineno, line in enumerate(jsonl_lines(candidates.read_text(encoding="utf-8")), 1):
         if not line.strip():
             continue
         try:
@@ -136,7 +139,7 @@ def add(candidates: Path, cases_path: Path = CASES, corpus: str | None = None, d
         text = cases_path.read_text(encoding="utf-8") if cases_path.exists() else ""
         sep = "" if not text or text.endswith("\n") else "\n"
         with cases_path.open("a", encoding="utf-8") as fh:
-            fh.write(sep + "".join(json.dumps(c, ensure_ascii=False) + "\n" for c in added))
+            fh.write(sep + "".join(jsonl_dumps(c) + "\n" for c in added))
     for c in added:
         print(f"{'would add' if dry_run else 'added'} {c['id']} ({c['category']}, {c['lang']}, expect {c['expect']})", file=out)
     for label, errors in rejected:

@@ -128,9 +128,12 @@ def _dispatch(args: argparse.Namespace) -> int:
         print(report.summary())
         return 1 if corpus.problems else 0
     if args.command == "status":
+        from assistant.article.corpus import load_corpus
         from assistant.search.store import index_status, location_of
 
-        print(f"{index_status(settings)} ({location_of(settings)})")
+        corpus = load_corpus(settings.corpus_dir)
+        _warn_skipped(corpus.problems)
+        print(f"{index_status(settings, corpus)} ({location_of(settings)})")
         return 0
     if args.command == "serve":
         from assistant.app.ui.serve import serve
@@ -150,14 +153,56 @@ def _dispatch(args: argparse.Namespace) -> int:
     raise CoachError(f"unknown command {args.command}")  # pragma: no cover
 
 
+def _warn_skipped(problems: list) -> None:
+    """Corpus entries that were skipped (unreadable, not regular files): one warning line each."""
+    for problem in problems:
+        print(f"warning: {problem}", file=sys.stderr)
+
+
+MAX_INPUT_FILE_BYTES = 10_000_000  # a history or batch file bigger than this is a mistake (/dev/zero, a dump)
+
+
+def _read_input_file(path: Path, what: str) -> str:
+    """The text of a regular file of at most MAX_INPUT_FILE_BYTES; anything else is one `InputError` line.
+
+    Opened without blocking (a FIFO would hang a plain open) and checked on the open descriptor: a
+    folder, FIFO or device is refused by name, and the read is bounded (no `/dev/zero` eating memory).
+    """
+    import os
+    import stat
+
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except FileNotFoundError:
+        raise InputError(f"{path}: {what} file not found") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read the {what} file ({exc.strerror})") from None
+    try:
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):
+            raise InputError(f"{path}: is a folder; give the {what} file itself")
+        if not stat.S_ISREG(st.st_mode):
+            raise InputError(f"{path}: not a regular file (a FIFO or device); give a {what} file")
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            data = fh.read(MAX_INPUT_FILE_BYTES + 1)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read the {what} file ({exc.strerror})") from None
+    finally:
+        os.close(fd)
+    if len(data) > MAX_INPUT_FILE_BYTES:
+        raise InputError(f"{path}: the {what} file is over {MAX_INPUT_FILE_BYTES // 1_000_000} MB")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: not UTF-8 text, so not a JSON file; re-save it as UTF-8") from None
+
+
 def _read_history(path: Path | None) -> list:
     if path is None:
         return []
     try:
-        data = json.loads(path.read_text(encoding="utf-8-sig"))
-    except FileNotFoundError:
-        raise InputError(f"{path}: history file not found") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        data = json.loads(_read_input_file(path, "history"))
+    except json.JSONDecodeError as exc:
         raise InputError(f"{path}: not a JSON file ({exc})") from None
     except RecursionError:
         raise InputError(f"{path}: the JSON is nested too deeply") from None
@@ -176,6 +221,7 @@ def _ask(args: argparse.Namespace, settings) -> int:
     history = _read_history(args.history)
     batch_lines = _read_batch(args.batch) if args.batch is not None else None
     coach = Coach.from_settings(settings, progress=sys.stderr.isatty())
+    _warn_skipped(coach.corpus.problems)
     if coach.index_note:
         print(coach.index_note, file=sys.stderr)
     if batch_lines is None:
@@ -200,14 +246,11 @@ def _ask(args: argparse.Namespace, settings) -> int:
 
 
 def _read_batch(path: Path) -> list[tuple[int, dict | InputError]]:
-    try:
-        raw = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise InputError(f"{path}: batch file not found") from None
-    except UnicodeDecodeError:
-        raise InputError(f"{path}: not UTF-8") from None
+    from assistant.text import jsonl_lines
+
+    raw = _read_input_file(path, "batch")
     items: list[tuple[int, dict | InputError]] = []
-    for lineno, line in enumerate(raw.splitlines(), 1):
+    for lineno, line in enumerate(jsonl_lines(raw), 1):
         if not line.strip():
             continue
         try:

@@ -27,6 +27,7 @@ import contextlib
 import hashlib
 import json
 import os
+import stat
 import threading
 import uuid
 from dataclasses import dataclass, field
@@ -35,7 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assistant.errors import FeedbackError
-from assistant.text import is_korean
+from assistant.text import is_korean, jsonl_dumps
 
 if TYPE_CHECKING:
     from assistant.settings import Settings
@@ -78,7 +79,7 @@ class FeedbackStore:
         """Store one record durably; returns it with `id`, `ts` and `v` filled in."""
         rec = {"v": SCHEMA_VERSION, "id": uuid.uuid4().hex, "ts": _now(), **record}
         try:
-            line = json.dumps(rec, ensure_ascii=False, separators=(",", ":"), default=str)
+            line = jsonl_dumps(rec, separators=(",", ":"), default=str)
         except (TypeError, ValueError) as exc:
             raise FeedbackError(f"feedback record cannot be stored as JSON: {exc}") from None
         if "\n" in line:  # json.dumps escapes newlines; this would be a bug
@@ -289,24 +290,52 @@ def _case(rec: dict[str, Any], history: list, entry: dict[str, Any], digest: str
 def export_candidates(settings: Settings, out_path: Path) -> int:
     """Write disliked / flagged answers as candidate eval cases (JSONL); returns how many.
 
-    The output file is replaced atomically (temp file + rename). Torn or invalid lines in the feedback
-    store are skipped; the export still succeeds.
+    `out_path` must be a new path or a regular file: a symlink, FIFO, device or folder there is
+    refused (never followed, never replaced). The file is replaced atomically (a temp file created
+    exclusively beside it, then a rename); an existing file keeps its permissions, a new one is
+    private to the user. Torn or invalid lines in the feedback store are skipped; the export still succeeds.
     """
     log = FeedbackStore.from_settings(settings).read()
     cases = candidates(log.records)
     out_path = Path(out_path)
+    mode = _check_out_path(out_path)
+    tmp = out_path.with_name(f".{out_path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
     try:
         out_path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out_path.with_name(f".{out_path.name}.{os.getpid()}.tmp")
-        with open(tmp, "w", encoding="utf-8") as fh:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), mode)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
             for case in cases:
-                fh.write(json.dumps(case, ensure_ascii=False) + "\n")
+                fh.write(jsonl_dumps(case) + "\n")
             fh.flush()
             os.fsync(fh.fileno())
+        _check_out_path(out_path)  # again, just before the rename: it may have been swapped meanwhile
         os.replace(tmp, out_path)
+    except FeedbackError:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
     except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
         raise FeedbackError(f"cannot write {out_path}: {exc.strerror or exc}") from None
     return len(cases)
+
+
+def _check_out_path(path: Path) -> int:
+    """The mode for the new file at `path`; a `FeedbackError` if something other than a regular file is there."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return 0o600
+    except OSError as exc:
+        raise FeedbackError(f"cannot write {path}: {exc.strerror or exc}") from None
+    if stat.S_ISREG(st.st_mode):
+        return stat.S_IMODE(st.st_mode)
+    kind = ("a symbolic link" if stat.S_ISLNK(st.st_mode) else "a folder" if stat.S_ISDIR(st.st_mode)
+            else "a FIFO (named pipe)" if stat.S_ISFIFO(st.st_mode)
+            else "a device" if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode) else "not a regular file")
+    raise FeedbackError(f"refusing to write {path}: it is {kind}, not a regular file; give --out a new path "
+                        "or a regular file")
 
 
 def export_problems(settings: Settings) -> list[str]:

@@ -11,8 +11,11 @@ stage None and section "body"; it needs no code change.
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import os
 import re
+import stat
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -83,43 +86,152 @@ class Corpus:
 
     @property
     def failed_doc_ids(self) -> set[str]:
-        return {Path(str(p.path)).stem for p in self.problems}
+        """Documents whose previously indexed chunks are kept: files that exist but failed to read or
+        parse. Skipped links, FIFOs and devices are not among them (their old chunks are dropped)."""
+        return {Path(str(p.path)).stem for p in self.problems if getattr(p, "keep_indexed", True)}
+
+
+def _wanted(name: str) -> bool:
+    return Path(name).suffix.lower() in SUFFIXES and not name.startswith(".") and name.lower() != "readme.md"
+
+
+def scan_corpus(corpus_dir: Path) -> tuple[list[Path], list[CorpusError]]:
+    """The regular document files under `corpus_dir`, and a problem for every entry that is not one.
+
+    Nothing is followed: a symbolic link (to a file, a folder, outside the corpus or in a loop) is
+    skipped with a message naming it, and so are FIFOs, devices and sockets. A document is *read*
+    through `read_regular`, which re-checks this on the open file (no race with a swapped path).
+    """
+    if not corpus_dir.is_dir():
+        raise CorpusError(corpus_dir, "corpus folder not found (set CTO_COACH_CORPUS_DIR or --corpus-dir)")
+    files: list[Path] = []
+    problems: list[CorpusError] = []
+
+    def walk_error(exc: OSError) -> None:
+        problems.append(CorpusError(exc.filename or corpus_dir, f"cannot list this folder ({exc.strerror}); skipped"))
+
+    for top, dirs, names in os.walk(corpus_dir, onerror=walk_error, followlinks=False):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for entry in [*dirs]:
+            path = Path(top) / entry
+            if path.is_symlink():
+                dirs.remove(entry)
+                problems.append(_skipped(path, f"{_link_note(path)}; skipped (folders inside the corpus must "
+                                            "be real folders)"))
+        for name in sorted(names):
+            if not _wanted(name):
+                continue
+            path = Path(top) / name
+            try:
+                mode = path.lstat().st_mode
+            except OSError as exc:
+                problems.append(CorpusError(path, f"cannot be read ({exc.strerror}); skipped"))
+                continue
+            if stat.S_ISLNK(mode):
+                problems.append(_skipped(path, f"{_link_note(path)}; skipped (copy the file into the corpus "
+                                            "instead of linking it)"))
+            elif not stat.S_ISREG(mode):
+                problems.append(_skipped(path, f"is a {_kind(mode)}, not a regular file; skipped"))
+            else:
+                files.append(path)
+    return sorted(files), problems
+
+
+def _skipped(path: Path, problem: str) -> CorpusError:
+    """A problem for an entry that is not a regular file: never read, and its old chunks are not kept."""
+    exc = CorpusError(path, problem)
+    exc.keep_indexed = False
+    return exc
+
+
+def _link_note(path: Path) -> str:
+    try:
+        target = os.readlink(path)
+    except OSError:
+        target = "?"
+    try:
+        path.resolve(strict=True)
+    except RuntimeError:
+        return f"is a symbolic link in a loop (→ {target}), not followed"
+    except OSError:
+        return f"is a broken symbolic link (→ {target}), not followed"
+    return f"is a symbolic link (→ {target}), not followed"
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "FIFO (named pipe)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "device"
+    if stat.S_ISSOCK(mode):
+        return "socket"
+    if stat.S_ISDIR(mode):
+        return "folder"
+    return "special file"
 
 
 def corpus_files(corpus_dir: Path) -> list[Path]:
-    if not corpus_dir.is_dir():
-        raise CorpusError(corpus_dir, "corpus folder not found (set CTO_COACH_CORPUS_DIR or --corpus-dir)")
-    return sorted(
-        p for p in corpus_dir.rglob("*")
-        if p.is_file() and p.suffix.lower() in SUFFIXES and not p.name.startswith(".") and p.name.lower() != "readme.md"
-    )
+    """The regular document files of the corpus (see `scan_corpus` for what is skipped and why)."""
+    return scan_corpus(corpus_dir)[0]
 
 
-def hash_files(files: list[Path], root: Path) -> str:
+MAX_DOCUMENT_BYTES = 20_000_000  # a corpus document bigger than this is a mistake (a dump, a log), not an article
+
+
+def read_regular(path: Path) -> bytes:
+    """The bytes of `path` if it is a regular file, opened without following a symlink and without
+    blocking on a FIFO; anything else is a `CorpusError` naming the file."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise _skipped(path, "is a symbolic link, not followed; skipped") from None
+        raise CorpusError(path, f"cannot be read ({exc.strerror}); skipped — fix its permissions or remove it") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise _skipped(path, f"is a {_kind(st.st_mode)}, not a regular file; skipped")
+        if st.st_size > MAX_DOCUMENT_BYTES:
+            raise CorpusError(path, f"is {st.st_size} bytes, over the {MAX_DOCUMENT_BYTES}-byte limit; skipped")
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            return f.read(MAX_DOCUMENT_BYTES + 1)
+    except OSError as exc:
+        raise CorpusError(path, f"cannot be read ({exc.strerror}); skipped") from None
+    finally:
+        os.close(fd)
+
+
+def hash_files(files: list[Path], root: Path, contents: dict[Path, bytes] | None = None) -> str:
     h = hashlib.sha256()
     for p in files:
         h.update(str(p.relative_to(root)).encode())
         h.update(b"\0")
-        h.update(p.read_bytes())
+        h.update(contents[p] if contents is not None else read_regular(p))
         h.update(b"\0")
     return h.hexdigest()[:16]
 
 
 def load_corpus(corpus_dir: Path) -> Corpus:
-    """Load every document; a bad file becomes a `CorpusError` in `problems`, the rest still load."""
+    """Load every document; a bad file becomes a `CorpusError` in `problems`, the rest still load.
+
+    Bad files include entries that are not regular files (symlinks, FIFOs, devices: never followed
+    or opened) and files that cannot be read (permissions, I/O errors)."""
     corpus_dir = Path(corpus_dir)
-    files = corpus_files(corpus_dir)
-    if not files:
+    files, problems = scan_corpus(corpus_dir)
+    if not files and not problems:
         raise CorpusError(corpus_dir, f"no documents ({', '.join('*' + s for s in SUFFIXES)}) in the corpus folder; "
                           "add some or set CTO_COACH_CORPUS_DIR")
     docs: list[Document] = []
-    problems: list[CorpusError] = []
+    contents: dict[Path, bytes] = {}
     for path in files:
         try:
-            docs.append(load_document(path, corpus_dir))
+            contents[path] = read_regular(path)
+            docs.append(load_document(path, corpus_dir, data=contents[path]))
         except CorpusError as exc:
             problems.append(exc)
-    return Corpus(docs, problems, hash_files(files, corpus_dir))
+    readable = [p for p in files if p in contents]
+    return Corpus(docs, problems, hash_files(readable, corpus_dir, contents))
 
 
 def _doc_id(path: Path, root: Path) -> str:
@@ -127,8 +239,8 @@ def _doc_id(path: Path, root: Path) -> str:
     return str(rel.with_suffix("")).replace("\\", "/")
 
 
-def load_document(path: Path, root: Path | None = None) -> Document:
-    raw_bytes = path.read_bytes()
+def load_document(path: Path, root: Path | None = None, data: bytes | None = None) -> Document:
+    raw_bytes = read_regular(path) if data is None else data
     try:
         raw = raw_bytes.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

@@ -29,6 +29,7 @@ would live in several files.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import logging
 import os
@@ -43,6 +44,11 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+try:  # POSIX only
+    import fcntl
+except ImportError:  # pragma: no cover
+    fcntl = None  # type: ignore[assignment]
+
 from assistant.article.chunking import CHUNKER_VERSION, chunk_sections
 from assistant.article.corpus import Corpus, load_corpus
 from assistant.errors import IndexMismatchError, IndexMissingError, IndexUnavailableError
@@ -51,6 +57,8 @@ from assistant.settings import Settings
 from assistant.types import Chunk
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from langchain_core.embeddings import Embeddings
 
 MANIFEST_FORMAT = 1
@@ -465,15 +473,96 @@ def build_index(
 
     started = time.perf_counter()
     corpus = corpus or load_corpus(settings.corpus_dir)
-    if not rebuild and not corpus.problems and not settings.chroma_host and index_status(settings, corpus) == "fresh":
-        gen = live_generation(settings.index_dir)
-        count = json.loads((gen / "manifest.json").read_text())["chunk_count"] if gen else 0
-        return IndexReport(0, 0, count, count, time.perf_counter() - started, location_of(settings), False)
-    chunks = chunk_sections(corpus.sections)
-    dim = embedding_dim(embeddings)
-    location = location_of(settings)
 
-    return _sync(settings, embeddings, corpus, chunks, dim, location, rebuild, progress, started)
+    def fresh() -> IndexReport | None:
+        if not rebuild and not corpus.problems and not settings.chroma_host and index_status(settings, corpus) == "fresh":
+            gen = live_generation(settings.index_dir)
+            count = json.loads((gen / "manifest.json").read_text())["chunk_count"] if gen else 0
+            return IndexReport(0, 0, count, count, time.perf_counter() - started, location_of(settings), False)
+        return None
+
+    report = fresh()  # before the lock: a fresh index on a read-only disk needs no write at all
+    if report is not None:
+        return report
+    with _build_lock(settings):  # one writer at a time; a second build waits for the first
+        report = fresh()  # the build we waited for may have done the work
+        if report is not None:
+            return report
+        chunks = chunk_sections(corpus.sections)
+        dim = embedding_dim(embeddings)
+        location = location_of(settings)
+        if not settings.chroma_host:
+            _drop_orphans(settings.index_dir)
+        return _sync(settings, embeddings, corpus, chunks, dim, location, rebuild, progress, started)
+
+
+LOCK_FILE = ".build.lock"
+LOCK_WAIT = 600.0  # seconds a build waits for another one before giving up with a clear message
+
+
+@contextlib.contextmanager
+def _build_lock(settings: Settings) -> Iterator[None]:
+    """An exclusive `flock` on index/.build.lock: concurrent builds (two `index --rebuild`, a serve
+    auto-indexing while the CLI indexes) run one after the other instead of deleting each other's
+    generations. The lock dies with its process, so a killed build never leaves it held."""
+    if settings.chroma_host or fcntl is None:  # the server serialises its own writes
+        yield
+        return
+    index_dir = Path(settings.index_dir)
+    try:
+        index_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(index_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise _write_error(index_dir, exc) from None
+    try:
+        deadline = time.monotonic() + LOCK_WAIT
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise IndexUnavailableError(
+                        f"another index build is running on {index_dir} (waited {LOCK_WAIT:.0f}s); let it finish, "
+                        "then run the command again"
+                    ) from None
+                time.sleep(0.2)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def _drop_orphans(index_dir: Path) -> None:
+    """Remove generation folders a killed or failed build left behind (called under the build lock):
+    everything but the live generation and the newest one before it (still read by running servers)."""
+    try:
+        live = live_generation(index_dir)
+    except IndexUnavailableError:
+        return  # a corrupt pointer: the rebuild will replace it; keep everything until then
+    if live is None:
+        return
+    older = sorted((g for g in index_dir.glob("gen-*") if g.name < live.name), key=lambda g: g.name)
+    keep = {live.name, older[-1].name if older else ""}
+    for gen in index_dir.glob("gen-*"):
+        if gen.name not in keep:
+            shutil.rmtree(gen, ignore_errors=True)
+    for tmp in index_dir.glob(f".{POINTER}.*.tmp"):
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+
+
+def _write_error(index_dir: Path, exc: OSError) -> IndexUnavailableError:
+    """The real cause of a failed write to the index folder, with advice that works for it."""
+    if exc.errno == errno.EROFS:
+        why = "it is on a read-only file system; set CTO_COACH_INDEX_DIR (or --index-dir) to a writable folder"
+    elif exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        why = "the disk is full; free some space, then run the command again (the live index is unchanged)"
+    elif exc.errno in (errno.EACCES, errno.EPERM):
+        why = ("no permission to write there; fix its permissions or set CTO_COACH_INDEX_DIR to a writable "
+               "folder")
+    else:
+        why = "set CTO_COACH_INDEX_DIR to a writable folder"
+    return IndexUnavailableError(f"cannot write the index at {index_dir} ({exc.strerror}): {why}")
 
 
 def _sync(settings: Settings, embeddings: Embeddings, corpus: Corpus, chunks: list[Chunk], dim: int,
@@ -490,9 +579,14 @@ def _sync(settings: Settings, embeddings: Embeddings, corpus: Corpus, chunks: li
 
     try:
         return _apply(settings, embeddings, corpus, chunks, dim, location, rebuild, progress, started, client, new_gen)
-    except BaseException:
+    except BaseException as exc:
         if new_gen is not None:  # never leave a half-built generation behind
             shutil.rmtree(new_gen, ignore_errors=True)
+        if new_gen is not None and _disk_full(exc):
+            raise IndexUnavailableError(
+                f"the disk ran out of space while building the index at {location}; free some space, then run "
+                "`cto-coach index` again (the live index is unchanged and still answers)"
+            ) from None
         raise
 
 
@@ -546,6 +640,13 @@ def _apply(settings: Settings, embeddings: Embeddings, corpus: Corpus, chunks: l
     )
 
 
+def _disk_full(exc: BaseException) -> bool:
+    if isinstance(exc, OSError):
+        return exc.errno in (errno.ENOSPC, errno.EDQUOT)
+    text = str(exc).lower()  # sqlite (through Chroma) says "database or disk is full"
+    return "disk is full" in text or "no space left" in text
+
+
 def _write_chunks(store: Any, chunks: list[Chunk], progress: bool) -> None:
     if not chunks:
         return
@@ -571,16 +672,17 @@ def _prepare_generation(index_dir: Path, rebuild: bool) -> Path:
         probe.write_text("ok")
         probe.unlink()
     except OSError as exc:
-        raise IndexUnavailableError(
-            f"cannot write the index at {index_dir} ({exc.strerror}); fix its permissions or set "
-            "CTO_COACH_INDEX_DIR to a writable folder"
-        ) from None
+        raise _write_error(index_dir, exc) from None
     old = None if rebuild else live_generation(index_dir)
     new = index_dir / f"gen-{time.time_ns()}"
-    if old is not None:
-        shutil.copytree(old, new)
-    else:
-        new.mkdir()
+    try:
+        if old is not None:
+            shutil.copytree(old, new)
+        else:
+            new.mkdir()
+    except OSError as exc:
+        shutil.rmtree(new, ignore_errors=True)
+        raise _write_error(index_dir, exc) from None
     return new
 
 

@@ -186,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     corpus = normalise(Path(args.corpus).read_text(encoding="utf-8"))
     errors: list[str] = []
     cases: list[dict] = []
-    for n, line in enumerate(Path(args.cases).read_text(encoding="utf-8").splitlines(), 1):
+    for n, line in enumerate(Path(args.cases).read_text(encoding="utf-8").split("\n"), 1):
         if not line.strip():
             continue
         try:

@@ -358,7 +358,8 @@ def test_public_host_without_auth_is_refused_with_a_clear_message():
     with pytest.raises(SettingsError, match="CTO_COACH_ALLOW_PUBLIC"):
         serve(_settings(host="192.168.1.10", index_dir=Path("/nonexistent")))  # refuses before loading
     assert check_exposure(_settings(host="0.0.0.0", allow_public=True)) is None
-    assert check_exposure(_settings(host="0.0.0.0", auth_username="u", auth_password="p")) == ("u", "p")
+    strong = "correct-horse-42"  # blank and weak credentials: tests/test_hardening_web.py
+    assert check_exposure(_settings(host="0.0.0.0", auth_username="u", auth_password=strong)) == ("u", strong)
     with pytest.raises(SettingsError, match="set both"):
         check_exposure(_settings(auth_username="u"))
 

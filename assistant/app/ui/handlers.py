@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import html
 import logging
 import re
 import uuid
@@ -17,6 +18,7 @@ from assistant.app.ui import render
 from assistant.app.ui.render import (
     EMPTY_EVIDENCE,
     FRIENDLY_ERROR,
+    as_text,
     format_answer,
     render_evidence,
     render_evidence_turn,
@@ -34,6 +36,10 @@ if TYPE_CHECKING:
 log = logging.getLogger("cto_coach.ui")
 
 MAX_TURNS = 100  # answers per session that can still be rated (older ones drop out of the state)
+MAX_CHAT_MESSAGES = 2 * MAX_TURNS  # the client's chat list is trimmed to this before anything else
+MAX_TURN_CHARS = 4000  # per history turn kept in the state and stored with feedback
+MAX_FLAGS_PER_ANSWER = 20
+MAX_COMMENT_CHARS = 1000
 
 
 def gradio() -> Any:
@@ -57,7 +63,7 @@ def _text_of(content: Any) -> str:
         text = str(content.get("text", ""))
     else:
         text = ""
-    return re.sub(r"<[^>]+>", "", text)
+    return html.unescape(re.sub(r"<[^>]+>", "", text))  # the chat shows escaped text (render.as_text)
 
 
 def _history_from_chat(chat: list) -> list[tuple[str, str]]:
@@ -80,12 +86,15 @@ class ChatHandlers:
         """Stream one answer. Yields (textbox, chat, evidence_html, answer_json, flag_choices, state)."""
         gr = gradio()
         state = state if isinstance(state, dict) and "turns" in state else new_state()
-        chat = [dict(m) for m in (chat or []) if isinstance(m, dict)]
+        chat = [dict(m) for m in (chat if isinstance(chat, list) else [])[-MAX_CHAT_MESSAGES:] if isinstance(m, dict)]
         message = message if isinstance(message, str) else ""
-        history = list(state["history"]) or _history_from_chat(chat)
+        # What the coach reads, what the state keeps and what feedback stores: the newest
+        # max_history_turns turns, each capped; never the client's whole list.
+        keep = max(self.coach.settings.max_history_turns, 1) * 2
+        history = [(r, t[:MAX_TURN_CHARS]) for r, t in (list(state["history"]) or _history_from_chat(chat))][-keep:]
         stage = check_stage(stage_choice, lenient=True)
         evidence = render_evidence(state["evidence"])
-        chat.append({"role": "user", "content": message if message.strip() else "…"})
+        chat.append({"role": "user", "content": as_text(message) if message.strip() else "…"})
         chat.append({"role": "assistant", "content": "…"})
         yield "", [*chat], evidence, None, gr.update(), state
 
@@ -95,12 +104,12 @@ class ChatHandlers:
             for event in self.coach.stream(message, history, stage):
                 if isinstance(event, Delta):
                     text += event.text
-                    chat[-1] = {"role": "assistant", "content": text}
+                    chat[-1] = {"role": "assistant", "content": as_text(text)}
                     yield "", [*chat], evidence, None, gr.update(), state
                 elif isinstance(event, Final):
                     answer = event.answer
         except CoachError as exc:
-            chat[-1] = {"role": "assistant", "content": f"⚠️ {exc}"}
+            chat[-1] = {"role": "assistant", "content": f"⚠️ {as_text(str(exc))}"}
             yield "", [*chat], evidence, {"error": str(exc)}, gr.update(), state
             return
         except Exception:  # never a traceback in the chat
@@ -120,10 +129,10 @@ class ChatHandlers:
                    "diagnosis_line": explain(answer.diagnosis, korean)}
         record = answer_record(question=answer.question, history=history, answer_json=payload,
                                stage_choice=stage, session=state["session"], turn=turn)
-        keep = max(self.coach.settings.max_history_turns, 1) * 2  # what the coach would read anyway
         state = {
             **state,
-            "history": [*history, ("user", answer.question), ("assistant", answer.text)][-keep:],
+            "history": [*history, ("user", answer.question[:MAX_TURN_CHARS]),
+                        ("assistant", answer.text[:MAX_TURN_CHARS])][-keep:],
             "turns": [*state["turns"], {"turn": turn, "msg_index": len(chat) - 1, "record": record,
                                         "flags": self.flag_options(answer),
                                         "sentences": [strip_md(x.text) for x in answer.sentences]}][-MAX_TURNS:],
@@ -186,13 +195,18 @@ class ChatHandlers:
         label = next((lbl for lbl, v in turn["flags"] if v == choice), None)
         if label is None:
             return "ℹ️ 이 선택지는 최신 답변에 없습니다. / That choice is not in the latest answer.", comment or ""
+        if turn.get("flagged", 0) >= MAX_FLAGS_PER_ANSWER:
+            return (f"ℹ️ 이 답변에는 신고를 {MAX_FLAGS_PER_ANSWER}개까지 남길 수 있습니다. / At most "
+                    f"{MAX_FLAGS_PER_ANSWER} flags per answer."), comment or ""
+        comment = (comment if isinstance(comment, str) else "")[:MAX_COMMENT_CHARS]
         sentence = label.split("] ", 1)[1] if "] " in label else label
         try:
             # The full sentence text, not the truncated label.
             sentence = _sentence_of(turn, i) or sentence
-            self.store.append(flag_record(turn["record"], sentence=sentence, citation=n, comment=comment or ""))
+            self.store.append(flag_record(turn["record"], sentence=sentence, citation=n, comment=comment))
         except FeedbackError as exc:
-            return f"⚠️ {exc}", comment or ""
+            return f"⚠️ {exc}", comment
+        turn["flagged"] = turn.get("flagged", 0) + 1
         return (f"🚩 [{n}] 신고를 저장했습니다. 평가 후보가 됩니다. / Flag saved: citation [{n}] "
                 "does not support that sentence; it becomes an eval candidate."), ""
 

@@ -142,6 +142,22 @@ def render_evidence(turns: list[tuple[int, str, bool]]) -> str:
 
 
 _DIAG_PREFIX = re.compile(r"^\*\*(?:진단|Diagnosis):\*\*\s*")
+_LINK_SYNTAX = {"[": "&#91;", "]": "&#93;"}
+# `[`/`]` become entities, except a bare citation marker `[12]` not followed by `(`, `[` or `:` (which
+# cannot form a link once every other bracket is escaped); "://" and "www." lose their auto-link form.
+_MARKUP = re.compile(r"\[(?=\d{1,3}\](?![(\[:]))|(?<=\[\d)\]|(?<=\[\d\d)\]|(?<=\[\d\d\d)\]|([\[\]])")
+_AUTOLINK = re.compile(r"(?i)(?<=[a-z0-9])://|\bwww\.")
+
+
+def as_text(text: str) -> str:
+    """`text` for the Chatbot, whose renderer takes Markdown *and* HTML: corpus sentences, questions
+    and notices must stay text. HTML is escaped (no form, image, overlay from a document), and so is
+    Markdown link/image syntax (`[`/`]` as entities: no `![](https://…)` fetched, no `[x](…)` link) and
+    URL auto-linking. The app's own Markdown (bold framing, `- ` lists, `[n]` markers) is untouched;
+    `format_answer` links the markers of cited passages."""
+    out = _MARKUP.sub(lambda m: _LINK_SYNTAX[m.group(1)] if m.group(1) else m.group(0),
+                      html.escape(text, quote=False))
+    return _AUTOLINK.sub(lambda m: "&#58;//" if m.group(0) == "://" else m.group(0)[:3] + "&#46;", out)
 
 
 def format_answer(answer: Answer, turn: int) -> str:
@@ -155,17 +171,25 @@ def format_answer(answer: Answer, turn: int) -> str:
             lines = lines[1:]
     cited = {c.n for c in answer.citations}
 
-    def link(m: re.Match[str]) -> str:
+    refs: list[int] = []
+
+    def hold(m: re.Match[str]) -> str:  # markers out of the way while the text is escaped
         n = int(m.group(1))
         if n not in cited:
             return m.group(0)
+        refs.append(n)
+        return f"\x00{len(refs) - 1}\x00"
+
+    def link(m: re.Match[str]) -> str:
+        n = refs[int(m.group(1))]
         return f'<a class="cc-ref" href="#cite-{turn}-{n}" title="[{n}]">[{n}]</a>'
 
-    body = MARKER.sub(link, "\n".join(lines))
+    text = "\n".join(lines).replace("\x00", "")
+    body = re.sub("\x00(\\d+)\x00", link, as_text(MARKER.sub(hold, text)))
     head = []
     if answer.notice:
-        head.append(f"> ⚠️ {answer.notice}")
-    head.append(diag)
+        head.append(f"> ⚠️ {as_text(answer.notice)}")
+    head.append(as_text(diag))
     return "\n\n".join([*head, body])
 
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from assistant.app.feedback import feedback_path
 from assistant.app.ui.app import CSS, create_app
+from assistant.app.ui.guard import RequestGuard
 from assistant.errors import SettingsError
 
 if TYPE_CHECKING:
@@ -38,9 +39,21 @@ def auth_of(settings: Settings) -> tuple[str, str] | None:
     return (user, password) if user and password else None
 
 
+MIN_PASSWORD_CHARS = 8  # for a UI reachable from the network
+
+
 def check_exposure(settings: Settings) -> tuple[str, str] | None:
-    """Refuse to serve on a non-loopback address without auth unless explicitly allowed."""
+    """Refuse to serve on a non-loopback address without auth unless explicitly allowed, or with
+    credentials anyone could guess (blank, whitespace, a short password)."""
     auth = auth_of(settings)
+    if auth is not None and not is_loopback(settings.host):
+        user, password = auth
+        if not user.strip() or not password.strip():
+            raise SettingsError("CTO_COACH_AUTH_USERNAME and CTO_COACH_AUTH_PASSWORD must not be blank or only "
+                                f"spaces when serving on {settings.host}")
+        if len(password) < MIN_PASSWORD_CHARS or password.strip().lower() == user.strip().lower():
+            raise SettingsError(f"CTO_COACH_AUTH_PASSWORD is too weak to serve on {settings.host}: use at least "
+                                f"{MIN_PASSWORD_CHARS} characters, different from the username")
     if not is_loopback(settings.host) and auth is None and not settings.allow_public:
         raise SettingsError(
             f"refusing to serve the web UI on {settings.host} without a password: anyone on the network could "
@@ -53,12 +66,16 @@ def check_exposure(settings: Settings) -> tuple[str, str] | None:
 def launch_app(app: gr.Blocks, settings: Settings, *, prevent_thread_lock: bool = False,
                quiet: bool = False) -> str:
     """Launch on settings.host/port with auth when set and share links off; returns the local URL."""
+    from starlette.middleware import Middleware  # comes with Gradio
+
     auth = check_exposure(settings)
     try:
         _, url, _ = app.launch(
             server_name=settings.host, server_port=settings.port, auth=auth, share=False,
             prevent_thread_lock=prevent_thread_lock, quiet=quiet, show_error=False, ssr_mode=False,
             css=CSS, footer_links=["api"], inbrowser=False,
+            # Body size limit and login rate limiting, in front of every Gradio route.
+            app_kwargs={"middleware": [Middleware(RequestGuard)]},
         )
     except OSError as exc:
         raise SettingsError(
