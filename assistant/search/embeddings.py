@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -172,6 +173,7 @@ class CachedEmbeddings(Embeddings):
         self.dim = getattr(inner, "dim", None)
         self._mem: dict[str, list[float]] = {}
         self._dirty = False
+        self._lock = threading.Lock()  # web UI sessions share one checker (and so one cache)
         if path is not None and path.exists():
             try:
                 data = np.load(path, allow_pickle=False)
@@ -186,9 +188,11 @@ class CachedEmbeddings(Embeddings):
 
     def embed_query(self, text: str) -> list[float]:
         key = self._key("q", text)
-        if key not in self._mem:
-            self._remember(key, list(self.inner.embed_query(text)))
-        return self._mem[key]
+        v = self._mem.get(key)
+        if v is None:  # computed outside the lock; another thread may evict it right after, so return ours
+            v = list(self.inner.embed_query(text))
+            self._remember(key, v)
+        return v
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         out: dict[str, list[float]] = {}
@@ -206,17 +210,20 @@ class CachedEmbeddings(Embeddings):
         return [out[t] for t in texts]
 
     def _remember(self, key: str, vector: list[float]) -> None:
-        self._mem[key] = vector
-        self._dirty = True
-        if self.max_items is not None and len(self._mem) > self.max_items:
-            self._mem.pop(next(iter(self._mem)))
+        with self._lock:
+            self._mem[key] = vector
+            self._dirty = True
+            if self.max_items is not None and len(self._mem) > self.max_items:
+                self._mem.pop(next(iter(self._mem)))
 
     def save(self) -> None:
         if self.path is None or not self._dirty:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        keys = list(self._mem)
+        with self._lock:
+            snapshot = dict(self._mem)
+        keys = list(snapshot)
         tmp = self.path.with_suffix(".tmp.npz")
-        np.savez(tmp, keys=np.array(keys), vecs=np.array([self._mem[k] for k in keys], dtype=np.float32))
+        np.savez(tmp, keys=np.array(keys), vecs=np.array([snapshot[k] for k in keys], dtype=np.float32))
         tmp.replace(self.path)
         self._dirty = False
