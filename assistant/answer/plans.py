@@ -130,7 +130,7 @@ def _stage_block(b: AnswerBuilder, ctx: PlanContext, q: Question, stage: int, *,
 
 def _lead(ctx: PlanContext, q: Question, stages: tuple[int, ...]) -> Match | None:
     """The unit the question is specifically about, within these stages, if any is close enough."""
-    ms = ctx.topics.match(q.topic_text, english=not q.korean, stages=stages)
+    ms = ctx.topics.match(q.ask_text, english=not q.korean, stages=stages)
     ms = [m for m in ms if m.unit.kind in ("item", "sentence")]
     return ms[0] if ms and ms[0].score >= FOCUS_MIN else None
 
@@ -277,7 +277,7 @@ def judge(ctx: PlanContext, q: Question, text: str) -> tuple[str, Match | None]:
             top = own
     u = top.unit
     if q.asks_article:
-        return ("yes" if top.score >= FOCUS_MIN else "no"), top
+        return ("yes" if top.score >= FOCUS_MIN or top.lexical >= 0.5 else "no"), top
     if advised_against(u, text):
         return "no", top
     if user_stage is not None:

@@ -72,6 +72,12 @@ _STORY_PREMISE = re.compile(r"\b(?:i (?:always )?(?:thought|assumed|believed|fig
                             r"제 생각엔|제 생각에는|생각엔|(?:알고|믿고) 있었", re.I)
 _DEICTIC = re.compile(r"\b(?:that|this|it|so)\b.{0,25}\?\s*$|^\s*(?:is that|is this|does that|would that|right|correct)\b|"
                       r"이게|이거|그게|그거|그렇게|이렇게|이런|그런", re.I)
+# Choosing between named options ("웹 먼저 할까요, 앱 먼저 할까요?", "git-flow랑 trunk-based 중에 뭐가",
+# "Jira, Linear, or SonarQube?"): the article never picks between tools or options.
+_CHOICE = re.compile(r"(?:까요|할래요|갈까요)[,\s]+\S.{0,40}(?:까요|할래요)\s*[?？]|"
+                     r"\S+(?:랑|이랑|와|과|하고)\s+\S+\s*(?:중에?서?|중)\s*(?:뭐|뭘|어느|어떤|무엇)|"
+                     r"\b(?:which|what)\b[^?]{0,60}\b(?:or|vs\.?|versus)\b[^?]{1,40}\?|"
+                     r"\w+,\s*\w+,?\s+or\s+\w+\s*\?", re.I)
 _DOES_ARTICLE_SAY = re.compile(r"\b(?:does|did) the (?:article|post|blog|author|blogger|list) (?:say|mention|talk|cover|discuss|include)|"
                                r"글에(?:서)?(?:는)? .{0,30}(?:나와|나오|언급|있나요|있어요|다루)", re.I)
 
@@ -108,7 +114,7 @@ class Question:
         """What the question is about: the asks, or — when they only point back ("Is that right?",
         "이게 맞는 순서일까요?") — the present part of the whole question (backstory left out)."""
         ask = _WHEN.sub(" ", self.ask_text)  # "몇 명 규모부터", "at what point": the form, not the topic
-        if not _DEICTIC.search(ask) or len(terms_of(ask)) >= 4:
+        if len(terms_of(ask)) >= 3 and not _DEICTIC.search(ask):
             return ask
         return self.situation.present_text or self.cleaned
 
@@ -245,6 +251,9 @@ def understand(text: str, history: list[tuple[str, str]], topic_map: TopicMap | 
         intent = replace(intent, kind="answer")
     if qtype == "out_of_scope":
         in_scope, reason, reason_ko = False, intent.topic_en, intent.topic_ko
+    elif qtype in ("general", "yes_no", "stage_advice") and _CHOICE.search(ask) \
+            and max((m.lexical for m in topics[:3]), default=0.0) < 0.5:
+        in_scope, reason, reason_ko = False, "choosing between specific options", "특정 선택지 중 고르기"
     elif examples is not None and qtype not in ("injection", "premise", "belief", "attribution", "overview") \
             and diag.source not in ("stage_name", "stage_number", "followup"):
         # A question that names one of the article's stages is about the article; otherwise the scope is
