@@ -7,8 +7,9 @@ verified) → `Answer`. One `Turn` carries what is known about the question
 from step to step. The CLI, the web UI and `make eval` are thin adapters over `ask`/`stream`, so the
 eval measures exactly what users get.
 
-About 300 lines: the pipeline and the one `Turn` it carries; the steps themselves live in
-understand/, search/ and answer/.
+About 450 lines, on purpose: the pipeline, the one `Turn` it carries, the dispatch from question
+type to answer plan, and the LangChain step hook are one sequence that reads top to bottom; the steps
+themselves live in understand/, search/ and answer/.
 """
 
 from __future__ import annotations

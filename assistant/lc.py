@@ -18,6 +18,9 @@ The step boundaries come from `Coach.stream(..., steps=...)`, an observe-only ho
 starts when the chat model nested under compose finishes its draft (seen through a callback), so
 nothing here changes what the coach computes. Extractive answers quote the article verbatim and have
 no verify step. Nothing here imports LangSmith; tracing is whatever callbacks the config carries.
+
+About 370 lines, on purpose: the retriever, the runnable and the step tracer that turns
+`Coach.stream`'s step hook into nested LangChain runs are one adapter over one interface.
 """
 
 from __future__ import annotations

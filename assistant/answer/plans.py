@@ -9,6 +9,9 @@ stage heading that places it, and at most a couple of the blogger's sentences th
 A direct-answer sentence that is not a verbatim quote is assembled from corpus facts (a capability
 item, its stage heading) and is checked by the same `SupportChecker` as any other claim against
 the passage it cites; if the checker does not accept it, it is shown as framing instead.
+
+About 400 lines, on purpose: eight small plans share the same quoting helpers (`_quote`, `_who`,
+`_commentary`, `_stage_block`, `judge`); one module per plan would scatter them.
 """
 
 from __future__ import annotations

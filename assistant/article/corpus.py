@@ -7,6 +7,9 @@ every section carries `voice` (source article vs blogger) and `author`, not just
 
 Any other markdown/txt file dropped into the corpus is split on headings (or kept whole) with
 stage None and section "body"; it needs no code change.
+
+About 400 lines, on purpose: finding the files safely (no symlinks, FIFOs or devices; unreadable
+files become problems, not crashes) and parsing the seed's banner layout are one loader contract.
 """
 
 from __future__ import annotations
