@@ -10,9 +10,15 @@ embedded, removed ones deleted), then flips CURRENT, so a server answering from 
 never sees a half-written store. With `chroma_host` set, the same collection lives on a Chroma
 server and changes are applied in place (the server serialises writes).
 
-The manifest (embedder spec, dimension, chunker version, corpus hash) is stored both in
-manifest.json and in the collection metadata: opening an index built with another embedder or
-chunker is an error that says how to rebuild, never a silent mix of vector spaces.
+The manifest (embedder spec, dimension, chunker version, corpus hash, the digest of the English
+renderings) is stored both in manifest.json and in the collection metadata: opening an index built
+with another embedder or chunker is an error that says how to rebuild, never a silent mix of vector
+spaces; an index built without the current English renderings is stale (rebuilt when auto-indexing,
+refused with a message otherwise).
+
+A chunk of a document with an English rendering (corpus/<doc>.en.yaml) gets a second vector: the
+rendering, stored under `<chunk id>~en-<hash>` with `lang: en` and `chunk_id` metadata. Dense search
+maps it back to its chunk, so an English question matches the English words and cites the one chunk.
 
 Over 300 lines on purpose: the manifest, the generation pointer and the Chroma clients are one
 protocol (build aside, verify, flip, open); split apart, the rules for when an index may be opened
@@ -22,6 +28,7 @@ would live in several files.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import shutil
@@ -32,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 from assistant.article.chunking import CHUNKER_VERSION, chunk_sections
 from assistant.article.corpus import Corpus, load_corpus
+from assistant.article.rendering import Rendering, english_of, load_renderings, renderings_digest
 from assistant.errors import IndexMismatchError, IndexMissingError, IndexUnavailableError
 from assistant.settings import Settings
 from assistant.types import Chunk
@@ -50,18 +58,22 @@ class Manifest:
     dim: int
     chunker: str
     corpus_hash: str
-    chunk_count: int
+    chunk_count: int  # chunks (the English vectors are counted in `rendered`)
     built_at: float
     format: int = MANIFEST_FORMAT
+    renderings: str = ""  # digest of the English renderings the English vectors were built from
+    rendered: int = 0  # English vectors (one per chunk of a document with a rendering)
 
     def to_metadata(self) -> dict[str, Any]:
         return {f"cto_{k}": v for k, v in asdict(self).items()}
 
     @classmethod
     def from_metadata(cls, meta: dict | None) -> Manifest | None:
+        """None when a required field is missing; the rendering fields default (an index built before them)."""
         meta = meta or {}
+        optional = {"renderings", "rendered"}
         try:
-            return cls(**{k: meta[f"cto_{k}"] for k in cls.__dataclass_fields__})
+            return cls(**{k: meta[f"cto_{k}"] for k in cls.__dataclass_fields__ if k not in optional or f"cto_{k}" in meta})
         except KeyError:
             return None
 
@@ -75,11 +87,13 @@ class IndexReport:
     seconds: float
     location: str
     rebuilt: bool
+    english: int = 0  # English vectors in the index (chunks of documents with a rendering)
 
     def summary(self) -> str:
+        en = f", {self.english} with an English vector" if self.english else ""
         return (
             f"index {'rebuilt' if self.rebuilt else 'updated'} at {self.location}: {self.total} chunks "
-            f"({self.added} embedded, {self.deleted} removed, {self.unchanged} unchanged) in {self.seconds:.1f}s"
+            f"({self.added} embedded, {self.deleted} removed, {self.unchanged} unchanged{en}) in {self.seconds:.1f}s"
         )
 
 
@@ -149,19 +163,39 @@ class OpenIndex:
     location: str
     generation: str | None
 
-    def dense_search(self, vector: list[float], k: int) -> list[tuple[str, float]]:
-        """(chunk id, cosine similarity) best first."""
+    def dense_search(self, vector: list[float], k: int, english: bool = True) -> list[tuple[str, float]]:
+        """(chunk id, cosine similarity) best first. A chunk's English vector counts as the chunk (its
+        best vector wins); `english=False` leaves the English vectors out."""
         k = min(k, len(self.chunks))
         if k <= 0:
             return []
         try:
-            hits = self.store.similarity_search_by_vector_with_relevance_scores(vector, k=k)
+            hits = self.store.similarity_search_by_vector_with_relevance_scores(vector, k=k + self.manifest.rendered)
         except Exception as exc:
             raise IndexUnavailableError(
                 f"search failed on the index at {self.location} ({type(exc).__name__}: {str(exc)[:160]}). "
                 "Run `cto-coach index --rebuild`."
             ) from None
-        return [(doc.id, 1.0 - float(dist)) for doc, dist in hits]
+        out: dict[str, float] = {}
+        for doc, dist in hits:
+            meta = doc.metadata or {}
+            if meta.get("lang") == "en" and not english:
+                continue
+            cid = str(meta.get("chunk_id") or doc.id) if meta.get("lang") == "en" else doc.id
+            out.setdefault(cid, 1.0 - float(dist))
+        return list(out.items())[:k]
+
+
+def english_entries(chunks: list[Chunk], renderings: dict[str, Rendering]) -> list[tuple[str, str, dict[str, Any]]]:
+    """(id, English text, metadata) of the second vector of each chunk whose document has a rendering.
+    The id carries a hash of the English text, so a changed rendering is re-embedded incrementally."""
+    out = []
+    for c in chunks:
+        en = english_of(renderings, c.doc_id, c.text)
+        if en:
+            digest = hashlib.sha256(en.encode("utf-8")).hexdigest()[:10]
+            out.append((f"{c.id}~en-{digest}", en, {**c.metadata(), "lang": "en", "chunk_id": c.id}))
+    return out
 
 
 def expected_manifest_fields(settings: Settings, dim: int | None = None) -> dict[str, Any]:
@@ -169,6 +203,18 @@ def expected_manifest_fields(settings: Settings, dim: int | None = None) -> dict
     if dim is not None:
         fields["dim"] = dim
     return fields
+
+
+def check_renderings(manifest: Manifest, settings: Settings, location: str) -> None:
+    """The index's English vectors must come from the corpus's current English renderings."""
+    want = renderings_digest(load_renderings(settings.corpus_dir))
+    if manifest.renderings != want:
+        built = f"renderings {manifest.renderings!r}" if manifest.renderings else "no English renderings"
+        raise IndexMismatchError(
+            f"the index at {location} was built with {built}, but the corpus has "
+            + (f"English renderings {want!r}" if want else "none")
+            + ": English questions would search stale English vectors. Run `cto-coach index` to update it."
+        )
 
 
 def check_compatible(manifest: Manifest, settings: Settings, location: str) -> None:
@@ -225,7 +271,8 @@ def _all_chunks(collection: Any) -> list[Chunk]:
     offset = 0
     while True:
         got = collection.get(include=["documents", "metadatas"], limit=PAGE, offset=offset)
-        chunks.extend(Chunk.from_store(i, d, m or {}) for i, d, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True))
+        chunks.extend(Chunk.from_store(i, d, m or {}) for i, d, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
+                      if (m or {}).get("lang") != "en")
         if len(got["ids"]) < PAGE:
             break
         offset += PAGE
@@ -264,6 +311,7 @@ def open_index(settings: Settings, embeddings: Embeddings) -> OpenIndex:
     if manifest is None:
         raise IndexUnavailableError(f"the index at {location} has no manifest; run `cto-coach index --rebuild`")
     check_compatible(manifest, settings, location)
+    check_renderings(manifest, settings, location)
     if len(chunks) != manifest.chunk_count:
         raise IndexUnavailableError(
             f"the index at {location} is incomplete ({len(chunks)} chunks, manifest says {manifest.chunk_count}); "
@@ -297,6 +345,8 @@ def index_status(settings: Settings, corpus: Corpus | None = None) -> str:
         return "missing"
     if manifest.embedder != settings.embedder or manifest.chunker != CHUNKER_VERSION:
         return "mismatch"
+    if manifest.renderings != renderings_digest(load_renderings(settings.corpus_dir)):
+        return "stale"  # the English renderings changed (or the index predates them)
     return "fresh" if manifest.corpus_hash == corpus.corpus_hash else "stale"
 
 
@@ -354,17 +404,24 @@ def _apply(settings: Settings, embeddings: Embeddings, corpus: Corpus, chunks: l
     existing_meta = _all_metadata(collection)
     existing = set(existing_meta)
     keep_failed = corpus.failed_doc_ids
-    wanted = {c.id for c in chunks}
+    renderings = load_renderings(settings.corpus_dir)
+    english = english_entries(chunks, renderings)
+    wanted = {c.id for c in chunks} | {i for i, _, _ in english}
     to_add = [c for c in chunks if c.id not in existing]
+    to_add_en = [e for e in english if e[0] not in existing]
     to_delete = sorted(existing - wanted)
     if keep_failed:  # a file that failed to parse keeps its old chunks
         to_delete = [i for i in to_delete if existing_meta[i].get("doc_id") not in keep_failed]
 
     _write_chunks(store, to_add, progress)
+    _write_english(store, to_add_en)
     for start in range(0, len(to_delete), PAGE):
         collection.delete(ids=to_delete[start : start + PAGE])
-    total = collection.count()
-    manifest = Manifest(settings.embedder, dim, CHUNKER_VERSION, corpus.corpus_hash, total, time.time())
+    stored = _all_metadata(collection)
+    rendered = sum(1 for m in stored.values() if m.get("lang") == "en")
+    total = len(stored) - rendered
+    manifest = Manifest(settings.embedder, dim, CHUNKER_VERSION, corpus.corpus_hash, total, time.time(),
+                        renderings=renderings_digest(renderings), rendered=rendered)
     meta = dict(collection.metadata or {})
     meta.update(manifest.to_metadata())
     collection.modify(metadata=meta)
@@ -374,12 +431,13 @@ def _apply(settings: Settings, embeddings: Embeddings, corpus: Corpus, chunks: l
         _publish(settings.index_dir, new_gen)
     return IndexReport(
         added=len(to_add),
-        deleted=len(to_delete),
-        unchanged=len(existing & wanted),
+        deleted=sum(1 for i in to_delete if existing_meta[i].get("lang") != "en"),
+        unchanged=len(existing & {c.id for c in chunks}),
         total=total,
         seconds=time.perf_counter() - started,
         location=location,
         rebuilt=rebuild or not existing,
+        english=rendered,
     )
 
 
@@ -398,6 +456,12 @@ def _write_chunks(store: Any, chunks: list[Chunk], progress: bool) -> None:
             bar.update(len(batch))
     if bar:
         bar.close()
+
+
+def _write_english(store: Any, entries: list[tuple[str, str, dict[str, Any]]]) -> None:
+    for start in range(0, len(entries), BATCH):
+        batch = entries[start : start + BATCH]
+        store.add_texts([t for _, t, _ in batch], metadatas=[m for _, _, m in batch], ids=[i for i, _, _ in batch])
 
 
 def _prepare_generation(index_dir: Path, rebuild: bool) -> Path:

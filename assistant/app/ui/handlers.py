@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("cto_coach.ui")
 
 MAX_TURNS = 100  # answers per session that can still be rated (older ones drop out of the state)
+STAGES_KO, STAGES_EN = "한국어", "English"  # the Stages tab's languages
 
 
 def gradio() -> Any:
@@ -145,6 +146,19 @@ class ChatHandlers:
                 text = strip_md(s.text)
                 out.append((f"[{n}] {text if len(text) <= 70 else text[:67] + '…'}", f"{i}:{n}"))
         return out
+
+    @staticmethod
+    def stages_language(state: dict | None, current: Any = None) -> Any:
+        """The Stages tab's language after an answer: the language of the question just asked."""
+        history = (state or {}).get("history") or []
+        last = next((t for r, t in reversed(history) if r == "user"), None)
+        if not isinstance(last, str) or not last.strip():
+            return gradio().update()
+        return STAGES_KO if is_korean(last) else STAGES_EN
+
+    def stages_html(self, language: Any) -> str:
+        """The Stages tab in the chosen language (English from the article's English rendering)."""
+        return render.render_stages(self.coach, english=language == STAGES_EN)
 
     def clear(self) -> tuple[list, str, None, Any, dict, str]:
         return [], EMPTY_EVIDENCE, None, gradio().update(choices=[], value=None), new_state(), ""
