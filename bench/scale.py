@@ -99,7 +99,11 @@ def cmd_build(work: Path, n: int, seed: int, staged: bool) -> dict:
         col.add(ids=ids[i : i + batch], documents=texts[i : i + batch], metadatas=metas[i : i + batch],
                 embeddings=vecs[i : i + batch])
     insert_s = time.perf_counter() - t
-    manifest = Manifest(settings.embedder, int(vecs.shape[1]), CHUNKER_VERSION, f"synthetic-{n}-{seed}", n, time.time())
+    # No English vectors in the synthetic index (rendered=0): it measures search at scale, not English matching.
+    from assistant.article.rendering import load_renderings, renderings_digest
+
+    manifest = Manifest(settings.embedder, int(vecs.shape[1]), CHUNKER_VERSION, f"synthetic-{n}-{seed}", n, time.time(),
+                        renderings=renderings_digest(load_renderings(settings.corpus_dir)))
     col.modify(metadata={**(col.metadata or {}), **manifest.to_metadata()})
     (gen / "manifest.json").write_text(json.dumps(manifest.__dict__), encoding="utf-8")
     (settings.index_dir / POINTER).write_text(gen.name, encoding="utf-8")
