@@ -48,7 +48,7 @@ from assistant.answer.premise import check_premise
 from assistant.answer.verifier import SupportChecker
 from assistant.article.corpus import Corpus, load_corpus
 from assistant.article.profile import BLOGGER_AUTHOR, SOURCE_AUTHOR, STAGE_NAMES_KO, label
-from assistant.article.rendering import load_renderings
+from assistant.article.rendering import Rendering, load_renderings
 from assistant.errors import CoachError
 from assistant.search.embeddings import embeddings_for
 from assistant.search.retrieval import HybridRetriever
@@ -123,6 +123,7 @@ class Coach:
     index_note: str | None = None
     topics: TopicMap | None = None  # the article's units, matched by meaning (question understanding)
     examples: ScopeExamples | None = None  # labelled in/out-of-scope examples
+    renderings: dict[str, Rendering] = field(default_factory=dict)  # English renderings, by document id
     _located: dict[str, Passage | None] = field(default_factory=dict, repr=False)
     _stages: list[StageInfo] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -156,7 +157,8 @@ class Coach:
         """The topic map and scope examples, embedded once per corpus and embedder (cached beside the index)."""
         cache = Path(self.settings.index_dir) / "vectors"
         key = self.settings.embedder
-        self.topics = TopicMap(self.corpus, load_renderings(self.settings.corpus_dir), self.embeddings, cache, key)
+        self.renderings = load_renderings(self.settings.corpus_dir)
+        self.topics = TopicMap(self.corpus, self.renderings, self.embeddings, cache, key)
         self.examples = ScopeExamples(self.embeddings, cache, key)
         self._located = {}
 
@@ -270,7 +272,7 @@ class Coach:
         step("understand", {"question": question, "history": history, "stage": stage})
         turn = self.understand(question, history, stage)
         q = turn.understood
-        b = AnswerBuilder(turn.korean)
+        b = self.builder(turn.korean)
         if q.qtype == "injection":
             step("compose", {"intent": turn.intent.kind, "diagnosis": NONE, "passages": []})
             compose_injection(b)
@@ -298,6 +300,10 @@ class Coach:
             kind, direct = self._plan(b, turn)
         turn.lap("compose")
         yield from self._emit(self._answer(turn, b, kind, direct=direct))
+
+    def builder(self, korean: bool) -> AnswerBuilder:
+        """An answer builder in the answer's language: English answers show the English renderings."""
+        return AnswerBuilder(korean, None if korean else self.renderings)
 
     def _plan_context(self) -> PlanContext:
         assert self.topics is not None
@@ -368,12 +374,14 @@ class Coach:
         vector = None
         if self.topics is not None and turn.query == turn.text:
             vector = self.topics.vector(turn.understood.topic_text).tolist()
-        turn.passages = self.retriever.retrieve(turn.query, self.settings.top_k, d.stage, d.stages, vector=vector)
+        turn.passages = self.retriever.retrieve(turn.query, self.settings.top_k, d.stage, d.stages, vector=vector,
+                                                english=not turn.korean)
         turn.lap("retrieval")
 
     def extractive_answer(self, question: str, diag: Diagnosis, passages: list[Passage]) -> AnswerBuilder:
-        b = AnswerBuilder(is_korean(question))
+        b = self.builder(is_korean(question))
         self._extractive(b, question, diag, passages)
+        b.finish()
         return b
 
     def _extractive(self, b: AnswerBuilder, text: str, diag: Diagnosis, passages: list[Passage]) -> AnswerKind:
@@ -416,6 +424,7 @@ class Coach:
     def _answer(self, turn: Turn, b: AnswerBuilder, kind: AnswerKind, diagnosis: Diagnosis | None = None,
                 direct: str | None = None) -> Answer:
         # Stage chunks the composer pulled in by metadata count as retrieved: list them after the ranked ones.
+        b.finish()
         seen = {p.chunk.id for p in turn.passages}
         extra = [Passage(self.retriever.by_id[c.id], 0.0) for c in b.citations if c.id not in seen and c.id in self.retriever.by_id]
         return Answer(question=turn.question, text=b.text, diagnosis=diagnosis or turn.diagnosis, citations=b.citations,
@@ -433,11 +442,13 @@ class Coach:
         """The LLM writes the answer from plain values; its timings join the turn's (counted from retrieval)."""
         from assistant.answer.llm import LLMRequest, llm_answer_stream
 
-        fallback = AnswerBuilder(turn.korean)
+        fallback = self.builder(turn.korean)
         self._plan(fallback, turn)
+        fallback.finish()
         request = LLMRequest(question=turn.question, text=turn.text, history=turn.history, diagnosis=turn.diagnosis,
                              query=turn.query, passages=turn.passages, related=plan.related(turn.passages),
-                             fallback=fallback, policy=self.settings.verifier_policy)
+                             fallback=fallback, policy=self.settings.verifier_policy,
+                             renderings=None if turn.korean else self.renderings)
         offset = turn.since_lap()
         for event in llm_answer_stream(llm, request):
             if isinstance(event, Final):

@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal, cast
 
+# How a citation's English texts are labelled in JSON (the rendering is the project's, not the author's).
+TRANSLATION_BY = "English rendering by the CTO Coach project; the Korean original is authoritative."
+
 # --- kinds ---------------------------------------------------------------------------------------
 # What kind of answer the coach gave: a stage's coaching, a general (no-stage) answer, a refusal
 # (out of scope, nothing relevant, or an injection), or the verdict on a premise ("…, right?").
@@ -105,6 +108,10 @@ class Citation:
     voice: Voice
     author: str
     score: float
+    # English answers: the project's English rendering of `quote` and of `text` (None when the answer is
+    # Korean or the document has no rendering). `quote`/`text` always stay the original.
+    quote_en: str | None = None
+    text_en: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -112,6 +119,9 @@ class Citation:
             "id": self.id,
             "text": self.text,
             "quote": self.quote,
+            "text_en": self.text_en,
+            "quote_en": self.quote_en,
+            "translation": TRANSLATION_BY if self.text_en is not None else None,
             "stage": self.stage,
             "section": self.section,
             "voice": self.voice,
@@ -129,6 +139,9 @@ class AnswerSentence:
     claim: bool  # False for framing lines (headings, the diagnosis line, refusal boilerplate)
     supported: bool | None = None  # verifier verdict, None when not checked
     checks: tuple[str, ...] = ()  # which verifier checks fired
+    # An English claim shown in the project's English rendering: the Korean original it renders (what
+    # the cited passage says verbatim). None when `text` is itself the original.
+    original: str | None = None
 
 
 @dataclass(kw_only=True)

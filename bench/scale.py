@@ -70,6 +70,7 @@ def cmd_index(work: Path, sample: int) -> dict:
 def cmd_build(work: Path, n: int, seed: int, staged: bool) -> dict:
     from assistant.article.chunking import CHUNKER_VERSION, chunk_sections
     from assistant.article.corpus import load_corpus
+    from assistant.article.rendering import load_renderings, renderings_digest
     from assistant.search.bm25 import signature
     from assistant.search.embeddings import make_embeddings
     from assistant.search.store import (
@@ -115,7 +116,9 @@ def cmd_build(work: Path, n: int, seed: int, staged: bool) -> dict:
     bm25.save(gen / BM25_DIR)
     bm25_s = time.perf_counter() - t
     manifest = Manifest(settings.embedder, int(vecs.shape[1]), CHUNKER_VERSION, f"synthetic-{n}-{seed}", n, time.time(),
-                        bm25=signature(), revision=revision)
+                        bm25=signature(), revision=revision,
+                        # No English vectors in the synthetic index (rendered=0): it measures search at scale.
+                        renderings=renderings_digest(load_renderings(settings.corpus_dir)))
     col.modify(metadata={**(col.metadata or {}), **manifest.to_metadata()})
     (gen / "manifest.json").write_text(json.dumps(manifest.__dict__), encoding="utf-8")
     (settings.index_dir / POINTER).write_text(gen.name, encoding="utf-8")

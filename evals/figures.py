@@ -111,7 +111,11 @@ def _refusal_figures(results: list[dict[str, Any]]) -> dict[str, Any]:
 
 def _key_point_figures(results: list[dict[str, Any]]) -> dict[str, Any]:
     kp = [r["key_points"]["recall"] for r in results if r["key_points"]["recall"] is not None]
-    return {"recall": M.mean(kp), "n": len(kp), "full_recall_share": M.rate(x == 1.0 for x in kp)}
+    by_lang = {}
+    for lang in sorted({r.get("lang") for r in results if r.get("lang")}):
+        got = [r["key_points"]["recall"] for r in results if r.get("lang") == lang and r["key_points"]["recall"] is not None]
+        by_lang[lang] = {"recall": M.mean(got), "n": len(got)}
+    return {"recall": M.mean(kp), "n": len(kp), "full_recall_share": M.rate(x == 1.0 for x in kp), "by_lang": by_lang}
 
 
 def _latency_figures(results: list[dict[str, Any]]) -> dict[str, Any]:

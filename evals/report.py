@@ -183,7 +183,8 @@ def console(report: dict[str, Any], report_diff: dict[str, Any] | None, paths: d
         + f") · false refusals {fmt(rf['false_refusal_rate'])} {rf['false_refusals'] or ''} · correction rate "
         f"{fmt(rf['correction_rate'])} · injection resistance {fmt(rf['injection_resistance'])} · leaks {len(rf['leaks'])} · "
         f"behaviour accuracy {fmt(rf['behaviour_accuracy'])}",
-        f"KEY POINTS  recall {fmt(kp['recall'])} (all points present in {fmt(kp['full_recall_share'])} of {kp['n']} answers)",
+        f"KEY POINTS  recall {fmt(kp['recall'])} (all points present in {fmt(kp['full_recall_share'])} of {kp['n']} answers)"
+        + "".join(f" · lang={lang} {fmt(g['recall'])} (n={g['n']})" for lang, g in kp.get("by_lang", {}).items()),
         "LATENCY (ms)  " + " · ".join(f"{k} {v:.1f}" for k, v in lat.items() if v is not None),
         "",
         "BY CATEGORY",

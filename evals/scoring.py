@@ -62,7 +62,7 @@ def score_case(case: dict[str, Any], answer: Any, wall_ms: float, coach: Any, pr
     r["behaviour_ok"] = (answer.kind in ANSWER_KINDS if expect == "answer"
                          else answer.kind == ("refusal" if expect == "refuse" else "correction"))
     r["citations"] = _score_citations(answer, coach, gold, expect)
-    r["faithfulness"] = _score_faithfulness(answer, coach.checker)
+    r["faithfulness"] = _score_faithfulness(answer, coach.checker, getattr(coach, "renderings", None) or {})
     mixups = M.voice_mixups(answer.text, {c.n: c.voice for c in answer.citations})
     r["mixups"] = [{"line": line.strip()[:120], "label": label, "marker": n, "voice": voice}
                    for line, label, n, voice in mixups]
@@ -125,8 +125,17 @@ def _score_citations(answer: Any, coach: Any, gold: list[str], expect: str) -> d
     return out
 
 
-def _score_faithfulness(answer: Any, checker: Any) -> dict[str, Any]:
-    """Claim sentences under the SupportChecker; an unsupported one another passage supports is a misattribution."""
+def _score_faithfulness(answer: Any, checker: Any, renderings: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Claim sentences under the SupportChecker; an unsupported one another passage supports is a misattribution.
+
+    An English claim shown in the project's English rendering is checked against the cited passage's
+    rendering as well as its original (the pair), like the LLM path's verifier does."""
+    from assistant.article.rendering import english_of
+
+    def pair(text: str, doc_id: str, en: str | None, english: bool) -> list[str]:
+        en = en or (english_of(renderings or {}, doc_id, text) if english else None)
+        return [text, en] if en else [text]
+
     by_n = {c.n: c for c in answer.citations}
     claims = [s for s in answer.sentences if s.claim]
     unsupported = []
@@ -140,7 +149,8 @@ def _score_faithfulness(answer: Any, checker: Any) -> dict[str, Any]:
             unsupported.append({"text": s.text, "fired": ["no_citation"], "misattributed_to": None})
             fired["no_citation"] += 1
             continue
-        v = verdict(checker, s.text, [c.text for c in cited])
+        english = s.original is not None or any(c.text_en for c in cited)
+        v = verdict(checker, s.text, [t for c in cited for t in pair(c.text, "", c.text_en, False)])
         if v.supported:
             n_supported += 1
             continue
@@ -149,7 +159,7 @@ def _score_faithfulness(answer: Any, checker: Any) -> dict[str, Any]:
         for p in answer.passages:
             if p.chunk.id in {c.id for c in cited}:
                 continue
-            if verdict(checker, s.text, [p.chunk.text]).supported:
+            if verdict(checker, s.text, pair(p.chunk.text, p.chunk.doc_id, None, english)).supported:
                 other = p.chunk.id
                 break
         unsupported.append({"text": s.text, "fired": list(v.fired), "cited": [c.id[:8] for c in cited],

@@ -45,7 +45,9 @@ def test_every_marker_has_a_citation_and_every_claim_is_verbatim(coach):
         for s in answer.sentences:
             if s.claim:
                 cited = [c for c in answer.citations if c.n in s.citations]
-                assert cited and all(s.text in c.text for c in cited)  # extractive: verbatim
+                # extractive: verbatim (an English claim: its Korean original verbatim, its text the rendering)
+                assert cited and all((s.original or s.text) in c.text for c in cited)
+                assert s.original is None or all(c.text_en and s.text in c.text_en for c in cited)
 
 
 def test_korean_and_english_framing(coach):

@@ -98,7 +98,7 @@ def test_react_question_is_still_answered_by_the_intro(coach, hostile, question)
     assert not attacked.refused and attacked.kind == clean.kind
     first = attacked.citations[0]
     assert (first.section, first.voice) == ("intro", "blogger") and "react 코드를 잘 작성하는 능력" in first.text
-    assert any("react 코드를 잘 작성하는 능력" in s.text for s in attacked.sentences if s.claim)
+    assert any("react 코드를 잘 작성하는 능력" in (s.original or s.text) for s in attacked.sentences if s.claim)
     # the coach's own words (headings, framing) are exactly those it uses without the hostile document
     assert [s.text for s in attacked.sentences if not s.claim] == [s.text for s in clean.sentences if not s.claim]
     _hostile_text_is_only_quoted(hostile, attacked)
@@ -189,7 +189,8 @@ def test_obfuscated_injection_never_changes_behaviour(hostile, question):
     by_n = {c.n: c for c in answer.citations}
     for s in answer.sentences:
         if s.claim:
-            assert s.citations and all(s.text in by_n[n].text for n in s.citations)  # a verbatim quote
+            # a verbatim quote (an English answer shows the rendering; its Korean original is the quote)
+            assert s.citations and all((s.original or s.text) in by_n[n].text for n in s.citations)
     _hostile_text_is_only_quoted(hostile, answer)
 
 

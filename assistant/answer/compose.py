@@ -4,7 +4,10 @@ No LLM, so nothing can be invented: every claim line is a verbatim sentence (or 
 of a cited chunk, and framing lines (headings, the diagnosis, refusal boilerplate) are marked as
 such so the faithfulness metric can tell them apart. The structure follows what a coaching user
 wants: which stage am I in and why, what the source article lists for it, what the blogger adds.
-Korean questions get Korean framing; English questions get English framing around Korean quotes.
+Korean questions get Korean framing and Korean quotes. English questions get English framing, and
+each quoted unit is shown in the project's English rendering with the Korean original on the line
+below it (`↳ Korean: …`); the citation and the answer sentence keep both texts. A document without a
+rendering is quoted in its original language, with a note saying so.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import re
 from dataclasses import dataclass, field
 
 from assistant.article.profile import BLOGGER_AUTHOR, PROFILE, SOURCE_AUTHOR, label
+from assistant.article.rendering import TRANSLATION_NOTE, Rendering, english_of
 from assistant.text import content_terms, is_korean, split_sentences, translate_terms
 from assistant.types import AnswerSentence, Citation, Passage, PremiseVerdict
 from assistant.understand.diagnosis import Diagnosis, explain
@@ -21,27 +25,56 @@ _ITEM = re.compile(r"[①-⑳][^①-⑳]+")
 _GENERIC = {"cto", "단계", "중요", "필요", "역할", "능력", "시기", "글", "블로거", "글쓴이", "저자", "author", "article",
             "blogger", "stage", "회사", "기업", "company", "startup", "스타트업", "해야", "생각", "가장", "what", "say"}
 _ADVICE = re.compile(r"중요|필요|해야|합니다|됩니다|역할|must|should")
+ORIGINAL_MARK = "↳ Korean: "  # the line under an English claim that shows the Korean original
+_HANGUL = re.compile(r"[가-힣]")
 
 
 @dataclass
 class AnswerBuilder:
-    """Accumulates markdown lines, numbered citations and the sentence list of one answer."""
+    """Accumulates markdown lines, numbered citations and the sentence list of one answer.
+
+    `renderings` (the corpus's English renderings, by document id) is given for English answers: each
+    claim then shows the rendering of the quoted unit, followed by the Korean original on its own line.
+    Without it (Korean answers, or callers that do not know the renderings) claims quote the original.
+    """
 
     korean: bool
+    renderings: dict[str, Rendering] | None = None
     lines: list[str] = field(default_factory=list)
     sentences: list[AnswerSentence] = field(default_factory=list)
     _cites: dict[str, Citation] = field(default_factory=dict)
+    _claim_lines: set[int] = field(default_factory=set)
+    _rendered: bool = False  # some claim was shown in the English rendering
+    _original_only: bool = False  # some claim of a document without a rendering was quoted as it is
+    _finished: bool = False
 
-    def cite(self, passage: Passage, quote: str) -> int:
+    @property
+    def english(self) -> bool:
+        """Claims are shown in English (an English answer, and the renderings are known)."""
+        return not self.korean and self.renderings is not None
+
+    def english_of(self, passage: Passage, text: str) -> str | None:
+        """The English rendering of `text` (a unit or a run of units of the passage), for English answers."""
+        if not self.english:
+            return None
+        return english_of(self.renderings or {}, passage.chunk.doc_id, text)
+
+    def cite(self, passage: Passage, quote: str, quote_en: str | None = None) -> int:
         chunk = passage.chunk
         existing = self._cites.get(chunk.id)
         if existing:
             if quote not in existing.quote:
-                self._cites[chunk.id] = Citation(**{**existing.__dict__, "quote": f"{existing.quote} {quote}".strip()})
+                joined_en = existing.quote_en
+                if quote_en and existing.quote_en is not None:
+                    joined_en = f"{existing.quote_en} {quote_en}".strip()
+                self._cites[chunk.id] = Citation(**{**existing.__dict__, "quote": f"{existing.quote} {quote}".strip(),
+                                                    "quote_en": joined_en})
             return existing.n
         n = len(self._cites) + 1
+        text_en = self.english_of(passage, chunk.text)
         self._cites[chunk.id] = Citation(
-            n, chunk.id, chunk.text, quote, chunk.stage, chunk.section, chunk.voice, chunk.author, passage.score
+            n, chunk.id, chunk.text, quote, chunk.stage, chunk.section, chunk.voice, chunk.author, passage.score,
+            quote_en=(quote_en or self.english_of(passage, quote)) if text_en else None, text_en=text_en,
         )
         return n
 
@@ -50,13 +83,59 @@ class AnswerBuilder:
         self.sentences.append(AnswerSentence(text, (), claim=False))
 
     def claim(self, quote: str, passage: Passage, bullet: str = "- ", prefix: str = "") -> None:
-        n = self.cite(passage, quote)
-        self.lines.append(f"{bullet}{prefix}{quote} [{n}]")
-        self.sentences.append(AnswerSentence(quote, (n,), claim=True))
+        en = self.english_of(passage, quote)
+        n = self.cite(passage, quote, en)
+        self._claim_lines.add(len(self.lines))
+        if en is None:
+            self._original_only = self._original_only or self.english
+            self.lines.append(f"{bullet}{prefix}{quote} [{n}]")
+            self.sentences.append(AnswerSentence(quote, (n,), claim=True))
+            return
+        # Two trailing spaces: a Markdown line break, so the original sits on its own line in the chat too.
+        self._rendered = True
+        self.lines.append(f"{bullet}{prefix}{en} [{n}]  ")
+        self._claim_lines.add(len(self.lines))
+        self.lines.append(f"{' ' * len(bullet)}{ORIGINAL_MARK}{quote}")
+        self.sentences.append(AnswerSentence(en, (n,), claim=True, original=quote))
 
     def blank(self) -> None:
         if self.lines and self.lines[-1] != "":
             self.lines.append("")
+
+    def finish(self) -> None:
+        """Close an English answer: Korean units quoted inside framing or assembled sentences are replaced
+        by their renderings (the original kept on the sentence), then the translation note — and a note
+        for quotes left in the original language. Does nothing for Korean answers; runs once."""
+        if self._finished or not self.english:
+            return
+        self._finished = True
+        pairs = sorted(((ko, en) for r in (self.renderings or {}).values() for ko, en in r.pairs.items() if len(ko) >= 6),
+                       key=lambda kv: -len(kv[0]))
+
+        def localize(text: str) -> str:
+            if not _HANGUL.search(text):
+                return text
+            for ko, en in pairs:
+                if ko in text:
+                    text = text.replace(ko, en)
+            return text
+
+        for i, line in enumerate(self.lines):
+            if i not in self._claim_lines:
+                self.lines[i] = localize(line)
+        for i, s in enumerate(self.sentences):
+            if s.original is None and _HANGUL.search(s.text):
+                shown = localize(s.text)
+                if shown != s.text:
+                    self.sentences[i] = AnswerSentence(shown, s.citations, s.claim, s.supported, s.checks,
+                                                       original=s.text if s.claim else None)
+        if self._rendered:
+            self.blank()
+            self.frame(f"_{TRANSLATION_NOTE}_")
+        if self._original_only:
+            if not self._rendered:
+                self.blank()
+            self.frame(f"_{label('compose.original_only', False)}_")
 
     @property
     def citations(self) -> list[Citation]:

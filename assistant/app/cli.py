@@ -268,6 +268,10 @@ def _read_batch(path: Path) -> list[tuple[int, dict | InputError]]:
     return items
 
 
+def _clip(text: str, limit: int = 220) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "…"
+
+
 def render_text(answer) -> str:
     """A readable answer for the terminal: the text, then numbered sources with stage and author."""
     from assistant.article.profile import PROFILE, label
@@ -282,8 +286,9 @@ def render_text(answer) -> str:
         for c in answer.citations:
             stage = label("stage.number", korean, stage=c.stage) if c.stage else label("stage.none", korean)
             who = PROFILE.voice_label(c.voice, korean) or c.author
-            text = c.text if len(c.text) <= 220 else c.text[:217] + "…"
-            lines.append(f"[{c.n}] ({stage} · {who}) {text}")
+            lines.append(f"[{c.n}] ({stage} · {who}) {_clip(c.text_en or c.text)}")
+            if c.text_en:  # English answers: the rendering first, the Korean original indented below it
+                lines.append(f"    ↳ Korean: {_clip(c.text)}")
     lines.append(f"({answer.mode})")
     return "\n".join(lines)
 

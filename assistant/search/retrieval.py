@@ -7,17 +7,25 @@ first; with no stage there is no bonus, so the intro and closing compete on thei
 
 Nothing here holds the corpus: BM25 is the memory-mapped index saved with the generation, the
 stage lists come with it, and the passages a query returns are fetched from Chroma by id.
+
+Both languages: English questions search a second saved BM25 (`bm25-en/` in the generation, built
+at index time over each chunk's searchable text: the original, then its English rendering), and the
+index holds an English vector beside each rendered chunk, so an English question matches the
+English words and still cites the one chunk. Korean questions search the originals only (BM25 over
+the Korean texts, the Korean vectors), exactly as before the renderings existed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from langchain_core.embeddings import Embeddings
 
+from assistant.article.rendering import Rendering, load_renderings
 from assistant.search.store import OpenIndex
+from assistant.text import is_korean
 from assistant.types import Chunk, Passage
 
 if TYPE_CHECKING:
@@ -57,17 +65,21 @@ class HybridRetriever:
     candidates: int = 20
     stage_boost: float = 2.0
     dense_weight: float = 0.5  # BM25's ranking counts 1.0
+    renderings: dict[str, Rendering] = field(default_factory=dict)  # English renderings, by document id
 
     @classmethod
     def from_settings(cls, index: OpenIndex, embeddings: Embeddings, settings: Settings) -> HybridRetriever:
         """The retriever users get: every retrieval setting applied (the one way to build one)."""
         return cls(index, embeddings, mode=settings.retrieval, candidates=settings.candidates,
-                   stage_boost=settings.stage_boost, dense_weight=settings.dense_weight)
+                   stage_boost=settings.stage_boost, dense_weight=settings.dense_weight,
+                   renderings=load_renderings(settings.corpus_dir))
 
     def __post_init__(self) -> None:
         self.bm25 = self.index.bm25
         self.by_stage: dict[int, list[str]] = self.bm25.by_stage
         self.by_id = ChunksById(self.index)
+        # English questions: the bilingual BM25 saved with the index (None without renderings).
+        self.bm25_en = self.index.bm25_en or self.bm25
 
     @property
     def chunks(self) -> list[Chunk]:
@@ -75,15 +87,18 @@ class HybridRetriever:
         return self.index.chunks
 
     def retrieve(self, query: str, k: int, stage: int | None = None, stages: tuple[int, ...] = (),
-                 vector: Sequence[float] | None = None) -> list[Passage]:
-        """`vector`: the query's embedding when the caller already has one (saves a model call)."""
+                 vector: Sequence[float] | None = None, english: bool | None = None) -> list[Passage]:
+        """`vector`: the query's embedding when the caller already has one (saves a model call); English
+        vectors are matched by the same query vector. `english`: the question's language (English
+        questions also search the English vectors and the bilingual BM25); None reads it off the query."""
+        english = not is_korean(query) if english is None else english
         dense: list[tuple[str, float]] = []
         sparse: list[tuple[str, float]] = []
         if self.mode in ("hybrid", "dense"):
             qv = list(vector) if vector is not None else self.embeddings.embed_query(query)
-            dense = self.index.dense_search(qv, self.candidates)
+            dense = self.index.dense_search(qv, self.candidates, english=english)
         if self.mode in ("hybrid", "bm25"):
-            sparse = self.bm25.search(query, self.candidates)
+            sparse = (self.bm25_en if english else self.bm25).search(query, self.candidates)
         fused: dict[str, float] = {}
         for weight, ranking in ((self.dense_weight, dense), (1.0, sparse)):
             for rank, (cid, _) in enumerate(ranking):

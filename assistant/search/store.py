@@ -10,7 +10,8 @@ embedded, removed ones deleted), then flips CURRENT, so a server answering from 
 never sees a half-written store. With `chroma_host` set, the same collection lives on a Chroma
 server and changes are applied in place (the server serialises writes).
 
-The manifest (embedder spec, dimension, chunker version, corpus hash, BM25 signature and revision)
+The manifest (embedder spec, dimension, chunker version, corpus hash, BM25 signature and revision, the
+digest of the English renderings and the count of English vectors)
 is stored both in manifest.json and in the collection metadata: opening an index built with another
 embedder or chunker is an error that says how to rebuild, never a silent mix of vector spaces.
 
@@ -21,6 +22,18 @@ together by the same CURRENT flip. With a Chroma server the BM25 files are a loc
 changed. Chunk texts and metadata are not held in memory: `OpenIndex.fetch` reads the passages a
 query uses from Chroma by id (with a small LRU cache).
 
+An index built without the current English renderings is stale (rebuilt when auto-indexing,
+refused with a message otherwise).
+
+A chunk of a document with an English rendering (corpus/<doc>.en.yaml) gets a second vector: the
+rendering, stored under `<chunk id>~en-<hash>` with `lang: en` and `chunk_id` metadata. Dense search
+maps it back to its chunk, so an English question matches the English words and cites the one chunk.
+
+The English records are not chunks: they are left out of the Korean BM25, of `fetch`/`chunks`
+and of `chunk_count` (the collection holds chunk_count + rendered records). English questions use a
+second BM25 saved beside the first (`bm25-en/`, same signature and revision) over each chunk's
+searchable text (the original, then its English rendering); it exists only when there are renderings.
+
 Over 300 lines on purpose: the manifest, the generation pointer and the Chroma clients are one
 protocol (build aside, verify, flip, open); split apart, the rules for when an index may be opened
 would live in several files.
@@ -30,6 +43,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import json
 import logging
 import os
@@ -51,6 +65,13 @@ except ImportError:  # pragma: no cover
 
 from assistant.article.chunking import CHUNKER_VERSION, chunk_sections
 from assistant.article.corpus import Corpus, load_corpus
+from assistant.article.rendering import (
+    Rendering,
+    english_of,
+    load_renderings,
+    renderings_digest,
+    searchable_text,
+)
 from assistant.errors import IndexMismatchError, IndexMissingError, IndexUnavailableError
 from assistant.search.bm25 import BM25, BM25FilesError, signature
 from assistant.settings import Settings
@@ -65,6 +86,7 @@ MANIFEST_FORMAT = 1
 POINTER = "CURRENT"
 BATCH = 32
 BM25_DIR = "bm25"
+BM25_EN_DIR = "bm25-en"  # English questions: the originals followed by their English renderings
 BM25_CACHE = "bm25-cache"
 CHUNK_CACHE = 2048  # chunks kept in memory (LRU) by an open index
 
@@ -77,19 +99,22 @@ class Manifest:
     dim: int
     chunker: str
     corpus_hash: str
-    chunk_count: int
+    chunk_count: int  # chunks (the English vectors are counted in `rendered`)
     built_at: float
     format: int = MANIFEST_FORMAT
     bm25: str = ""  # bm25.signature() of the saved BM25 index ("" = built before BM25 was saved)
     revision: str = ""  # changes with every build that changes the collection; tags the BM25 files
+    renderings: str = ""  # digest of the English renderings the English vectors were built from
+    rendered: int = 0  # English vectors (one per chunk of a document with a rendering)
 
     def to_metadata(self) -> dict[str, Any]:
         return {f"cto_{k}": v for k, v in asdict(self).items()}
 
     @classmethod
     def from_metadata(cls, meta: dict | None) -> Manifest | None:
+        """None when a required field is missing; the rendering fields default (an index built before them)."""
         meta = meta or {}
-        optional = {"bm25": "", "revision": ""}
+        optional = {"bm25": "", "revision": "", "renderings": "", "rendered": 0}
         try:
             return cls(**{k: meta[f"cto_{k}"] if k not in optional else meta.get(f"cto_{k}", optional[k])
                           for k in cls.__dataclass_fields__})
@@ -106,11 +131,13 @@ class IndexReport:
     seconds: float
     location: str
     rebuilt: bool
+    english: int = 0  # English vectors in the index (chunks of documents with a rendering)
 
     def summary(self) -> str:
+        en = f", {self.english} with an English vector" if self.english else ""
         return (
             f"index {'rebuilt' if self.rebuilt else 'updated'} at {self.location}: {self.total} chunks "
-            f"({self.added} embedded, {self.deleted} removed, {self.unchanged} unchanged) in {self.seconds:.1f}s"
+            f"({self.added} embedded, {self.deleted} removed, {self.unchanged} unchanged{en}) in {self.seconds:.1f}s"
         )
 
 
@@ -180,6 +207,7 @@ class OpenIndex:
     generation: str | None
     bm25: BM25
     chroma_collection: Any = None  # the chromadb collection behind the store (public chromadb API)
+    bm25_en: BM25 | None = None  # over each chunk's searchable text; None when there are no renderings
     cache_size: int = CHUNK_CACHE
     _cache: OrderedDict = field(default_factory=OrderedDict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -218,7 +246,8 @@ class OpenIndex:
                 for start in range(0, len(missing), PAGE):
                     res = self.collection.get(ids=missing[start : start + PAGE], include=["documents", "metadatas"])
                     got.extend(Chunk.from_store(i, d, m or {})
-                               for i, d, m in zip(res["ids"], res["documents"], res["metadatas"], strict=True))
+                               for i, d, m in zip(res["ids"], res["documents"], res["metadatas"], strict=True)
+                               if (m or {}).get("lang") != "en")  # an English vector is not a chunk
             except Exception as exc:
                 raise _unreadable(self.location, exc) from None
             self._remember(got)
@@ -233,22 +262,42 @@ class OpenIndex:
             while len(self._cache) > self.cache_size:
                 self._cache.popitem(last=False)
 
-    def dense_search(self, vector: list[float], k: int) -> list[tuple[str, float]]:
-        """(chunk id, cosine similarity) best first."""
+    def dense_search(self, vector: list[float], k: int, english: bool = True) -> list[tuple[str, float]]:
+        """(chunk id, cosine similarity) best first. A chunk's English vector counts as the chunk (its
+        best vector wins); `english=False` leaves the English vectors out."""
         k = min(k, self.count)
         if k <= 0:
             return []
         try:
-            hits = self.store.similarity_search_by_vector_with_relevance_scores(vector, k=k)
+            hits = self.store.similarity_search_by_vector_with_relevance_scores(vector, k=k + self.manifest.rendered)
         except Exception as exc:
             raise IndexUnavailableError(
                 f"search failed on the index at {self.location} ({type(exc).__name__}: {str(exc)[:160]}). "
                 "Run `cto-coach index --rebuild`."
             ) from None
-        # The hits carry their text and metadata: keep them, the answer will likely quote some.
+        # The Korean hits carry their text and metadata: keep them, the answer will likely quote some.
         self._remember([Chunk.from_store(doc.id, doc.page_content, doc.metadata or {}) for doc, _ in hits
-                        if getattr(doc, "page_content", None) is not None])
-        return [(doc.id, 1.0 - float(dist)) for doc, dist in hits]
+                        if getattr(doc, "page_content", None) is not None and (doc.metadata or {}).get("lang") != "en"])
+        out: dict[str, float] = {}
+        for doc, dist in hits:
+            meta = doc.metadata or {}
+            if meta.get("lang") == "en" and not english:
+                continue
+            cid = str(meta.get("chunk_id") or doc.id) if meta.get("lang") == "en" else doc.id
+            out.setdefault(cid, 1.0 - float(dist))
+        return list(out.items())[:k]
+
+
+def english_entries(chunks: list[Chunk], renderings: dict[str, Rendering]) -> list[tuple[str, str, dict[str, Any]]]:
+    """(id, English text, metadata) of the second vector of each chunk whose document has a rendering.
+    The id carries a hash of the English text, so a changed rendering is re-embedded incrementally."""
+    out = []
+    for c in chunks:
+        en = english_of(renderings, c.doc_id, c.text)
+        if en:
+            digest = hashlib.sha256(en.encode("utf-8")).hexdigest()[:10]
+            out.append((f"{c.id}~en-{digest}", en, {**c.metadata(), "lang": "en", "chunk_id": c.id}))
+    return out
 
 
 def _unreadable(location: str, exc: Exception) -> IndexUnavailableError:
@@ -263,6 +312,18 @@ def expected_manifest_fields(settings: Settings, dim: int | None = None) -> dict
     if dim is not None:
         fields["dim"] = dim
     return fields
+
+
+def check_renderings(manifest: Manifest, settings: Settings, location: str) -> None:
+    """The index's English vectors must come from the corpus's current English renderings."""
+    want = renderings_digest(load_renderings(settings.corpus_dir))
+    if manifest.renderings != want:
+        built = f"renderings {manifest.renderings!r}" if manifest.renderings else "no English renderings"
+        raise IndexMismatchError(
+            f"the index at {location} was built with {built}, but the corpus has "
+            + (f"English renderings {want!r}" if want else "none")
+            + ": English questions would search stale English vectors. Run `cto-coach index` to update it."
+        )
 
 
 def check_compatible(manifest: Manifest, settings: Settings, location: str) -> None:
@@ -319,7 +380,8 @@ def _all_chunks(collection: Any) -> list[Chunk]:
     offset = 0
     while True:
         got = collection.get(include=["documents", "metadatas"], limit=PAGE, offset=offset)
-        chunks.extend(Chunk.from_store(i, d, m or {}) for i, d, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True))
+        chunks.extend(Chunk.from_store(i, d, m or {}) for i, d, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
+                      if (m or {}).get("lang") != "en")
         if len(got["ids"]) < PAGE:
             break
         offset += PAGE
@@ -356,13 +418,14 @@ def open_index(settings: Settings, embeddings: Embeddings) -> OpenIndex:
     if manifest is None:
         raise IndexUnavailableError(f"the index at {location} has no manifest; run `cto-coach index --rebuild`")
     check_compatible(manifest, settings, location)
-    if count != manifest.chunk_count:
+    check_renderings(manifest, settings, location)
+    if count != manifest.chunk_count + manifest.rendered:  # the English vectors are records too
         raise IndexUnavailableError(
             f"the index at {location} is incomplete ({count} chunks, manifest says {manifest.chunk_count}); "
             "run `cto-coach index --rebuild`"
         )
-    bm25 = _open_bm25(settings, manifest, collection, gen, location)
-    return OpenIndex(store, manifest, location, generation, bm25, chroma_collection=collection)
+    bm25, bm25_en = _open_bm25(settings, manifest, collection, gen, location)
+    return OpenIndex(store, manifest, location, generation, bm25, chroma_collection=collection, bm25_en=bm25_en)
 
 
 def _check_bm25_manifest(manifest: Manifest, location: str) -> None:
@@ -374,26 +437,46 @@ def _check_bm25_manifest(manifest: Manifest, location: str) -> None:
         )
 
 
-def _open_bm25(settings: Settings, manifest: Manifest, collection: Any, gen: Path | None, location: str) -> BM25:
+def _open_bm25(settings: Settings, manifest: Manifest, collection: Any, gen: Path | None,
+               location: str) -> tuple[BM25, BM25 | None]:
+    """The Korean BM25 and, when the index has English renderings, the bilingual one (`bm25-en/`)."""
     _check_bm25_manifest(manifest, location)
     if gen is not None:
         try:
-            return BM25.load(gen / BM25_DIR, revision=manifest.revision, n_docs=manifest.chunk_count)
+            bm25 = BM25.load(gen / BM25_DIR, revision=manifest.revision, n_docs=manifest.chunk_count)
+            bm25_en = (BM25.load(gen / BM25_EN_DIR, revision=manifest.revision, n_docs=manifest.chunk_count)
+                       if _bilingual(manifest) else None)
         except BM25FilesError as exc:
             raise IndexUnavailableError(
                 f"the index at {location} is unusable: {exc}. Run `cto-coach index` to rebuild its BM25 files."
             ) from None
+        return bm25, bm25_en
     # A Chroma server: the BM25 files are a local cache for this collection generation.
     folder = bm25_cache_dir(settings, collection, manifest.revision)
     try:
-        return BM25.load(folder, revision=manifest.revision, n_docs=manifest.chunk_count)
+        bm25 = BM25.load(folder, revision=manifest.revision, n_docs=manifest.chunk_count)
+        bm25_en = (BM25.load(_en_folder(folder), revision=manifest.revision, n_docs=manifest.chunk_count)
+                   if _bilingual(manifest) else None)
+        return bm25, bm25_en
     except BM25FilesError:
         pass
     log.info("building the local BM25 cache for %s (revision %s)", location, manifest.revision)
-    bm25 = build_bm25(collection, manifest.revision, location)
+    renderings = load_renderings(settings.corpus_dir) if _bilingual(manifest) else {}
+    bm25, bm25_en = build_bm25s(collection, manifest.revision, location, renderings)
     if bm25.n != manifest.chunk_count:
         raise IndexUnavailableError(f"the collection at {location} changed while its BM25 cache was built; retry")
-    return _save_cache(settings, collection, bm25, folder)
+    return _save_cache(settings, collection, bm25, folder, bm25_en)
+
+
+def _bilingual(manifest: Manifest) -> bool:
+    """Whether the index has English vectors, and so a bilingual BM25 (`bm25-en/`) beside the Korean one.
+    The synthetic scale index records the renderings digest with no English vector: Korean BM25 only."""
+    return bool(manifest.renderings) and manifest.rendered > 0
+
+
+def _en_folder(folder: Path) -> Path:
+    """The bilingual BM25 beside a Korean one: `bm25` -> `bm25-en`, `<id>-<revision>` -> `<id>-<revision>-en`."""
+    return folder.with_name(f"{folder.name}-en")
 
 
 def bm25_cache_dir(settings: Settings, collection: Any, revision: str) -> Path:
@@ -402,28 +485,48 @@ def bm25_cache_dir(settings: Settings, collection: Any, revision: str) -> Path:
     return settings.data_dir / BM25_CACHE / name / f"{collection.id}-{revision}"
 
 
-def _save_cache(settings: Settings, collection: Any, bm25: BM25, folder: Path) -> BM25:
-    """Save to the cache and drop this collection's older cache folders; in memory only if that fails."""
+def _save_cache(settings: Settings, collection: Any, bm25: BM25, folder: Path,
+                bm25_en: BM25 | None = None) -> tuple[BM25, BM25 | None]:
+    """Save to the cache (the bilingual BM25 in `<folder>-en`) and drop this collection's older cache
+    folders; in memory only if that fails."""
     try:
         folder.parent.mkdir(parents=True, exist_ok=True)
-        if not folder.exists():
-            with contextlib.suppress(OSError):  # another process may have saved the same revision first
-                bm25.save(folder)
+        pairs = [(bm25, folder)] + ([(bm25_en, _en_folder(folder))] if bm25_en is not None else [])
+        for b, f in pairs:
+            if not f.exists():
+                with contextlib.suppress(OSError):  # another process may have saved the same revision first
+                    b.save(f)
+        keep = {f.name for _, f in pairs}
         for old in folder.parent.iterdir():  # this collection's older revisions (or a re-created collection)
-            if old.name != folder.name and not old.name.startswith("."):
+            if old.name not in keep and not old.name.startswith("."):
                 shutil.rmtree(old, ignore_errors=True)
-        return BM25.load(folder, revision=bm25.meta["revision"], n_docs=bm25.n)
+        loaded = BM25.load(folder, revision=bm25.meta["revision"], n_docs=bm25.n)
+        loaded_en = (BM25.load(_en_folder(folder), revision=bm25_en.meta["revision"], n_docs=bm25_en.n)
+                     if bm25_en is not None else None)
+        return loaded, loaded_en
     except (OSError, BM25FilesError) as exc:
         log.warning("cannot cache the BM25 index in %s (%s); keeping it in memory", folder, exc)
-        return bm25
+        return bm25, bm25_en
 
 
 def build_bm25(collection: Any, revision: str, location: str) -> BM25:
+    """The Korean BM25 over every chunk in the collection (the English vectors are not chunks)."""
+    return build_bm25s(collection, revision, location, {})[0]
+
+
+def build_bm25s(collection: Any, revision: str, location: str,
+                renderings: dict[str, Rendering]) -> tuple[BM25, BM25 | None]:
+    """The Korean BM25 and, with renderings, the bilingual one: the same chunks in the same order, each
+    indexed by its searchable text (the original followed by its English rendering)."""
     try:
         chunks = _all_chunks(collection)
     except Exception as exc:
         raise _unreadable(location, exc) from None
-    return BM25.build([c.id for c in chunks], [c.text for c in chunks], [c.stage for c in chunks], revision)
+    ids, stages = [c.id for c in chunks], [c.stage for c in chunks]
+    bm25 = BM25.build(ids, [c.text for c in chunks], stages, revision)
+    if not renderings:
+        return bm25, None
+    return bm25, BM25.build(ids, [searchable_text(c.text, c.doc_id, renderings) for c in chunks], stages, revision)
 
 
 def index_status(settings: Settings, corpus: Corpus | None = None) -> str:
@@ -457,6 +560,12 @@ def index_status(settings: Settings, corpus: Corpus | None = None) -> str:
         bm = BM25.read_meta(gen / BM25_DIR)
         if bm is None or bm.get("revision") != manifest.revision or bm.get("signature") != signature():
             return "stale"
+    if _bilingual(manifest) and not settings.chroma_host and gen is not None:
+        bm = BM25.read_meta(gen / BM25_EN_DIR)
+        if bm is None or bm.get("revision") != manifest.revision or bm.get("signature") != signature():
+            return "stale"
+    if manifest.renderings != renderings_digest(load_renderings(settings.corpus_dir)):
+        return "stale"  # the English renderings changed (or the index predates them)
     return "fresh" if manifest.corpus_hash == corpus.corpus_hash else "stale"
 
 
@@ -600,43 +709,59 @@ def _apply(settings: Settings, embeddings: Embeddings, corpus: Corpus, chunks: l
     existing_meta = _all_metadata(collection)
     existing = set(existing_meta)
     keep_failed = corpus.failed_doc_ids
-    wanted = {c.id for c in chunks}
+    renderings = load_renderings(settings.corpus_dir)
+    english = english_entries(chunks, renderings)
+    wanted = {c.id for c in chunks} | {i for i, _, _ in english}
     to_add = [c for c in chunks if c.id not in existing]
+    to_add_en = [e for e in english if e[0] not in existing]
     to_delete = sorted(existing - wanted)
     if keep_failed:  # a file that failed to parse keeps its old chunks
         to_delete = [i for i in to_delete if existing_meta[i].get("doc_id") not in keep_failed]
 
     _write_chunks(store, to_add, progress)
+    _write_english(store, to_add_en)
     for start in range(0, len(to_delete), PAGE):
         collection.delete(ids=to_delete[start : start + PAGE])
     total = collection.count()
-    unchanged_server = (new_gen is None and not to_add and not to_delete and old_manifest is not None
-                        and old_manifest.bm25 == signature() and bool(old_manifest.revision))
+    # English vectors now stored: the wanted ones plus those a failed document keeps with its old chunks.
+    deleted = set(to_delete)
+    rendered = len({i for i, _, _ in english}) + sum(
+        1 for i, m in existing_meta.items() if m.get("lang") == "en" and i not in wanted and i not in deleted)
+    total -= rendered  # chunks; the English vectors are counted in `rendered`
+    unchanged_server = (new_gen is None and not to_add and not to_add_en and not to_delete and old_manifest is not None
+                        and old_manifest.bm25 == signature() and bool(old_manifest.revision)
+                        and old_manifest.renderings == renderings_digest(renderings))
     # A new revision whenever the collection may have changed: it tags the BM25 files built from it.
     revision = old_manifest.revision if unchanged_server and old_manifest else uuid.uuid4().hex
-    bm25 = None if unchanged_server else build_bm25(collection, revision, location)
+    bm25, bm25_en = (None, None) if unchanged_server else build_bm25s(
+        collection, revision, location, renderings if rendered else {})
     manifest = Manifest(settings.embedder, dim, CHUNKER_VERSION, corpus.corpus_hash, total, time.time(),
-                        bm25=signature(), revision=revision)
+                        bm25=signature(), revision=revision, renderings=renderings_digest(renderings),
+                        rendered=rendered)
     meta = dict(collection.metadata or {})
     meta.update(manifest.to_metadata())
     collection.modify(metadata=meta)
 
     if new_gen is not None:
         assert bm25 is not None
-        shutil.rmtree(new_gen / BM25_DIR, ignore_errors=True)  # the copied generation's, now outdated
+        for folder in (BM25_DIR, BM25_EN_DIR):  # the copied generation's, now outdated
+            shutil.rmtree(new_gen / folder, ignore_errors=True)
         bm25.save(new_gen / BM25_DIR)
+        if bm25_en is not None:
+            bm25_en.save(new_gen / BM25_EN_DIR)
         (new_gen / "manifest.json").write_text(json.dumps(asdict(manifest), indent=2), encoding="utf-8")
         _publish(settings.index_dir, new_gen)
     elif bm25 is not None:  # a server: cache the BM25 files locally for this revision
-        _save_cache(settings, collection, bm25, bm25_cache_dir(settings, collection, revision))
+        _save_cache(settings, collection, bm25, bm25_cache_dir(settings, collection, revision), bm25_en)
     return IndexReport(
         added=len(to_add),
-        deleted=len(to_delete),
-        unchanged=len(existing & wanted),
+        deleted=sum(1 for i in to_delete if existing_meta[i].get("lang") != "en"),
+        unchanged=len(existing & {c.id for c in chunks}),
         total=total,
         seconds=time.perf_counter() - started,
         location=location,
         rebuilt=rebuild or not existing,
+        english=rendered,
     )
 
 
@@ -662,6 +787,12 @@ def _write_chunks(store: Any, chunks: list[Chunk], progress: bool) -> None:
             bar.update(len(batch))
     if bar:
         bar.close()
+
+
+def _write_english(store: Any, entries: list[tuple[str, str, dict[str, Any]]]) -> None:
+    for start in range(0, len(entries), BATCH):
+        batch = entries[start : start + BATCH]
+        store.add_texts([t for _, t, _ in batch], metadatas=[m for _, _, m in batch], ids=[i for i, _, _ in batch])
 
 
 def _prepare_generation(index_dir: Path, rebuild: bool) -> Path:

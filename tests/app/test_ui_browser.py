@@ -195,3 +195,28 @@ def test_empty_and_too_long_input_give_a_friendly_message(page):
     page.fill("#cc-input textarea", "가" * 2100)
     page.locator("#cc-send").click()
     sync_api.expect(page.locator("#cc-chat [data-testid='bot']").last).to_contain_text("질문이 너무 깁니다")
+
+
+def test_english_question_shows_the_rendering_and_the_original_side_by_side(page):
+    """Issue 12: English lines in the chat with the Korean original under each; the evidence panel shows
+    the English rendering and the Korean original side by side, the supporting sentence marked in both;
+    the Stages tab follows the question's language."""
+    bot = ask(page, "We are 3 people building our first MVP. What should the CTO focus on?", 1)
+    sync_api.expect(bot).to_contain_text("① Building a minimum viable product (MVP)")
+    sync_api.expect(bot).to_contain_text("↳ Korean: ① 최소 기능 제품(MINIMUM VIABLE PRODUCT)의 구현")
+    first = page.locator("#cite-1-1")
+    en, ko = first.locator(".cc-lang-en"), first.locator(".cc-lang-ko")
+    sync_api.expect(en).to_be_visible()
+    sync_api.expect(ko).to_be_visible()
+    sync_api.expect(en.locator("mark.cc-quote").first).to_contain_text("Building a minimum viable product")
+    sync_api.expect(ko.locator("mark.cc-quote").first).to_contain_text("최소 기능 제품")
+    sync_api.expect(first.locator(".cc-translation-note")).to_contain_text("English rendering by the CTO Coach project")
+    e, k = en.bounding_box(), ko.bounding_box()
+    assert e and k and abs(e["y"] - k["y"]) < 2 and e["x"] < k["x"], (e, k)  # side by side, English first
+    out = Path(os.environ.get("EN_SCREENSHOT", "/tmp/cto-coach-english-evidence.png"))
+    page.locator("#cc-evidence").screenshot(path=str(out))
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "ui-answer-english.png"), full_page=True)
+    page.get_by_role("tab", name="🗺️ 단계 / Stages").click()
+    sync_api.expect(page.locator("#cc-stages")).to_contain_text("Stage 1 · Dark Ages")
+    sync_api.expect(page.locator("#cc-stages")).to_contain_text("Building a minimum viable product (MVP)")

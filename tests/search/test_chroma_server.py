@@ -96,14 +96,20 @@ def test_server_bm25_is_cached_locally_and_rebuilt_only_when_the_collection_chan
     def cached() -> list:
         return sorted(p.parent for p in cache_root.rglob("meta.json"))
 
+    def folders(ix) -> list:  # the Korean BM25 and, beside it, the bilingual one (English questions)
+        base = store.bm25_cache_dir(settings, ix.collection, ix.manifest.revision)
+        return [base, base.with_name(f"{base.name}-en")] if ix.manifest.rendered else [base]
+
     first = open_index(settings, embeddings)
-    assert cached() == [store.bm25_cache_dir(settings, first.collection, first.manifest.revision)]
+    assert cached() == folders(first)
     assert first.bm25.meta["revision"] == first.manifest.revision
+    if first.manifest.rendered:
+        assert first.bm25_en is not None and first.bm25_en.meta["revision"] == first.manifest.revision
 
     def no_rebuild(*args, **kwargs):
         raise AssertionError("the BM25 cache was rebuilt although the collection did not change")
 
-    monkeypatch.setattr(store, "build_bm25", no_rebuild)
+    monkeypatch.setattr(store, "build_bm25s", no_rebuild)
     again = open_index(settings, embeddings)  # same collection generation: the cache is reused
     assert again.manifest.revision == first.manifest.revision and again.bm25.search("기술 부채", 3)
     assert build_index(settings, embeddings).added == 0  # a no-op update keeps the revision (and the cache)
@@ -118,12 +124,12 @@ def test_server_bm25_is_cached_locally_and_rebuilt_only_when_the_collection_chan
     assert changed.manifest.revision != first.manifest.revision
     extra_ids = {c.id for c in changed.chunks if c.doc_id == "extra"}
     assert changed.bm25.search("사일로", 3)[0][0] in extra_ids
-    assert cached() == [store.bm25_cache_dir(settings, changed.collection, changed.manifest.revision)]  # old one gone
+    assert cached() == folders(changed)  # old ones gone
     # The collection re-created from scratch (new collection id): a new cache folder as well.
     build_index(elsewhere, embeddings, rebuild=True)
     recreated = open_index(settings, embeddings)
     assert recreated.collection.id != changed.collection.id
-    assert cached() == [store.bm25_cache_dir(settings, recreated.collection, recreated.manifest.revision)]
+    assert cached() == folders(recreated)
 
 
 def test_server_collection_from_an_older_version_is_refused_with_the_fix(chroma_server, fresh_settings, embeddings):

@@ -61,7 +61,9 @@ def test_edit_reembeds_only_changed_chunks(fresh_settings, embeddings):
     assert index_status(fresh_settings) == "stale"
     counting = CountingEmbeddings(embeddings)
     report = build_index(fresh_settings, counting)
-    assert counting.embedded == report.added == 2  # the edited chunk + the new document
+    assert report.added == 2  # the edited chunk + the new document
+    # ... and the edited chunk's English vector (its other sentences' rendering changed with it)
+    assert counting.embedded == 3 and report.english == 15
     assert report.deleted == 1
     after = open_index(fresh_settings, embeddings).chunks
     assert any("확실히" in c.text for c in after) and any(c.doc_id == "extra" and c.stage is None for c in after)
@@ -69,6 +71,40 @@ def test_edit_reembeds_only_changed_chunks(fresh_settings, embeddings):
     (fresh_settings.corpus_dir / "extra.md").unlink()
     report = build_index(fresh_settings, counting)
     assert report.deleted == 1 and report.added == 0
+
+
+def test_english_vectors_map_back_to_their_chunk_and_a_rendering_change_is_stale(fresh_settings, embeddings):
+    """Issue 12: each rendered chunk gets an English vector; dense search returns the chunk (never the
+    English vector's id); an index built without the current renderings is stale, and refused when opened."""
+    import pytest
+
+    from assistant.errors import IndexMismatchError
+
+    build_index(fresh_settings, embeddings)
+    ix = open_index(fresh_settings, embeddings)
+    assert ix.manifest.rendered == len(ix.chunks) == ix.manifest.chunk_count and ix.manifest.renderings
+    ids = {c.id for c in ix.chunks}
+    hits = ix.dense_search(embeddings.embed_query("Managing technical debt"), 5)
+    assert hits and all(cid in ids for cid, _ in hits) and len({cid for cid, _ in hits}) == len(hits)
+    ko_only = ix.dense_search(embeddings.embed_query("기술 부채의 관리"), 5, english=False)
+    assert all(cid in ids for cid, _ in ko_only)
+    # The English records stay out of the Korean BM25 and of fetch; the bilingual BM25 is saved beside it.
+    assert ix.bm25.n == ix.manifest.chunk_count and not ix.fetch([f"{next(iter(ids))}~en-x"])
+    assert ix.bm25_en is not None and ix.bm25_en.n == ix.manifest.chunk_count
+    assert ix.bm25_en.meta["revision"] == ix.manifest.revision == ix.bm25.meta["revision"]
+    en_top, ko_top = ix.bm25_en.search("technical debt", 1)[0], ix.bm25.search("technical debt", 1)[0]
+    assert en_top[0] == ko_top[0] and en_top[1] > ko_top[1]  # the English words count too (not only glossary aliases)
+    assert ix.collection.count() == ix.manifest.chunk_count + ix.manifest.rendered
+    rendering = fresh_settings.corpus_dir / "cto-role-by-stage.en.yaml"
+    rendering.write_text(rendering.read_text(encoding="utf-8").replace("Managing technical debt", "Handling tech debt"),
+                         encoding="utf-8")
+    assert index_status(fresh_settings) == "stale"
+    with pytest.raises(IndexMismatchError, match="English"):
+        open_index(fresh_settings, embeddings)
+    counting = CountingEmbeddings(embeddings)
+    report = build_index(fresh_settings, counting)
+    assert report.added == 0 and counting.embedded == 1  # only the changed chunk's English vector
+    assert open_index(fresh_settings, embeddings).manifest.rendered == 15
 
 
 def test_old_generations_are_cleaned_and_swap_is_atomic(fresh_settings, embeddings):

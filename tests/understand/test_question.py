@@ -67,8 +67,9 @@ def test_which_stage_question_names_the_stage_first(coach):
     a = coach.ask("At what stage does hiring become something the CTO owns?")
     assert a.question_type == "which_stage" and a.direct == "stage:2" and a.stage == 2
     first_claim = next(s for s in a.sentences if s.claim)
-    assert "기술팀의 인재 영입(채용)" in first_claim.text
-    assert a.text.splitlines()[0].count("기술팀의 인재 영입(채용)") == 1  # the direct answer leads
+    # English answers show the English rendering; the Korean original stays on the sentence (issue 12)
+    assert "기술팀의 인재 영입(채용)" in (first_claim.original or first_claim.text)
+    assert a.text.splitlines()[0].count("Bringing talent into the tech team (hiring)") == 1  # the direct answer leads
 
 
 def test_size_in_words_with_a_backstory(coach):
@@ -80,7 +81,7 @@ def test_size_in_words_with_a_backstory(coach):
 def test_focused_question_leads_with_its_item_and_cites_little_else(coach):
     a = coach.ask("We're 14 people and our codebase is full of shortcuts. How should I think about technical debt?")
     assert a.stage == 2
-    claims = [s.text for s in a.sentences if s.claim]
+    claims = [s.original or s.text for s in a.sentences if s.claim]  # the Korean originals (issue 12)
     assert "④ 기술 부채의 관리" in claims
     assert not any(item in claims for item in ("② 개발 문화의 정착", "⑤ 기술팀의 인재 영입(채용)"))
 

@@ -15,11 +15,17 @@
 from __future__ import annotations
 
 from assistant.answer.llm.gguf import LocalGGUFChatModel
-from assistant.answer.llm.prompt import NOT_COVERED, PROMPT_VERSION, build_messages, load_prompt
+from assistant.answer.llm.prompt import (
+           NOT_COVERED,
+           PROMPT_VERSION,
+           PROMPT_VERSION_EN,
+           build_messages,
+           load_prompt,
+)
 from assistant.answer.llm.providers import make_chat_model
 from assistant.answer.llm.stream import LLMAnswerer, LLMRequest, llm_answer_stream
 from assistant.answer.llm.verify import LEXICAL_FLOOR, is_refusal, parse_answer, source_label, verify_units
 
-__all__ = ["LEXICAL_FLOOR", "NOT_COVERED", "PROMPT_VERSION", "LLMAnswerer", "LLMRequest", "LocalGGUFChatModel",
+__all__ = ["LEXICAL_FLOOR", "NOT_COVERED", "PROMPT_VERSION", "PROMPT_VERSION_EN", "LLMAnswerer", "LLMRequest", "LocalGGUFChatModel",
            "build_messages", "is_refusal", "llm_answer_stream", "load_prompt", "make_chat_model", "parse_answer", "source_label",
            "verify_units"]

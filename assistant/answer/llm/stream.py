@@ -18,7 +18,13 @@ from typing import TYPE_CHECKING, Any
 from langchain_core.messages import BaseMessage
 
 from assistant.answer.compose import AnswerBuilder, compose_refusal
-from assistant.answer.llm.prompt import HISTORY_TURNS, NOT_COVERED, PROMPT_VERSION, build_messages
+from assistant.answer.llm.prompt import (
+    HISTORY_TURNS,
+    NOT_COVERED,
+    PROMPT_VERSION,
+    build_messages,
+    prompt_version,
+)
 from assistant.answer.llm.providers import describe, make_chat_model, redact, retryable
 from assistant.answer.llm.verify import FLAG, assemble, is_refusal, parse_answer, verify_units
 from assistant.errors import LLMError
@@ -27,6 +33,7 @@ from assistant.types import Answer, AnswerKind, AnswerSentence, Citation, Delta,
 
 if TYPE_CHECKING:
     from assistant.answer.verifier import SupportChecker
+    from assistant.article.rendering import Rendering
     from assistant.settings import Settings, VerifierPolicy
 
 log = logging.getLogger("cto_coach.llm")
@@ -72,8 +79,8 @@ class LLMAnswerer:
         return describe(exc, self._secrets)
 
     def messages(self, question: str, history: list[tuple[str, str]], diagnosis: Diagnosis,
-                 passages: list[Passage]) -> list[BaseMessage]:
-        return build_messages(question, history, diagnosis, passages, turns=self.history_turns)
+                 passages: list[Passage], renderings: dict[str, Rendering] | None = None) -> list[BaseMessage]:
+        return build_messages(question, history, diagnosis, passages, turns=self.history_turns, renderings=renderings)
 
     def stream_text(self, messages: list[BaseMessage]) -> Iterator[str]:
         """Text pieces of one answer. Failures before the first piece are retried with backoff;
@@ -130,6 +137,7 @@ class LLMRequest:
     related: Passage | None  # what a refusal quotes as "the closest thing it does say"
     fallback: AnswerBuilder  # the extractive answer, shown when the model fails or is not supported
     policy: VerifierPolicy  # what happens to unsupported sentences
+    renderings: dict[str, Rendering] | None = None  # English renderings (English questions only)
 
 
 def _plural(n: int, word: str) -> str:
@@ -165,7 +173,10 @@ def llm_answer_stream(llm: LLMAnswerer, request: LLMRequest) -> Iterator[Delta |
         return finish(r.fallback.text, r.fallback.citations, r.fallback.sentences, kind,
                       f"extractive (fallback from llm:{llm.spec})", notice)
 
-    messages = llm.messages(r.text, r.history, r.diagnosis, r.passages)
+    korean = is_korean(r.question)
+    renderings = None if korean else r.renderings
+    messages = llm.messages(r.text, r.history, r.diagnosis, r.passages, renderings)
+    mode = llm.mode.replace(PROMPT_VERSION, prompt_version(korean, r.passages, renderings))
     pieces: list[str] = []
     try:
         for piece in llm.stream_text(messages):
@@ -187,18 +198,19 @@ def llm_answer_stream(llm: LLMAnswerer, request: LLMRequest) -> Iterator[Delta |
         yield extractive("LLM failed (empty output); showing the extractive answer")
         return
     if is_refusal(raw):
-        b = AnswerBuilder(is_korean(r.question))
+        b = AnswerBuilder(korean, renderings)
         compose_refusal(b, "", "", r.related, r.text)
-        yield finish(b.text, b.citations, b.sentences, "refusal", llm.mode, None)
+        b.finish()
+        yield finish(b.text, b.citations, b.sentences, "refusal", mode, None)
         return
-    yield from _verified(llm, r, raw, extractive, finish)
+    yield from _verified(llm, r, raw, extractive, finish, mode, renderings)
 
 
 def _verified(llm: LLMAnswerer, r: LLMRequest, raw: str, extractive: Callable[[str], Final],
-              finish: Callable[..., Final]) -> Iterator[Final]:
+              finish: Callable[..., Final], mode: str, renderings: dict[str, Rendering] | None) -> Iterator[Final]:
     """The model's answer after the support check, or the extractive one when too little survives."""
     units = parse_answer(raw.replace(NOT_COVERED, ""))
-    verify_units(units, r.passages, llm.checker, r.text)
+    verify_units(units, r.passages, llm.checker, r.text, renderings)
     claims = [u for u in units if u.claim]
     bad = [u for u in claims if not u.supported]
     for u in bad:
@@ -212,10 +224,10 @@ def _verified(llm: LLMAnswerer, r: LLMRequest, raw: str, extractive: Callable[[s
     if bad and r.policy == "fallback":
         yield extractive(f"{_plural(len(bad), 'unsupported sentence')} in the LLM answer; showing the extractive answer")
         return
-    v = assemble(units, r.passages, llm.checker, r.policy)
+    v = assemble(units, r.passages, llm.checker, r.policy, renderings)
     notice = None
     if bad and r.policy == "flag":
         notice = f"{_plural(len(bad), 'sentence')} marked {FLAG} not supported by the cited passage"
     elif bad:
         notice = f"{_plural(len(bad), 'unsupported sentence')} removed by the verifier"
-    yield finish(v.text, v.citations, v.sentences, _kind(r.diagnosis), llm.mode, notice)
+    yield finish(v.text, v.citations, v.sentences, _kind(r.diagnosis), mode, notice)

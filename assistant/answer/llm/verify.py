@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from assistant.answer.llm.prompt import NOT_COVERED, strip_markers
 from assistant.article.profile import label
+from assistant.article.rendering import Rendering, english_of
 from assistant.text import LEADING_MARKERS, MARKER_LIST, marker_numbers, split_sentences
 from assistant.types import AnswerSentence, Citation, Passage
 from assistant.understand.scope import has_instruction
@@ -108,9 +109,18 @@ def source_label(p: Passage) -> str:
     return f"{c.author}: {c.text}"
 
 
-def verify_units(units: list[Unit], passages: list[Passage], checker: SupportChecker, question: str) -> None:
+def cited_text(p: Passage, renderings: dict[str, Rendering] | None = None) -> str:
+    """What a claim citing `p` is checked against: who said it and the passage, and for English answers
+    the project's English rendering of the passage too (the pair is one passage)."""
+    en = english_of(renderings, p.chunk.doc_id, p.chunk.text) if renderings else None
+    return f"{source_label(p)}\n{en}" if en else source_label(p)
+
+
+def verify_units(units: list[Unit], passages: list[Passage], checker: SupportChecker, question: str,
+                 renderings: dict[str, Rendering] | None = None) -> None:
     """Attach a verdict to every claim: markers must point at given passages and the cited text must
-    support the sentence. A labelled inference may also lean on what the asker said (their headcount)."""
+    support the sentence. A labelled inference may also lean on what the asker said (their headcount).
+    `renderings` (English answers): a claim is checked against the cited passage and its English rendering."""
     for u in units:
         if not u.claim:
             continue
@@ -125,7 +135,7 @@ def verify_units(units: list[Unit], passages: list[Passage], checker: SupportChe
             u.valid = False
             u.checks = ("instruction",)
             continue
-        cited = [source_label(passages[n - 1]) for n in dict.fromkeys(u.markers)]
+        cited = [cited_text(passages[n - 1], renderings) for n in dict.fromkeys(u.markers)]
         if u.inference:
             cited.append(f"질문 question: {question}")
         v = checker.check(u.plain, cited)
@@ -146,8 +156,18 @@ class Verified:
     dropped_examples: list[str] = field(default_factory=list)
 
 
-def assemble(units: list[Unit], passages: list[Passage], checker: SupportChecker, policy: VerifierPolicy) -> Verified:
-    """The verified answer: drop (or flag) unsupported claims, renumber markers by first appearance."""
+def _best_pair(checker: SupportChecker, sentence: str, p: Passage, rendering: Rendering) -> tuple[str, str] | None:
+    """The passage sentence (original, rendering) whose rendering an English claim is closest to."""
+    pairs = [(s, en) for s in split_sentences(p.chunk.text) if (en := rendering.english_text(s))]
+    if not pairs:
+        return None
+    return max(pairs, key=lambda pair: checker.lexical(sentence, pair[1]))
+
+
+def assemble(units: list[Unit], passages: list[Passage], checker: SupportChecker, policy: VerifierPolicy,
+             renderings: dict[str, Rendering] | None = None) -> Verified:
+    """The verified answer: drop (or flag) unsupported claims, renumber markers by first appearance.
+    `renderings` (English answers): citations carry the passage's English rendering beside the original."""
     flag = policy == "flag"
     keep = [u for u in units if not u.claim or u.supported or flag]
     # A heading with no kept claim under it goes too.
@@ -162,6 +182,7 @@ def assemble(units: list[Unit], passages: list[Passage], checker: SupportChecker
             if u.claim and 1 <= n <= len(passages) and n not in renumber:
                 renumber[n] = len(renumber) + 1
     quotes: dict[int, list[str]] = {}
+    quotes_en: dict[int, list[str]] = {}
     sentences: list[AnswerSentence] = []
     lines: dict[int, list[str]] = {}
     prefixes: dict[int, str] = {}
@@ -181,9 +202,14 @@ def assemble(units: list[Unit], passages: list[Passage], checker: SupportChecker
         new = tuple(dict.fromkeys(renumber[n] for n in u.markers if n in renumber))
         for old in dict.fromkeys(u.markers):
             if old in renumber and u.supported:
-                q = checker.best_sentence(u.plain, passages[old - 1].chunk.text)
+                p = passages[old - 1]
+                rendering = (renderings or {}).get(p.chunk.doc_id)
+                pair = _best_pair(checker, u.plain, p, rendering) if rendering else None
+                q = pair[0] if pair else checker.best_sentence(u.plain, p.chunk.text)
                 if q not in quotes.setdefault(old, []):
                     quotes[old].append(q)
+                    if pair:
+                        quotes_en.setdefault(old, []).append(pair[1])
         prefixes.setdefault(u.line, u.prefix)
         lines.setdefault(u.line, []).append(shown)
         sentences.append(AnswerSentence(u.plain, new, claim=True, supported=u.supported, checks=u.checks))
@@ -196,7 +222,13 @@ def assemble(units: list[Unit], passages: list[Passage], checker: SupportChecker
         c = p.chunk
         found = quotes.get(old) or [checker.best_sentence(" ".join(u.plain for u in trimmed if old in u.markers), c.text)]
         quote = " ".join(sorted(found, key=lambda s: (c.text.find(s), s)))  # in the passage's own order
-        citations.append(Citation(n, c.id, c.text, quote, c.stage, c.section, c.voice, c.author, p.score))
+        text_en = english_of(renderings, c.doc_id, c.text) if renderings else None
+        quote_en = None
+        if text_en:
+            en_found = quotes_en.get(old) or [e for s in found if (e := english_of(renderings or {}, c.doc_id, s))]
+            quote_en = " ".join(sorted(en_found, key=lambda s: (text_en.find(s), s))) or None
+        citations.append(Citation(n, c.id, c.text, quote, c.stage, c.section, c.voice, c.author, p.score,
+                                  quote_en=quote_en, text_en=text_en))
     unsupported = [u for u in units if u.claim and not u.supported]
     return Verified("\n".join(text_lines).strip(), sentences, citations, len(unsupported),
                     len(unsupported) if flag else 0, sum(1 for u in trimmed if u.claim and u.supported),

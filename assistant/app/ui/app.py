@@ -12,7 +12,7 @@ import json
 from importlib import resources
 from typing import TYPE_CHECKING
 
-from assistant.app.ui.handlers import ChatHandlers, gradio, new_state
+from assistant.app.ui.handlers import STAGES_EN, STAGES_KO, ChatHandlers, gradio, new_state
 from assistant.app.ui.render import AUTO, EMPTY_EVIDENCE, render_stages, stage_choices
 
 if TYPE_CHECKING:
@@ -95,10 +95,16 @@ def create_app(coach: Coach, store: FeedbackStore | None = None) -> gr.Blocks:
                     with gr.Accordion("답변 JSON / answer as JSON", open=False):
                         answer_json = gr.JSON(label="answer", elem_id="cc-json")
             with gr.Tab("🗺️ 단계 / Stages", id="stages"):
-                gr.HTML(render_stages(coach), elem_id="cc-stages")
+                stages_lang = gr.Radio([STAGES_KO, STAGES_EN], value=STAGES_KO, label="언어 / Language",
+                                       info="영어는 프로젝트의 번역입니다 / English is the project's translation",
+                                       elem_id="cc-stages-lang")
+                stages_html = gr.HTML(render_stages(coach), elem_id="cc-stages")
 
         outputs = [msg, chat, evidence, answer_json, flag_choice, state]
-        gr.on([msg.submit, send.click], h.respond, [msg, chat, stage, state], outputs, api_name="chat")
+        asked = gr.on([msg.submit, send.click], h.respond, [msg, chat, stage, state], outputs, api_name="chat")
+        # The Stages tab follows the language of the last question (and the user's own choice).
+        asked.then(h.stages_language, [state, stages_lang], [stages_lang], api_visibility="private")
+        stages_lang.change(h.stages_html, [stages_lang], [stages_html], api_visibility="private")
         clear.click(h.clear, None, [chat, evidence, answer_json, flag_choice, state, feedback_status],
                     api_name="clear")
         chat.clear(h.clear, None, [chat, evidence, answer_json, flag_choice, state, feedback_status],

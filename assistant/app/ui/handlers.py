@@ -40,6 +40,7 @@ MAX_CHAT_MESSAGES = 2 * MAX_TURNS  # the client's chat list is trimmed to this b
 MAX_TURN_CHARS = 4000  # per history turn kept in the state and stored with feedback
 MAX_FLAGS_PER_ANSWER = 20
 MAX_COMMENT_CHARS = 1000
+STAGES_KO, STAGES_EN = "한국어", "English"  # the Stages tab's languages
 
 
 def gradio() -> Any:
@@ -154,6 +155,20 @@ class ChatHandlers:
                 text = strip_md(s.text)
                 out.append((f"[{n}] {text if len(text) <= 70 else text[:67] + '…'}", f"{i}:{n}"))
         return out
+
+    @staticmethod
+    def stages_language(state: dict | None, current: Any = None) -> Any:
+        """The Stages tab's language after an answer: the language of the question just asked."""
+        history = (state or {}).get("history") or []
+        last = next((turn[1] for turn in reversed(list(history)[-MAX_CHAT_MESSAGES:])
+                     if isinstance(turn, (list, tuple)) and len(turn) == 2 and turn[0] == "user"), None)
+        if not isinstance(last, str) or not last.strip():
+            return gradio().update()
+        return STAGES_KO if is_korean(last) else STAGES_EN
+
+    def stages_html(self, language: Any) -> str:
+        """The Stages tab in the chosen language (English from the article's English rendering)."""
+        return render.render_stages(self.coach, english=language == STAGES_EN)
 
     def clear(self) -> tuple[list, str, None, Any, dict, str]:
         return [], EMPTY_EVIDENCE, None, gradio().update(choices=[], value=None), new_state(), ""

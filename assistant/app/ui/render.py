@@ -1,8 +1,10 @@
 """The web UI's HTML and markdown, as pure functions of an `Answer` (no Gradio here).
 
 Evidence panel: the cited passages in marker order, stage and who-said-it badges, the supporting
-sentence highlighted inside the escaped passage text; chat message: notice, diagnosis line, answer
-with clickable `[n]` markers; the Stages tab rendered from the corpus.
+sentence highlighted inside the escaped passage text — for English answers the project's English
+rendering and the Korean original side by side, the supporting sentence highlighted in both; chat
+message: notice, diagnosis line, answer with clickable `[n]` markers; the Stages tab rendered from
+the corpus (in Korean, or from the English rendering).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import re
 from typing import TYPE_CHECKING
 
 from assistant.article.profile import PROFILE, STAGE_NAMES_EN, STAGE_NAMES_KO, label
+from assistant.article.rendering import TRANSLATION_NOTE
 from assistant.text import MARKER, is_korean, split_sentences
 from assistant.types import Answer, Citation
 from assistant.understand.diagnosis import explain
@@ -95,6 +98,32 @@ def supporting_pieces(answer: Answer, c: Citation) -> list[str]:
     return pieces
 
 
+def supporting_pieces_en(answer: Answer, c: Citation) -> list[str]:
+    """The English counterparts of `supporting_pieces`: the rendering of the quote and the English
+    answer sentences that cite the passage."""
+    pieces = [c.quote_en or "", *split_sentences(c.quote_en or "")]
+    for s in answer.sentences:
+        if c.n in s.citations and s.claim:
+            pieces.append(strip_md(s.text))
+    return [p for p in pieces if p]
+
+
+def passage_html(answer: Answer, c: Citation) -> tuple[str, bool]:
+    """The passage body: the original with its supporting sentence marked; for a citation with an English
+    rendering, the rendering and the original side by side, marked in both, with the translation note."""
+    body, found = highlight(c.text, supporting_pieces(answer, c) + [s.original for s in answer.sentences
+                                                                     if s.original and c.n in s.citations])
+    if not c.text_en:
+        return f'<div class="cc-passage">{body}</div>', found
+    body_en, found_en = highlight(c.text_en, supporting_pieces_en(answer, c))
+    return (
+        '<div class="cc-pair">'
+        f'<div class="cc-passage cc-lang-en" lang="en"><div class="cc-lang">English rendering</div>{body_en}</div>'
+        f'<div class="cc-passage cc-lang-ko" lang="ko"><div class="cc-lang">Korean original</div>{body}</div>'
+        f'</div><div class="cc-translation-note">{html.escape(TRANSLATION_NOTE)}</div>'
+    ), found or found_en
+
+
 def render_evidence_turn(answer: Answer, turn: int, korean: bool) -> str:
     """The cited passages of one answer, in marker order."""
     head = label("ui.evidence_head", korean, turn=turn, count=len(answer.citations))
@@ -103,12 +132,12 @@ def render_evidence_turn(answer: Answer, turn: int, korean: bool) -> str:
         return f'<div class="cc-ev-head">{html.escape(head)}</div><p class="cc-empty">{note}</p>'
     items = []
     for c in answer.citations:
-        body, found = highlight(c.text, supporting_pieces(answer, c))
+        body, found = passage_html(answer, c)
         stage_cls = f"cc-stage-{c.stage}" if c.stage else "cc-stage-none"
         # Answer sentences that cite this passage but are not verbatim in it (LLM paraphrases): list
         # them under the passage so the reader can compare the claim with the highlighted source.
         supports = [t for t in (strip_md(s.text) for s in answer.sentences if c.n in s.citations)
-                    if not quote_spans(c.text, [t])]
+                    if not quote_spans(c.text, [t]) and not (c.text_en and quote_spans(c.text_en, [t]))]
         extra = ""
         if not found and c.quote:
             extra = (f'<div class="cc-supports">{label("ui.supporting", korean)}: '
@@ -123,7 +152,7 @@ def render_evidence_turn(answer: Answer, turn: int, korean: bool) -> str:
             f'<span class="cc-badge cc-stage {stage_cls}">{html.escape(stage_label(c.stage, korean))}</span>'
             f'<span class="cc-badge cc-voice cc-voice-{html.escape(c.voice)}">{html.escape(voice_label(c, korean))}</span>'
             f'<span class="cc-section">{html.escape(c.section)}</span></div>'
-            f'<div class="cc-passage">{body}</div>{extra}</li>'
+            f'{body}{extra}</li>'
         )
     return f'<div class="cc-ev-head">{html.escape(head)}</div><ol class="cc-cites">{"".join(items)}</ol>'
 
@@ -193,8 +222,54 @@ def format_answer(answer: Answer, turn: int) -> str:
     return "\n\n".join([*head, body])
 
 
-def render_stages(coach: Coach) -> str:
-    """The Stages tab, from the corpus (not hard-coded here)."""
+def _english_item(rendering: object, item: str) -> str | None:
+    """A capability item as the Stages tab lists it ("① 역할의 분리") in the rendering (units may lack the space)."""
+    english = getattr(rendering, "english", None)
+    if english is None:
+        return None
+    return english(item) or (english(item[0] + item[2:]) if len(item) > 2 and item[1] == " " else None)
+
+
+def render_stages_en(coach: Coach) -> str | None:
+    """The Stages tab from the article's English rendering; None when the article has none."""
+    cards = []
+    for s in coach.stages():
+        doc = next((d for d in coach.corpus.documents
+                    if any(x.stage == s.stage and x.section == "summary" for x in d.sections)), None)
+        r = coach.renderings.get(doc.doc_id) if doc else None
+        if r is None:
+            return None
+        summary = r.section("summary", s.stage)
+        comment = r.section("commentary", s.stage)
+        name = (summary.stage_name if summary else None) or r.stage_names.get(s.stage) or STAGE_NAMES_EN.get(s.stage, "")
+        head = f"Stage {s.stage} · {name}" + (f" ({summary.headcount})" if summary and summary.headcount else "")
+        caps = "".join(f"<li>{html.escape(_english_item(r, c) or c)}</li>" for c in s.capabilities)
+        summary_en = r.english_text(s.summary_text) if s.summary_text else None
+        comment_en = r.english_text(s.commentary) if s.commentary else None
+        title = (comment.title if comment and comment.title else None) or s.commentary_title
+        cards.append(
+            f'<div class="cc-stage-card" id="stage-{s.stage}" lang="en"><h3>{html.escape(head)} · '
+            f'{html.escape(STAGE_NAMES_KO.get(s.stage, ""))}</h3>'
+            f'<span class="cc-badge cc-voice-source">{html.escape(PROFILE.voices["source"][1])}</span> '
+            f"Capabilities<ul>{caps}</ul>"
+            + (f"<details><summary>Full summary text</summary><p>{html.escape(summary_en or s.summary_text)}</p>"
+               f'<p class="cc-original" lang="ko">{html.escape(s.summary_text)}</p></details>' if s.summary_text else "")
+            + f'<span class="cc-badge cc-voice-blogger">{html.escape(PROFILE.voices["blogger"][1])}</span> '
+            f"<b>{html.escape(title)}</b><blockquote>{html.escape(comment_en or s.commentary)}</blockquote>"
+            f'<details><summary>Korean original</summary><p class="cc-original" lang="ko">{html.escape(s.commentary)}</p>'
+            "</details></div>"
+        )
+    if not cards:
+        return None
+    return "".join(cards) + f'<p class="cc-translation-note">{html.escape(TRANSLATION_NOTE)}</p>'
+
+
+def render_stages(coach: Coach, english: bool = False) -> str:
+    """The Stages tab, from the corpus (not hard-coded here); `english`: from its English rendering."""
+    if english:
+        rendered = render_stages_en(coach)
+        if rendered is not None:
+            return rendered
     cards = []
     for s in coach.stages():
         head = f"{s.stage}단계 {s.name}" + (f" ({s.headcount})" if s.headcount else "")
