@@ -131,6 +131,26 @@ def _stage_block(b: AnswerBuilder, ctx: PlanContext, q: Question, stage: int, *,
         b.blank()
 
 
+def _placed(u: Unit, korean: bool) -> str:
+    """" The article places this at stage N …" for a unit that belongs to a stage, else nothing."""
+    if not u.stage:
+        return ""
+    return (f" 글은 이것을 {stage_label(u.stage, True)}의 일로 봅니다." if korean
+            else f" The article places this at {stage_label(u.stage, False)}.")
+
+
+def _quote_with_context(b: AnswerBuilder, ctx: PlanContext, q: Question, u: Unit) -> None:
+    """The unit a verdict rests on, then its stage heading (for an item) and the blogger's closest sentence."""
+    _quote(b, ctx, u, prefix=_who(u, b.korean))
+    if not u.stage:
+        return
+    head = ctx.topics.heading(u.stage)
+    if head is not None and u.kind == "item":
+        _quote(b, ctx, head)
+    for e in _commentary(ctx, q, u.stage, 1, {u.text}):
+        _quote(b, ctx, e, prefix=_who(e, b.korean))
+
+
 def _lead(ctx: PlanContext, q: Question, stages: tuple[int, ...]) -> Match | None:
     """The unit the question is specifically about, within these stages, if any is close enough."""
     ms = ctx.topics.match(q.ask_text, english=not q.korean, stages=stages)
@@ -298,22 +318,13 @@ def plan_yes_no(b: AnswerBuilder, ctx: PlanContext, q: Question, passages: list[
     u = top.unit
     head_ko = {"yes": "네.", "no": "아니요.", "depends": "단계에 따라 다릅니다."}[verdict]
     head_en = {"yes": "Yes.", "no": "No.", "depends": "It depends on the stage."}[verdict]
-    reason = ""
-    if u.stage:
-        reason = (f" 글은 이것을 {stage_label(u.stage, True)}의 일로 봅니다." if b.korean
-                  else f" The article places this at {stage_label(u.stage, False)}.")
+    reason = _placed(u, b.korean)
     if user_stage and u.stage and u.stage != user_stage and verdict == "no":
         reason += (f" (질문하신 회사는 {user_stage}단계)" if b.korean else f" (your company: stage {user_stage})")
     if q.diagnosis.stage is not None and q.diagnosis.source != "none":
         diagnosis_line(b, q.diagnosis)
     b.frame(f"**{head_ko if b.korean else head_en}**{reason}")
-    _quote(b, ctx, u, prefix=_who(u, b.korean))
-    if u.stage:
-        head = ctx.topics.heading(u.stage)
-        if head is not None and u.kind == "item":
-            _quote(b, ctx, head)
-        for e in _commentary(ctx, q, u.stage, 1, {u.text}):
-            _quote(b, ctx, e, prefix=_who(e, b.korean))
+    _quote_with_context(b, ctx, q, u)
     return "coaching" if q.diagnosis.stage else "general", verdict
 
 
@@ -379,16 +390,6 @@ def plan_belief(b: AnswerBuilder, ctx: PlanContext, q: Question) -> tuple[Answer
         head = "**네, 글도 그렇게 봅니다.**" if agrees else "**글의 입장은 다릅니다.**"
     else:
         head = "**Yes — the article agrees.**" if agrees else "**The article sees it differently.**"
-    where = ""
-    if u.stage:
-        where = (f" 글은 이것을 {stage_label(u.stage, True)}의 일로 봅니다." if b.korean
-                 else f" The article places this at {stage_label(u.stage, False)}.")
-    b.frame(head + where)
-    _quote(b, ctx, u, prefix=_who(u, b.korean))
-    if u.stage:
-        head_unit = ctx.topics.heading(u.stage)
-        if head_unit is not None and u.kind == "item":
-            _quote(b, ctx, head_unit)
-        for e in _commentary(ctx, q, u.stage, 1, {u.text}):
-            _quote(b, ctx, e, prefix=_who(e, b.korean))
+    b.frame(head + _placed(u, b.korean))
+    _quote_with_context(b, ctx, q, u)
     return ("confirmation" if agrees else "correction"), ("yes" if agrees else "no")
