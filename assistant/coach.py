@@ -55,7 +55,7 @@ from assistant.search.retrieval import HybridRetriever
 from assistant.search.store import build_index, index_status, live_generation, open_index
 from assistant.settings import Settings, load_settings
 from assistant.text import is_korean
-from assistant.types import Answer, AnswerKind, Delta, Final, Passage, StageInfo
+from assistant.types import Answer, AnswerKind, Chunk, Delta, Final, Passage, StageInfo
 from assistant.understand.diagnosis import NONE, Diagnosis, is_followup, override
 from assistant.understand.examples import ScopeExamples
 from assistant.understand.question import Question, understand
@@ -166,13 +166,20 @@ class Coach:
         """The indexed chunk that contains a unit of the article, as a passage to cite."""
         key = f"{unit.doc_id}\x1f{unit.order}\x1f{unit.text}"
         if key not in self._located:
-            found = None
-            for chunk in self.retriever.by_id.values():
-                if chunk.doc_id == unit.doc_id and chunk.section == unit.section and chunk.stage == unit.stage \
-                        and unit.text in chunk.text:
-                    found = Passage(chunk, 0.0)
-                    break
-            self._located[key] = found
+            # The unit's own words find its chunk through BM25 (a few fetches by id); only if that misses
+            # is every chunk read (chunks are fetched from Chroma, not held: a scan costs a read each).
+            ranked = [cid for cid, _ in self.retriever.bm25.search(unit.text, 5)]
+            fetched = self.retriever.index.fetch(ranked)
+            candidates = [fetched[c] for c in ranked if c in fetched]
+
+            def holds(chunk: Chunk) -> bool:
+                return (chunk.doc_id == unit.doc_id and chunk.section == unit.section and chunk.stage == unit.stage
+                        and unit.text in chunk.text)
+
+            found = next((c for c in candidates if holds(c)), None)
+            if found is None:
+                found = next((c for c in self.retriever.by_id.values() if holds(c)), None)
+            self._located[key] = Passage(found, 0.0) if found is not None else None
         return self._located[key]
 
     @property
