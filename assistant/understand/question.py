@@ -259,7 +259,7 @@ def understand(text: str, history: list[tuple[str, str]], topic_map: TopicMap | 
         # A question that names one of the article's stages is about the article; otherwise the scope is
         # judged on what is asked, without the clauses that describe the user's situation.
         about = _without_situation(Question(text, cleaned, language, sit, asks, qtype, diag, intent).topic_text, sit)
-        verdict = examples.judge(about, topics[0].score if topics else None,
+        verdict = examples.judge(about, max((m.score for m in topics), default=None),
                                  topic_map.vector(about) if topic_map else None,
                                  max((m.lexical for m in topics[:3]), default=0.0))
         in_scope, reason, reason_ko = verdict.in_scope, verdict.reason, verdict.reason_ko
