@@ -70,6 +70,28 @@ _STORY_PREMISE = re.compile(r"\b(?:i (?:always )?(?:thought|assumed|believed|fig
                             r"(?:라고|다고|하다고|해야 한다고) (?:생각했|생각하는데|알았는데|들었는데|하던데|그러던데|하더라|배웠)|"
                             r"(?:한|하|이|였|했)?다던데|라던데|다더라|라더라|듣기로는?|듣기론|들은 바로는|\bi(?:'ve| have)? heard\b|"
                             r"제 생각엔|제 생각에는|생각엔|(?:알고|믿고) 있었", re.I)
+# The grammar of holding a view, whatever the topic: a first-person stance verb or noun
+# ("I figure…", "the way I see it", "my plan is", "…라고 봐요", "믿어서", "생각하는데").
+_STANCE = re.compile(r"\bI(?:'ve| have)? (?:always |really |honestly |kind of |sort of |just )?"
+                     r"(?:think|thought|believe|believed|assume|assumed|figure|figured|feel|felt|guess|reckon|suppose|"
+                     r"(?:have )?been telling myself)\b|\bI(?:'m| am) (?:assuming|convinced|sure|guessing|thinking)\b|"
+                     r"\bI (?:don't|do not|didn't) (?:think|believe|see)\b|\bthe way I see it\b|\bin my (?:opinion|view|book)\b|"
+                     r"\b(?:my|our) (?:view|take|plan|belief|assumption|instinct|philosophy|thinking|stance|rule) (?:is|was|has been)\b|"
+                     r"생각(?:해요|합니다|하는데|해서|했어요|했는데|하고 있|이에요|입니다|이었)|(?:라고|다고|고) (?:봐요|봅니다|보는데|봤는데)|"
+                     r"믿어(?:서|요)|믿는데|믿고 있|제 생각|내 생각|저는 .{0,40}(?:게|것이) (?:맞|낫|중요)", re.I)
+# An open question (not a request for agreement): a wh-word opening an English ask, or a Korean one
+# anywhere ("that's what a CTO should be doing, right?" still only seeks agreement).
+_OPEN_ASK = re.compile(r"^\s*(?:so\s*,?\s*|and\s+|but\s+)?(?:what|when|which|who|where|why|how)\b|"
+                       r"뭐|뭘|무엇|무슨|어떻게|어떤|어느|왜|언제|몇|누가|누구|얼마", re.I)
+# An ask that only seeks agreement with what was just said ("…, right?", "Agree?", "맞죠?",
+# "이 생각 맞죠?", "Does the article back me up?", "그래도 되지 않나요?").
+_CONFIRM_ASK = re.compile(r"\b(?:right|correct|yes|yeah|yep|no|agree|agreed|true|fair|ok|okay|reasonable|isn't it|aren't i|"
+                          r"don't you think|wouldn't you say|am i wrong|am i right|makes sense)\s*[?？!.]*\s*$|"
+                          r"\b(?:does|do|would|did) (?:the article|the post|the author|the blogger|it|you) (?:back|agree|support|see it)|"
+                          r"\bis (?:that|this) (?:how|what|the right|right|correct|fair|true|a fair)|"
+                          r"\bthat's (?:the right|right|correct|fine|what)|\bsounds? (?:right|reasonable|fair|good)|"
+                          r"맞(?:죠|지요|나요|는 거죠|는 거지요|는 생각이죠|지 않나요|을까요|는 건가요|는지)|그렇(?:죠|지요|게 (?:말하|얘기하|보))|"
+                          r"되지 않나요|되죠|괜찮(?:죠|은 거죠|겠죠)|틀렸나요|틀린 건가요|잘못된 건가요|관점과 맞", re.I)
 _DEICTIC = re.compile(r"\b(?:that|this|it|so)\b.{0,25}\?\s*$|^\s*(?:is that|is this|does that|would that|right|correct)\b|"
                       r"이게|이거|그게|그거|그렇게|이렇게|이런|그런", re.I)
 # Choosing between named options ("웹 먼저 할까요, 앱 먼저 할까요?", "git-flow랑 trunk-based 중에 뭐가",
@@ -194,6 +216,9 @@ def classify_type(intent: Intent, asks: tuple[str, ...], diag: Diagnosis, text: 
     if story and (is_yes_no(asks[-1]) or re.search(r"맞|틀렸|지\s*궁금|는지|\b(?:right|correct|true|wrong|wondering|whether|"
                                                   r"if (?:that|this|it)|still (?:holds|true|the case|applies))\b", ask, re.I)):
         return "belief", _belief(text, story)
+    stance = _STANCE.search(text)
+    if stance and _CONFIRM_ASK.search(asks[-1]) and not _OPEN_ASK.search(asks[-1]):
+        return "belief", _belief(text, stance)
     if _WHO.search(ask):
         return "attribution", ""
     if _OVERVIEW_STRONG.search(ask) and diag.source not in ("headcount", "followup") and len(diag.stages) <= 1:
@@ -214,10 +239,13 @@ def classify_type(intent: Intent, asks: tuple[str, ...], diag: Diagnosis, text: 
 
 
 def _belief(text: str, m: re.Match[str] | None) -> str:
-    """The belief a story states: the clause around "I thought …" / "…라고 생각했는데"."""
+    """The belief a story states: the clause that holds "I thought …" / "…라고 생각했는데" / "…고 봐요",
+    without the clauses around it ("직원 7명인데 저는 … 봐요" → "저는 … 봐요")."""
     for s in split_sentences(text) or [text]:
         if m is not None and m.group(0) in s:
-            return re.sub(r"\b(?:but|however)\b.*$|(?:는데|지만|데),?\s.*$", "", s, flags=re.I).strip() or s
+            clauses = [c for c in re.split(r"\s*\b(?:but|however)\b\s*|(?<=데|만),?\s+", s, flags=re.I) if c.strip()]
+            held = next((c for c in clauses if m.group(0) in c), s)
+            return re.sub(r"(?:는데|지만|데),?$", "", held.strip()).strip() or s
     return text
 
 
