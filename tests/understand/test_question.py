@@ -142,3 +142,14 @@ def test_keyword_scores_order_units_but_leave_thresholds_alone(coach):
     assert "P&L" in top.unit.text and top.keyword > 0 and max(m.keyword for m in ms) == 1.0
     assert [m.rank for m in ms] == sorted((m.rank for m in ms), reverse=True)
     assert top.rank > top.score  # the keyword part only ranks; thresholds read `score`
+
+
+def test_a_topic_word_does_not_decline_what_the_article_answers(coach):
+    # "code" is an out-of-scope topic word (code requests), but the article speaks to this ask directly.
+    a = coach.ask("Is a CTO supposed to write code?")
+    assert not a.refused and a.citations
+
+
+def test_a_topic_word_still_declines_what_the_article_does_not_cover(coach):
+    a = coach.ask("How many stock options should our first engineer get?")
+    assert a.refused
