@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -35,37 +34,28 @@ from assistant.app.ui.guard import LoginLimiter
 from assistant.app.ui.handlers import MAX_FLAGS_PER_ANSWER, ChatHandlers, new_state
 from assistant.errors import SettingsError
 from assistant.settings import Settings
+from tests.support.web import free_port, served
 
 Q25 = "직원 25명인데 CTO로서 뭘 해야 하죠?"
 PASSWORD = "correct-horse-42"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
-def served(coach, tmp_path_factory):
+def served_with_auth(coach, tmp_path_factory):
     """The real app over the session index, with auth, on a free loopback port."""
-    from assistant.app.ui import create_app, launch_app
-
     base = tmp_path_factory.mktemp("web")
-    settings = coach.settings.model_copy(update={"data_dir": base / "data", "port": _free_port(),
+    settings = coach.settings.model_copy(update={"data_dir": base / "data", "port": free_port(),
                                                  "auth_username": "coach", "auth_password": SecretStr(PASSWORD)})
-    app = create_app(coach, FeedbackStore.from_settings(settings))
-    url = launch_app(app, settings, prevent_thread_lock=True, quiet=True)
-    yield url.rstrip("/"), settings
-    app.close()
+    with served(coach, settings) as url:
+        yield url.rstrip("/"), settings
 
 
 def _login(client: httpx.Client, url: str, user: str, password: str) -> httpx.Response:
     return client.post(f"{url}/login", data={"username": user, "password": password})
 
 
-def test_login_brute_force_is_rate_limited_and_the_right_password_waits_too(served):
-    url, _ = served
+def test_login_brute_force_is_rate_limited_and_the_right_password_waits_too(served_with_auth):
+    url, _ = served_with_auth
     with httpx.Client(timeout=10) as client:
         statuses = []
         started = time.perf_counter()
@@ -142,8 +132,8 @@ def _call_chat(client: httpx.Client, url: str, body: bytes) -> httpx.Response:
     return client.post(f"{url}/gradio_api/call/chat", content=body, headers={"content-type": "application/json"})
 
 
-def test_huge_requests_are_refused_at_once_and_do_not_hold_up_a_normal_one(served):
-    url, _ = served
+def test_huge_requests_are_refused_at_once_and_do_not_hold_up_a_normal_one(served_with_auth):
+    url, _ = served_with_auth
     # Unauthenticated on purpose (the brute-force test may have locked this address out): the size
     # limit applies before anything else, and the normal request must be answered promptly either way.
     turns = [{"role": "user", "content": "가" * 1000}, {"role": "assistant", "content": "나" * 1000}] * 5000
@@ -189,7 +179,7 @@ def server_process(built_state, tmp_path_factory):
     base = tmp_path_factory.mktemp("serve")
     shutil.copytree(built_state.corpus_dir, base / "corpus")
     shutil.copytree(built_state.index_dir, base / "index")
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.upper().startswith("CTO_COACH_")}
     env.update(PYTHONPATH=str(ROOT), CTO_COACH_CORPUS_DIR=str(base / "corpus"), CTO_COACH_INDEX_DIR=str(base / "index"),
                CTO_COACH_DATA_DIR=str(base / "data"), CTO_COACH_PORT=str(port), OMP_NUM_THREADS="1",
@@ -281,7 +271,7 @@ def test_chat_accepts_string_content_and_pairs_and_refuses_a_number_through_grad
     assert payload["stage"] == 2 and payload["citations"] and len(chat) == 4
     payload = client.predict(Q, [["user", "안녕하세요"]], 2, api_name="/chat")[3]  # CLI-style pairs, stage 2
     assert payload["stage"] == 2 and payload["citations"]
-    with pytest.raises(Exception, match="message must be a string") as err:  # noqa: B017 - gradio_client's type varies
+    with pytest.raises(Exception, match="message must be a string") as err:
         client.predict(12345, [], "auto", api_name="/chat")
     assert "12345" not in str(err.value)
     assert "Traceback" not in log_path.read_text(errors="replace")
