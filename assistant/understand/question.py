@@ -22,10 +22,10 @@ from typing import Literal
 from assistant.text import is_korean, split_sentences
 from assistant.types import Diagnosis
 from assistant.understand.diagnosis import OVERLAP, cue_stage, diagnose, stage_for_headcount
-from assistant.understand.examples import LEXICAL_STRONG, UNIT_STRONG, ScopeExamples
+from assistant.understand.examples import LEXICAL_STRONG, UNIT_STRONG, ScopeExamples, ScopeVerdict
 from assistant.understand.scope import Intent, classify, out_of_scope_topic, premise_claim
 from assistant.understand.situation import Situation, read_situation
-from assistant.understand.topics import Match, TopicMap, terms_of
+from assistant.understand.topics import Match, TopicMap, terms_of, topic_text
 
 # premise: "…, right?" about what the article says; belief: the user's own belief inside a story
 # ("I thought a CTO should mostly manage people…"), checked against the article for the user's stage.
@@ -94,6 +94,9 @@ _CONFIRM_ASK = re.compile(r"\b(?:right|correct|yes|yeah|yep|no|agree|agreed|true
                           r"되지 않나요|되죠|괜찮(?:죠|은 거죠|겠죠)|틀렸나요|틀린 건가요|잘못된 건가요|관점과 맞", re.I)
 _DEICTIC = re.compile(r"\b(?:that|this|it|so)\b.{0,25}\?\s*$|^\s*(?:is that|is this|does that|would that|right|correct)\b|"
                       r"이게|이거|그게|그거|그렇게|이렇게|이런|그런", re.I)
+# A question about the article itself (its author, blogger, ending, list): in scope whatever it asks.
+_ABOUT_ARTICLE = re.compile(r"글쓴이|저자|블로거|원문|이 글|글에서|마무리|\bMK\b|Hosang|Jeon|\bthe (?:article|author|blogger|post|"
+                            r"source|original|list)\b", re.I)
 # Choosing between named options ("웹 먼저 할까요, 앱 먼저 할까요?", "git-flow랑 trunk-based 중에 뭐가",
 # "Jira, Linear, or SonarQube?"): the article never picks between tools or options.
 _CHOICE = re.compile(r"(?:까요|할래요|갈까요)[,\s]+\S.{0,40}(?:까요|할래요)\s*[?？]|"
@@ -133,12 +136,15 @@ class Question:
 
     @property
     def topic_text(self) -> str:
-        """What the question is about: the asks, or — when they only point back ("Is that right?",
-        "이게 맞는 순서일까요?") — the present part of the whole question (backstory left out)."""
-        ask = _WHEN.sub(" ", self.ask_text)  # "몇 명 규모부터", "at what point": the form, not the topic
-        if len(terms_of(ask)) >= 3 and not _DEICTIC.search(ask):
-            return ask
-        return self.situation.present_text or self.cleaned
+        """What the question is about: the present part of the whole question (the user's situation and
+        the asks; backstory left out), without the "when / at which stage" form.
+
+        Not the asks alone: in "We're 9 and every engineer picks their own framework. Is that OK?" the
+        topic is in the situation. Measured on the dev split with the topic map's keyword fusion: the
+        gold unit ranks first for 0.484 of questions on the present text vs 0.452 on the asks, and
+        every realistic figure rose (evidence 0.766 → 0.798, false refusals 0.021 → 0.011)."""
+        text = self.situation.present_text or self.ask_text or self.cleaned
+        return _WHEN.sub(" ", text)  # "몇 명 규모부터", "at what point": the form, not the topic
 
 
 def asks_of(text: str) -> tuple[str, ...]:
@@ -257,6 +263,14 @@ def _without_situation(ask: str, sit: Situation) -> str:
     return rest if len(terms_of(rest)) >= 1 else ask
 
 
+def _scope_text(ask: str, sit: Situation, cleaned: str) -> str:
+    """What scope is judged on: the asks, or the present text when they only point back ("Is that OK?")."""
+    ask = _WHEN.sub(" ", ask)
+    if len(terms_of(ask)) >= 3 and not _DEICTIC.search(ask):
+        return ask
+    return sit.present_text or cleaned
+
+
 def _article_speaks_to(ask: str, sit: Situation, topic_map: TopicMap, language: str) -> bool:
     """Does one of the article's units match the ask strongly (by meaning or by its rare terms)?
 
@@ -299,13 +313,18 @@ def understand(text: str, history: list[tuple[str, str]], topic_map: TopicMap | 
             and max((m.lexical for m in topics[:3]), default=0.0) < 0.5:
         in_scope, reason, reason_ko = False, "choosing between specific options", "특정 선택지 중 고르기"
     elif examples is not None and qtype not in ("injection", "premise", "belief", "attribution", "overview") \
-            and diag.source not in ("stage_name", "stage_number", "followup"):
-        # A question that names one of the article's stages is about the article; otherwise the scope is
-        # judged on what is asked, without the clauses that describe the user's situation.
-        about = _without_situation(Question(text, cleaned, language, sit, asks, qtype, diag, intent).topic_text, sit)
-        verdict = examples.judge(about, max((m.score for m in topics), default=None),
-                                 topic_map.vector(about) if topic_map else None,
-                                 max((m.lexical for m in topics[:3]), default=0.0))
+            and diag.source not in ("stage_name", "stage_number", "followup") and not _ABOUT_ARTICLE.search(cleaned):
+        # A question that names one of the article's stages, or the article itself, is about the article;
+        # otherwise the scope is judged on what is asked, without the clauses that describe the user's
+        # situation.
+        about = _without_situation(_scope_text(ask, sit, cleaned), sit)
+        generic = diag.stage is not None and len([t for t in terms_of(topic_text(_without_situation(ask, sit)))
+                                                  if len(t) >= 2 and not _WH.fullmatch(t)]) <= 1
+        # "지금 뭘 챙겨야 하나요?" (at most one topic word) with the user's stage known is what the article
+        # answers: there is no topic to decline.
+        verdict = ScopeVerdict(True) if generic else examples.judge(
+            about, max((m.score for m in topics), default=None), topic_map.vector(about) if topic_map else None,
+            max((m.lexical for m in topics[:3]), default=0.0))
         in_scope, reason, reason_ko = verdict.in_scope, verdict.reason, verdict.reason_ko
     return Question(text=text, cleaned=cleaned, language=language, situation=sit, asks=asks, qtype=qtype,
                     diagnosis=diag,

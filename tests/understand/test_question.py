@@ -153,3 +153,14 @@ def test_a_topic_word_does_not_decline_what_the_article_answers(coach):
 def test_a_topic_word_still_declines_what_the_article_does_not_cover(coach):
     a = coach.ask("How many stock options should our first engineer get?")
     assert a.refused
+
+
+def test_what_should_i_do_at_a_known_stage_is_never_declined(coach):
+    # No topic beyond "what now?": the article's answer for the user's stage is exactly what is asked.
+    a = coach.ask("팀원 열한 명 회사에서 CTO 맡고 있어요. 요즘 뭘 우선해야 할까요?")
+    assert not a.refused and a.stage == 2
+
+
+def test_a_question_about_the_article_itself_is_in_scope(coach):
+    a = coach.ask("글쓴이는 글을 마치면서 독자에게 뭐라고 하나요?")
+    assert not a.refused
