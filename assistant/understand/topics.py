@@ -181,7 +181,8 @@ class TopicMap:
         q_terms = {t for t in terms_of(f"{topic_text(question)} {translate_terms(topic_text(question))}")
                    if t in self.idf or (t not in self.common and not _KO_PREDICATE.search(t))}
         total = sum(self.idf.get(t, self.max_idf) for t in q_terms) or 1.0
-        kw = self.keywords.scores(topic_text(question)) if self.keywords is not None else None
+        # Only the terms that carry a topic: "stage", "company", "CTO" would match half the article.
+        kw = self.keywords.scores(" ".join(sorted(q_terms))) if self.keywords is not None and q_terms else None
         kw = kw / kw.max() if kw is not None and kw.max() > 0 else np.zeros(len(self.units))
         out = []
         for i, u in enumerate(self.units):
