@@ -180,6 +180,19 @@ def _size_diagnosis(sit: Situation, present: Diagnosis) -> Diagnosis | None:
 def diagnose_question(text: str, sit: Situation, history: list[tuple[str, str]], comparing: bool) -> Diagnosis:
     """The stage(s) of the user's company: named stages and follow-ups first, then the present size, then cues."""
     present = diagnose(sit.present_text, history)
+    if present.source in ("followup", "history"):
+        # A follow-up that brings its own size: a present one replaces the conversation's ("we just merged,
+        # now about 140"); a planned one is what is asked about ("what changes once we hit 15?"), with
+        # the conversation's stage beside it.
+        if sit.current is not None:
+            by_size = _size_diagnosis(sit, present)
+            if by_size is not None:
+                return by_size
+        planned = [s for s in sit.others if s.tense == "future"]
+        if planned and present.stage is not None:
+            new = stage_for_headcount(planned[-1].n)[0]
+            if new != present.stage:
+                return Diagnosis(new, 0.8, planned[-1].words, "headcount", (new, present.stage), planned[-1].n)
     if present.source in ("stage_name", "stage_number", "followup", "override"):
         if comparing and present.source != "followup":
             sizes = [stage_for_headcount(s.n)[0] for s in sit.sizes if s.tense != "past"]

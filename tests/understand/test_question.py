@@ -164,3 +164,16 @@ def test_what_should_i_do_at_a_known_stage_is_never_declined(coach):
 def test_a_question_about_the_article_itself_is_in_scope(coach):
     a = coach.ask("글쓴이는 글을 마치면서 독자에게 뭐라고 하나요?")
     assert not a.refused
+
+
+def test_a_followup_with_a_planned_size_asks_about_that_stage(coach):
+    history = [("user", "We're four people building our first app. What should I focus on?"),
+               ("assistant", "Stage 1 (fewer than 5 people): the MVP and the initial stack.")]
+    q = coach.understand("Got it. And once we grow to about a dozen?", history, None).understood
+    assert q.diagnosis.stage == 2 and set(q.diagnosis.stages) == {1, 2}
+
+
+def test_a_followup_with_a_new_present_size_replaces_the_conversations(coach):
+    history = [("user", "우리 회사 여섯 명인데 CTO는 뭘 해야 하나요?"), ("assistant", "2단계 성장기입니다.")]
+    q = coach.understand("아 그리고 지난달 합병해서 지금은 직원이 이백 명이 넘어요. 그럼 뭐가 달라져요?", history, None).understood
+    assert q.diagnosis.stage == 3
