@@ -97,6 +97,10 @@ class Settings(BaseSettings):
         False, description="Allow binding to a non-loopback address without auth (explicit opt-in)."
     )
     data_dir: Path = Field(Path("data"), description="Where feedback and other user data are stored.")
+    ui_concurrency: int = Field(
+        4, ge=1, le=64,
+        description="Chat answers the web UI computes at once (other sessions queue); 4 measured best on 2 cores.",
+    )
 
     @field_validator("embedder")
     @classmethod
