@@ -300,4 +300,43 @@ def run_load(server: Server, questions: list[Question], n: int, turns: int, time
         "server_cpu_ms_per_answer": round(server_cpu * 1e3 / answers, 1) if answers else None,
         "client_cpu_ms_per_answer": round(client_cpu * 1e3 / answers, 1) if answers else None,
         "updates_per_answer": round(sum(updates) / len(updates), 1) if updates else None,
+        "_latencies": lat,  # merged across rounds by `compare_load`, then dropped
+    }
+
+
+def compare_load(servers: dict[str, Server], questions: list[Question], n: int, turns: int, rounds: int,
+                 client: str = "http") -> dict[str, dict]:
+    """The same load on each server (e.g. "legacy" and "current" UI), `rounds` times, alternating which
+    goes first so machine load hits them alike; per server the rounds merged (answers and wall time
+    summed, latency percentiles over every answer) with each round's own figures under "rounds"."""
+    runs: dict[str, list[dict]] = {name: [] for name in servers}
+    names = list(servers)
+    for k in range(rounds):
+        for name in names if k % 2 == 0 else names[::-1]:
+            runs[name].append(run_load(servers[name], questions, n, turns, client=client))
+    return {name: merge_rounds(rs) for name, rs in runs.items()}
+
+
+def merge_rounds(rounds: list[dict]) -> dict:
+    lat = [x for r in rounds for x in r.pop("_latencies")]
+    answers, wall = sum(r["answers"] for r in rounds), sum(r["wall_s"] for r in rounds)
+
+    def mean(key: str) -> float | None:
+        xs = [r[key] for r in rounds if r.get(key) is not None]
+        return round(sum(xs) / len(xs), 1) if xs else None
+
+    return {
+        **{k: rounds[0][k] for k in ("sessions", "client")},
+        "requests": sum(r["requests"] for r in rounds),
+        "answers": answers,
+        "correct": sum(r["correct"] for r in rounds),
+        "problems": [p for r in rounds for p in r["problems"]][:20],
+        "wall_s": round(wall, 2),
+        "throughput_per_s": round(answers / wall, 2) if wall else 0.0,
+        "latency_ms": summarize(lat, 1),
+        "server_rss_mb": max(r["server_rss_mb"] for r in rounds),
+        "server_cpu_ms_per_answer": mean("server_cpu_ms_per_answer"),
+        "client_cpu_ms_per_answer": mean("client_cpu_ms_per_answer"),
+        "updates_per_answer": mean("updates_per_answer"),
+        "rounds": [{k: r[k] for k in ("throughput_per_s", "latency_ms", "correct", "answers")} for r in rounds],
     }
