@@ -100,11 +100,8 @@ class ChatHandlers:
         """`respond` without streaming: its final update only. The chat event of an extractive coach:
         Gradio runs a plain function in one pass and sends its result once, where a generator costs a
         pass per update plus one to find it exhausted, and sends the final result twice."""
-        final = None
-        for final in self.respond(message, chat, stage_choice, state):
-            pass
-        assert final is not None  # respond always yields its final update
-        return final
+        updates = list(self.respond(message, chat, stage_choice, state))
+        return updates[-1]  # respond always yields its final update last
 
     def respond(self, message: str, chat: list | None, stage_choice: object, state: dict | None
                 ) -> Iterator[tuple[str, list, str, dict | None, Any, dict]]:
