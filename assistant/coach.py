@@ -50,6 +50,7 @@ from assistant.article.corpus import Corpus, load_corpus
 from assistant.article.profile import BLOGGER_AUTHOR, SOURCE_AUTHOR, STAGE_NAMES_KO, label
 from assistant.article.rendering import Rendering, load_renderings
 from assistant.errors import CoachError
+from assistant.search.bm25 import BM25
 from assistant.search.embeddings import embeddings_for
 from assistant.search.retrieval import HybridRetriever
 from assistant.search.store import build_index, index_status, live_generation, open_index
@@ -158,7 +159,8 @@ class Coach:
         cache = Path(self.settings.index_dir) / "vectors"
         key = self.settings.embedder
         self.renderings = load_renderings(self.settings.corpus_dir)
-        self.topics = TopicMap(self.corpus, self.renderings, self.embeddings, cache, key)
+        self.topics = TopicMap(self.corpus, self.renderings, self.embeddings, cache, key,
+                               keywords=lambda texts: BM25.build([str(i) for i in range(len(texts))], texts))
         self.examples = ScopeExamples(self.embeddings, cache, key)
         self._located = {}
 

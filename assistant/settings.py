@@ -122,10 +122,13 @@ def load_settings(**overrides: object) -> Settings:
     """Build settings from the environment plus explicit overrides (CLI flags); None means "not given".
 
     Unknown `CTO_COACH_*` variables are rejected too, because pydantic-settings ignores env vars that
-    match no field.
+    match no field. The check ignores case, as pydantic-settings does when it reads the known ones
+    (`cto_coach_top_k` is read): otherwise a lowercase typo (`cto_coach_topk`) would silently fall
+    back to the default.
     """
     known = {name.upper() for name in Settings.model_fields}
-    unknown = sorted(k for k in os.environ if k.startswith(ENV_PREFIX) and k[len(ENV_PREFIX):] not in known)
+    unknown = sorted(k for k in os.environ
+                     if k.upper().startswith(ENV_PREFIX) and k[len(ENV_PREFIX):].upper() not in known)
     if unknown:
         raise SettingsError(
             f"unknown setting(s) {', '.join(unknown)}; known: "

@@ -28,6 +28,12 @@ from typing import Any
 from evals import EVALS_DIR, read_jsonl
 
 REALISTIC = EVALS_DIR / "realistic" / "cases.jsonl"
+DEV_MORE = EVALS_DIR / "realistic" / "dev_more.jsonl"  # dev-only cases written later, to tune on more
+
+
+def realistic_cases() -> list[dict[str, Any]]:
+    """Both files: the balanced dev/test set, then the extra dev cases."""
+    return read_jsonl(REALISTIC) + (read_jsonl(DEV_MORE) if DEV_MORE.exists() else [])
 SPLITS = ("dev", "test")
 LANGS = ("ko", "en")
 _WS = re.compile(r"\s+")
@@ -134,7 +140,7 @@ def figures(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 def run(coach: Any, cases: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """Every realistic case through `coach.ask`; figures per split × language and per class."""
-    cases = cases if cases is not None else read_jsonl(REALISTIC)
+    cases = cases if cases is not None else realistic_cases()
     rows = []
     t0 = time.perf_counter()
     for case in cases:
@@ -179,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", type=Path, help="write the full result here")
     ap.add_argument("--ids", help="comma-separated case ids to run")
     args = ap.parse_args(argv)
-    cases = read_jsonl(REALISTIC)
+    cases = realistic_cases()
     if args.ids:
         wanted = set(args.ids.split(","))
         cases = [c for c in cases if c["id"] in wanted]

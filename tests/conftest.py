@@ -19,7 +19,7 @@ CORPUS = ROOT / "corpus"
 @pytest.fixture(autouse=True)
 def _clean_env(monkeypatch):
     for key in list(os.environ):
-        if key.startswith("CTO_COACH_"):
+        if key.upper().startswith("CTO_COACH_"):  # any case: the settings read (and check) them all
             monkeypatch.delenv(key)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")

@@ -23,20 +23,11 @@ from pathlib import Path
 
 import pytest
 
-from assistant.app.cli import main
 from assistant.article.corpus import load_corpus
+from tests.support.cli import cli
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "sk-test-0123456789abcdefSECRET"
-
-
-def cli(capsys, *argv: str) -> tuple[int, str, str]:
-    try:
-        rc = main(list(argv))
-    except SystemExit as exc:
-        rc = exc.code
-    out = capsys.readouterr()
-    return rc, out.out, out.err
 
 
 def _index_texts(settings) -> str:

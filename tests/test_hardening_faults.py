@@ -29,11 +29,11 @@ import socket
 
 import pytest
 
-from assistant.app.cli import main
 from assistant.coach import Coach
 from assistant.errors import IndexError_, IndexMissingError
 from assistant.search.store import live_generation, persistent_client
 from assistant.settings import Settings
+from tests.support.cli import cli, one_line
 
 QUESTION = "성장기 CTO는 무엇을 해야 하나요?"
 
@@ -48,25 +48,6 @@ def state(tmp_path, built_state, monkeypatch):
     monkeypatch.setenv("CTO_COACH_INDEX_DIR", str(settings.index_dir))
     monkeypatch.setenv("CTO_COACH_DATA_DIR", str(settings.data_dir))
     return settings
-
-
-def cli(capsys, *argv: str) -> tuple[int, str, str]:
-    try:
-        rc = main(list(argv))
-    except SystemExit as exc:
-        rc = exc.code
-    out = capsys.readouterr()
-    return rc, out.out, out.err
-
-
-def one_line(rc, err, *fragments) -> str:
-    assert rc not in (0, None), err
-    assert "Traceback" not in err and "unexpected" not in err, err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), err
-    for f in fragments:
-        assert f in lines[0], lines[0]
-    return lines[0]
 
 
 def ask_ok(capsys) -> dict:

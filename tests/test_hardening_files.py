@@ -21,30 +21,12 @@ from pathlib import Path
 
 import pytest
 
-from assistant.app.cli import main
 from assistant.app.feedback import FeedbackStore, answer_record, flag_record, rating_record
 from assistant.settings import Settings
+from tests.support.cli import cli, one_line
 
 ROOT = Path(__file__).resolve().parent.parent
 SEPARATORS = "\u2028", "\u2029", "\x85", "\x1e", "\x1c", "\x0b", "\x0c"
-
-
-def cli(capsys, *argv: str) -> tuple[int, str, str]:
-    try:
-        rc = main(list(argv))
-    except SystemExit as exc:
-        rc = exc.code
-    out = capsys.readouterr()
-    return rc, out.out, out.err
-
-
-def one_line(rc, err, *fragments) -> str:
-    assert rc == 2, err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: ") and "unexpected" not in err, err
-    for f in fragments:
-        assert f in lines[0], lines[0]
-    return lines[0]
 
 
 def _disliked_answer(settings: Settings, question: str, history: list, comment: str = "") -> None:
@@ -89,7 +71,7 @@ def test_export_out_refuses_symlink_fifo_device_and_folder(data, tmp_path, capsy
         pass
     for target, kind in targets:
         rc, _out, err = cli(capsys, "feedback", "export", "--out", str(target))
-        one_line(rc, err, "refusing to write", kind, str(target))
+        one_line(rc, err, "refusing to write", kind, str(target), exit_code=2)
     assert link.is_symlink() and victim.read_text() == "keep me\n"
     assert stat.S_ISFIFO(os.lstat(fifo).st_mode) and folder.is_dir() and not any(folder.iterdir())
     if (device, "device") in targets:

@@ -9,25 +9,27 @@ markup is shown as literal text, and the app's own `[n]` marker links and bold f
 
 from __future__ import annotations
 
-import os
 import shutil
-import socket
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
 
+from tests.support.web import (
+    TIMEOUT,
+    VIEWPORT,
+    chromium,
+    clean_settings,
+    free_port,
+    playwright_or_skip,
+    served,
+)
+
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 ROOT = Path(__file__).resolve().parent.parent
-TIMEOUT = 30_000
 
-if not CHROMIUM.exists():
-    pytest.skip(f"{CHROMIUM} not found (`make browser`)", allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+sync_api = playwright_or_skip()
 
 EVIL = "evil.example"
 HOSTILE_DOC = f"""# 코드 메모
@@ -42,76 +44,56 @@ CTO의 React 코드 문서 ![pixel](https://{EVIL}/md-pixel.png) 와 [링크](ht
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    from assistant.app.feedback import FeedbackStore
-    from assistant.app.ui import create_app, launch_app
     from assistant.coach import Coach
-    from assistant.settings import load_settings
 
     base = tmp_path_factory.mktemp("hostile-ui")
     shutil.copytree(ROOT / "corpus", base / "corpus")
     (base / "corpus" / "notice.md").write_text(HOSTILE_DOC, encoding="utf-8")
-    with pytest.MonkeyPatch.context() as mp:
-        for key in list(os.environ):
-            if key.startswith("CTO_COACH_"):
-                mp.delenv(key)
-        settings = load_settings(corpus_dir=base / "corpus", index_dir=base / "index", data_dir=base / "data",
-                                 port=_free_port())
-    coach = Coach.from_settings(settings)
-    app = create_app(coach, FeedbackStore.from_settings(settings))
-    url = launch_app(app, settings, prevent_thread_lock=True, quiet=True)
-    yield url
-    app.close()
+    settings = clean_settings(corpus_dir=base / "corpus", index_dir=base / "index", data_dir=base / "data",
+                              port=free_port())
+    with served(Coach.from_settings(settings), settings) as url:
+        yield url
 
 
 def test_hostile_corpus_html_and_question_html_are_text_in_the_chat(server):
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            ctx = browser.new_context(viewport={"width": 1500, "height": 1300})
-            page = ctx.new_page()
-            page.set_default_timeout(TIMEOUT)
-            outside: list[str] = []
+    with chromium(sync_api) as browser:
+        ctx = browser.new_context(viewport=VIEWPORT)
+        page = ctx.new_page()
+        page.set_default_timeout(TIMEOUT)
+        outside: list[str] = []
 
-            def watch(route):  # record and block every request that leaves loopback
-                host = urlparse(route.request.url).hostname or ""
-                if host not in ("127.0.0.1", "localhost"):
-                    outside.append(route.request.url)
-                    return route.abort()
-                return route.continue_()
+        def watch(route):  # record and block every request that leaves loopback
+            host = urlparse(route.request.url).hostname or ""
+            if host not in ("127.0.0.1", "localhost"):
+                outside.append(route.request.url)
+                return route.abort()
+            return route.continue_()
 
-            page.route("**/*", watch)
-            page.goto(server)
-            page.wait_for_selector("#cc-input textarea")
-            page.fill("#cc-input textarea", f'React <img src="https://{EVIL}/q.png"> <form action="https://{EVIL}/q"><button>q</button></form>')
-            page.keyboard.press("Enter")
-            page.wait_for_selector("#cite-1-1", state="attached")
-            bot = page.locator("#cc-chat [data-testid='bot']").first
-            sync_api.expect(bot.locator("a.cc-ref").first).to_be_visible()
-            page.wait_for_timeout(1000)  # let any image request go out
-            chat = page.locator("#cc-chat")
-            assert chat.locator("form").count() == 0, chat.inner_html()[:2000]
-            assert chat.locator("input").count() == 0
-            assert chat.locator(f"img[src*='{EVIL}']").count() == 0
-            assert chat.locator(f"a[href*='{EVIL}']").count() == 0
-            fixed = page.evaluate("""() => [...document.querySelectorAll('#cc-chat *')].filter(
-                e => getComputedStyle(e).position === 'fixed').length""")
-            assert fixed == 0
-            assert not [u for u in outside if EVIL in u], outside
-            # The markup is shown as the text it is, and the app's own Markdown still renders.
-            sync_api.expect(bot).to_contain_text('<form action="https://evil.example/steal">')
-            sync_api.expect(bot).to_contain_text("![pixel](https://evil.example/md-pixel.png)")
-            assert bot.locator("strong").count() >= 1  # bold framing
-            assert bot.locator("a.cc-ref[href^='#cite-1-']").count() >= 2
-            user = page.locator("#cc-chat [data-testid='user']").first
-            sync_api.expect(user).to_contain_text(f'<img src="https://{EVIL}/q.png">')
-            ctx.close()
-        finally:
-            browser.close()
+        page.route("**/*", watch)
+        page.goto(server)
+        page.wait_for_selector("#cc-input textarea")
+        page.fill("#cc-input textarea", f'React <img src="https://{EVIL}/q.png"> <form action="https://{EVIL}/q"><button>q</button></form>')
+        page.keyboard.press("Enter")
+        page.wait_for_selector("#cite-1-1", state="attached")
+        bot = page.locator("#cc-chat [data-testid='bot']").first
+        sync_api.expect(bot.locator("a.cc-ref").first).to_be_visible()
+        page.wait_for_timeout(1000)  # let any image request go out
+        chat = page.locator("#cc-chat")
+        assert chat.locator("form").count() == 0, chat.inner_html()[:2000]
+        assert chat.locator("input").count() == 0
+        assert chat.locator(f"img[src*='{EVIL}']").count() == 0
+        assert chat.locator(f"a[href*='{EVIL}']").count() == 0
+        fixed = page.evaluate("""() => [...document.querySelectorAll('#cc-chat *')].filter(
+            e => getComputedStyle(e).position === 'fixed').length""")
+        assert fixed == 0
+        assert not [u for u in outside if EVIL in u], outside
+        # The markup is shown as the text it is, and the app's own Markdown still renders.
+        sync_api.expect(bot).to_contain_text('<form action="https://evil.example/steal">')
+        sync_api.expect(bot).to_contain_text("![pixel](https://evil.example/md-pixel.png)")
+        assert bot.locator("strong").count() >= 1  # bold framing
+        assert bot.locator("a.cc-ref[href^='#cite-1-']").count() >= 2
+        user = page.locator("#cc-chat [data-testid='user']").first
+        sync_api.expect(user).to_contain_text(f'<img src="https://{EVIL}/q.png">')
+        ctx.close()

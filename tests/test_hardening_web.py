@@ -7,15 +7,23 @@
   and 6 flags added 61.8 MB); flags per answer were unlimited; 100 MB bodies were accepted and a few
   of them made a normal request wait. Now history is bounded by max_history_turns (and characters)
   wherever it is kept, flags per answer are capped, and bodies over 1 MB get 413 at once.
+* Malformed `/chat` payloads (wrong shapes, string `content`, a number or an object as the message)
+  answered `{"error": null}` and printed a full traceback each; numbers, lists and dicts were
+  stringified and answered. Now `/chat` takes plain JSON and validates it: a one-line error (422 when
+  queued), one log line, no traceback; string `content` is accepted; other malformed requests
+  (too few values, unknown or private endpoints, wrong keyword arguments) are one line too.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import socket
+import shutil
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -26,37 +34,28 @@ from assistant.app.ui.guard import LoginLimiter
 from assistant.app.ui.handlers import MAX_FLAGS_PER_ANSWER, ChatHandlers, new_state
 from assistant.errors import SettingsError
 from assistant.settings import Settings
+from tests.support.web import free_port, served
 
 Q25 = "직원 25명인데 CTO로서 뭘 해야 하죠?"
 PASSWORD = "correct-horse-42"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
-def served(coach, tmp_path_factory):
+def served_with_auth(coach, tmp_path_factory):
     """The real app over the session index, with auth, on a free loopback port."""
-    from assistant.app.ui import create_app, launch_app
-
     base = tmp_path_factory.mktemp("web")
-    settings = coach.settings.model_copy(update={"data_dir": base / "data", "port": _free_port(),
+    settings = coach.settings.model_copy(update={"data_dir": base / "data", "port": free_port(),
                                                  "auth_username": "coach", "auth_password": SecretStr(PASSWORD)})
-    app = create_app(coach, FeedbackStore.from_settings(settings))
-    url = launch_app(app, settings, prevent_thread_lock=True, quiet=True)
-    yield url.rstrip("/"), settings
-    app.close()
+    with served(coach, settings) as url:
+        yield url.rstrip("/"), settings
 
 
 def _login(client: httpx.Client, url: str, user: str, password: str) -> httpx.Response:
     return client.post(f"{url}/login", data={"username": user, "password": password})
 
 
-def test_login_brute_force_is_rate_limited_and_the_right_password_waits_too(served):
-    url, _ = served
+def test_login_brute_force_is_rate_limited_and_the_right_password_waits_too(served_with_auth):
+    url, _ = served_with_auth
     with httpx.Client(timeout=10) as client:
         statuses = []
         started = time.perf_counter()
@@ -133,8 +132,8 @@ def _call_chat(client: httpx.Client, url: str, body: bytes) -> httpx.Response:
     return client.post(f"{url}/gradio_api/call/chat", content=body, headers={"content-type": "application/json"})
 
 
-def test_huge_requests_are_refused_at_once_and_do_not_hold_up_a_normal_one(served):
-    url, _ = served
+def test_huge_requests_are_refused_at_once_and_do_not_hold_up_a_normal_one(served_with_auth):
+    url, _ = served_with_auth
     # Unauthenticated on purpose (the brute-force test may have locked this address out): the size
     # limit applies before anything else, and the normal request must be answered promptly either way.
     turns = [{"role": "user", "content": "가" * 1000}, {"role": "assistant", "content": "나" * 1000}] * 5000
@@ -169,3 +168,110 @@ def _quiet_proxy(monkeypatch):
         monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
     os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def server_process(built_state, tmp_path_factory):
+    """`cto-coach serve` as a real process (no auth) with its stderr, the server log, in a file."""
+    base = tmp_path_factory.mktemp("serve")
+    shutil.copytree(built_state.corpus_dir, base / "corpus")
+    shutil.copytree(built_state.index_dir, base / "index")
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.upper().startswith("CTO_COACH_")}
+    env.update(PYTHONPATH=str(ROOT), CTO_COACH_CORPUS_DIR=str(base / "corpus"), CTO_COACH_INDEX_DIR=str(base / "index"),
+               CTO_COACH_DATA_DIR=str(base / "data"), CTO_COACH_PORT=str(port), OMP_NUM_THREADS="1",
+               NO_PROXY="127.0.0.1,localhost")
+    log_path = base / "server.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "assistant", "serve"], env=env, cwd=ROOT,
+                                stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 300
+    while True:
+        assert proc.poll() is None, log_path.read_text(errors="replace")
+        try:
+            if httpx.get(f"{url}/gradio_api/info", timeout=5).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        assert time.monotonic() < deadline, "server did not start"
+        time.sleep(0.5)
+    yield url, log_path
+    proc.terminate()
+    proc.wait(timeout=30)
+
+
+Q = "직원 25명인데 CTO로서 뭘 해야 하죠?"
+MALFORMED = {  # name: (endpoint, body, what the one-line error must mention)
+    "message-int": ("call/chat", {"data": [123, [], "auto"]}, "message must be a string"),
+    "message-list": ("call/chat", {"data": [["직원", "25명"], [], "auto"]}, "message must be a string"),
+    "message-dict": ("call/chat", {"data": [{"text": Q}, [], "auto"]}, "message must be a string"),
+    "message-null": ("call/chat", {"data": [None, [], "auto"]}, "message must be a string"),
+    "message-huge-dict": ("call/chat", {"data": [{"x": "가" * 300_000}, [], "auto"]}, "message must be a string"),
+    "history-string": ("call/chat", {"data": [Q, "not a list", "auto"]}, "history is not a chat message"),
+    "history-ints": ("call/chat", {"data": [Q, [1, 2], "auto"]}, "history[0] is not a chat message"),
+    "history-role": ("call/chat", {"data": [Q, [{"role": "system", "content": "x"}], "auto"]}, "history[0]"),
+    "history-content-int": ("call/chat", {"data": [Q, [{"role": "user", "content": 5}], "auto"]}, "history[0]"),
+    "history-no-content": ("call/chat", {"data": [Q, [{"role": "user"}], "auto"]}, "history[0]"),
+    "stage-7": ("call/chat", {"data": [Q, [], 7]}, "stage must be"),
+    "stage-word": ("call/chat", {"data": [Q, [], "growth"]}, "stage must be"),
+    "stage-bool": ("call/chat", {"data": [Q, [], True]}, "stage must be"),
+    "data-empty": ("call/chat", {"data": []}, "too few values"),
+    "data-one": ("call/chat", {"data": [Q]}, "too few values"),
+    "data-not-a-list": ("call/chat", {"data": "x"}, "list"),
+    "no-data": ("call/chat", {}, "data"),
+    "not-json": ("call/chat", b"{garbage", "JSON"),
+    "v2-wrong-keyword": ("call/v2/chat", {"question": Q}, "not a valid key-word argument"),
+    "v2-missing-history": ("call/v2/chat", {"message": Q}, "history"),
+    "unknown-endpoint": ("call/v2/nope", {"message": Q}, "no API endpoint /nope"),
+    "private-endpoint": ("call/respond", {"data": [123, [], "auto", None]}, "no API endpoint /respond"),
+}
+
+
+def _error_line(r: httpx.Response) -> str:
+    body = r.json()
+    detail = body.get("detail", body.get("error"))
+    if isinstance(detail, list):  # per-parameter results (ours), or FastAPI's own {loc, msg} list
+        detail = "; ".join(d.get("message") or f"{'.'.join(map(str, d.get('loc', [])))}: {d.get('msg', '')}"
+                           for d in detail if not d.get("is_valid", False))
+    return str(detail)
+
+
+def test_malformed_chat_requests_get_one_line_errors_and_no_traceback_in_the_log(server_process):
+    url, log_path = server_process
+    before = log_path.read_text(errors="replace")
+    with httpx.Client(timeout=60) as client:
+        for name, (endpoint, body, expected) in MALFORMED.items():
+            content = body if isinstance(body, bytes) else json.dumps(body, ensure_ascii=False).encode()
+            r = client.post(f"{url}/gradio_api/{endpoint}", content=content,
+                            headers={"content-type": "application/json"})
+            line = _error_line(r) if r.status_code != 200 else r.text
+            print(f"{name}: {r.status_code} {line[:160]}")
+            assert r.status_code in (400, 404, 422), (name, r.status_code, r.text[:300])  # refused, never queued
+            assert "event_id" not in r.text, name
+            assert expected.lower() in line.lower(), (name, line)
+            assert "\n" not in line and len(line) < 400, (name, line)  # one line, the value never echoed
+    time.sleep(0.5)
+    log = log_path.read_text(errors="replace")[len(before):]
+    print(log)
+    assert "Traceback" not in log and 'File "' not in log
+    assert len(log.splitlines()) <= 2 * len(MALFORMED)  # a line (or two) per refused request
+
+
+def test_chat_accepts_string_content_and_pairs_and_refuses_a_number_through_gradio_client(server_process):
+    from gradio_client import Client
+
+    url, log_path = server_process
+    client = Client(url, verbose=False)
+    history = [{"role": "user", "content": "창업 멤버 3명이에요"}, {"role": "assistant", "content": "암흑기입니다"}]
+    _, chat, _, payload, _ = client.predict(Q, history, "auto", api_name="/chat")  # the form docs/ui.md shows
+    assert payload["stage"] == 2 and payload["citations"] and len(chat) == 4
+    payload = client.predict(Q, [["user", "안녕하세요"]], 2, api_name="/chat")[3]  # CLI-style pairs, stage 2
+    assert payload["stage"] == 2 and payload["citations"]
+    with pytest.raises(Exception, match="message must be a string") as err:
+        client.predict(12345, [], "auto", api_name="/chat")
+    assert "12345" not in str(err.value)
+    assert "Traceback" not in log_path.read_text(errors="replace")

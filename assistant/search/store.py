@@ -425,6 +425,8 @@ def open_index(settings: Settings, embeddings: Embeddings) -> OpenIndex:
             "run `cto-coach index --rebuild`"
         )
     bm25, bm25_en = _open_bm25(settings, manifest, collection, gen, location)
+    if gen is not None:
+        _tidy_if_idle(settings.index_dir)
     return OpenIndex(store, manifest, location, generation, bm25, chroma_collection=collection, bm25_en=bm25_en)
 
 
@@ -590,6 +592,8 @@ def build_index(
             return IndexReport(0, 0, count, count, time.perf_counter() - started, location_of(settings), False)
         return None
 
+    if not settings.chroma_host:
+        _tidy_if_idle(settings.index_dir)  # a fresh index starts no build, so orphans go here
     report = fresh()  # before the lock: a fresh index on a read-only disk needs no write at all
     if report is not None:
         return report
@@ -641,17 +645,42 @@ def _build_lock(settings: Settings) -> Iterator[None]:
         os.close(fd)  # releases the lock
 
 
+def _tidy_if_idle(index_dir: Path) -> None:
+    """Remove orphaned generations when no build is running: called whenever the index is opened or a
+    build starts, so a build killed with SIGKILL (which runs no cleanup of its own) leaves its
+    half-built folder only until the next start, even when the index is fresh and no build follows.
+
+    Takes the build lock without waiting: if a build (in any process, or on another descriptor in
+    this one) holds it, its unfinished generation is not an orphan and everything is left alone. A
+    read-only index folder cannot be tidied and needs no tidying: that is skipped silently too."""
+    if fcntl is None or not index_dir.is_dir():
+        return
+    try:
+        fd = os.open(index_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError:
+        return
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:  # BlockingIOError: a build is running
+            return
+        _drop_orphans(index_dir)
+    finally:
+        os.close(fd)  # releases the lock
+
+
 def _drop_orphans(index_dir: Path) -> None:
     """Remove generation folders a killed or failed build left behind (called under the build lock):
-    everything but the live generation and the newest one before it (still read by running servers)."""
+    everything but the live generation and the newest one before it (still read by running servers).
+    With no CURRENT at all, no generation was ever published, so every one is unfinished."""
     try:
         live = live_generation(index_dir)
     except IndexUnavailableError:
         return  # a corrupt pointer: the rebuild will replace it; keep everything until then
-    if live is None:
-        return
-    older = sorted((g for g in index_dir.glob("gen-*") if g.name < live.name), key=lambda g: g.name)
-    keep = {live.name, older[-1].name if older else ""}
+    keep: set[str] = set()
+    if live is not None:
+        older = sorted((g for g in index_dir.glob("gen-*") if g.name < live.name), key=lambda g: g.name)
+        keep = {live.name, older[-1].name if older else ""}
     for gen in index_dir.glob("gen-*"):
         if gen.name not in keep:
             shutil.rmtree(gen, ignore_errors=True)

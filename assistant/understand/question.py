@@ -22,10 +22,10 @@ from typing import Literal
 from assistant.text import is_korean, split_sentences
 from assistant.types import Diagnosis
 from assistant.understand.diagnosis import OVERLAP, cue_stage, diagnose, stage_for_headcount
-from assistant.understand.examples import ScopeExamples
+from assistant.understand.examples import LEXICAL_STRONG, UNIT_STRONG, ScopeExamples, ScopeVerdict
 from assistant.understand.scope import Intent, classify, out_of_scope_topic, premise_claim
 from assistant.understand.situation import Situation, read_situation
-from assistant.understand.topics import Match, TopicMap, terms_of
+from assistant.understand.topics import Match, TopicMap, terms_of, topic_text
 
 # premise: "…, right?" about what the article says; belief: the user's own belief inside a story
 # ("I thought a CTO should mostly manage people…"), checked against the article for the user's stage.
@@ -70,8 +70,33 @@ _STORY_PREMISE = re.compile(r"\b(?:i (?:always )?(?:thought|assumed|believed|fig
                             r"(?:라고|다고|하다고|해야 한다고) (?:생각했|생각하는데|알았는데|들었는데|하던데|그러던데|하더라|배웠)|"
                             r"(?:한|하|이|였|했)?다던데|라던데|다더라|라더라|듣기로는?|듣기론|들은 바로는|\bi(?:'ve| have)? heard\b|"
                             r"제 생각엔|제 생각에는|생각엔|(?:알고|믿고) 있었", re.I)
+# The grammar of holding a view, whatever the topic: a first-person stance verb or noun
+# ("I figure…", "the way I see it", "my plan is", "…라고 봐요", "믿어서", "생각하는데").
+_STANCE = re.compile(r"\bI(?:'ve| have)? (?:always |really |honestly |kind of |sort of |just )?"
+                     r"(?:think|thought|believe|believed|assume|assumed|figure|figured|feel|felt|guess|reckon|suppose|"
+                     r"(?:have )?been telling myself)\b|\bI(?:'m| am) (?:assuming|convinced|sure|guessing|thinking)\b|"
+                     r"\bI (?:don't|do not|didn't) (?:think|believe|see)\b|\bthe way I see it\b|\bin my (?:opinion|view|book)\b|"
+                     r"\b(?:my|our) (?:view|take|plan|belief|assumption|instinct|philosophy|thinking|stance|rule) (?:is|was|has been)\b|"
+                     r"생각(?:해요|합니다|하는데|해서|했어요|했는데|하고 있|이에요|입니다|이었)|(?:라고|다고|고) (?:봐요|봅니다|보는데|봤는데)|"
+                     r"믿어(?:서|요)|믿는데|믿고 있|제 생각|내 생각|저는 .{0,40}(?:게|것이) (?:맞|낫|중요)", re.I)
+# An open question (not a request for agreement): a wh-word opening an English ask, or a Korean one
+# anywhere ("that's what a CTO should be doing, right?" still only seeks agreement).
+_OPEN_ASK = re.compile(r"^\s*(?:so\s*,?\s*|and\s+|but\s+)?(?:what|when|which|who|where|why|how)\b|"
+                       r"뭐|뭘|무엇|무슨|어떻게|어떤|어느|왜|언제|몇|누가|누구|얼마", re.I)
+# An ask that only seeks agreement with what was just said ("…, right?", "Agree?", "맞죠?",
+# "이 생각 맞죠?", "Does the article back me up?", "그래도 되지 않나요?").
+_CONFIRM_ASK = re.compile(r"\b(?:right|correct|yes|yeah|yep|no|agree|agreed|true|fair|ok|okay|reasonable|isn't it|aren't i|"
+                          r"don't you think|wouldn't you say|am i wrong|am i right|makes sense)\s*[?？!.]*\s*$|"
+                          r"\b(?:does|do|would|did) (?:the article|the post|the author|the blogger|it|you) (?:back|agree|support|see it)|"
+                          r"\bis (?:that|this) (?:how|what|the right|right|correct|fair|true|a fair)|"
+                          r"\bthat's (?:the right|right|correct|fine|what)|\bsounds? (?:right|reasonable|fair|good)|"
+                          r"맞(?:죠|지요|나요|는 거죠|는 거지요|는 생각이죠|지 않나요|을까요|는 건가요|는지)|그렇(?:죠|지요|게 (?:말하|얘기하|보))|"
+                          r"되지 않나요|되죠|괜찮(?:죠|은 거죠|겠죠)|틀렸나요|틀린 건가요|잘못된 건가요|관점과 맞", re.I)
 _DEICTIC = re.compile(r"\b(?:that|this|it|so)\b.{0,25}\?\s*$|^\s*(?:is that|is this|does that|would that|right|correct)\b|"
                       r"이게|이거|그게|그거|그렇게|이렇게|이런|그런", re.I)
+# A question about the article itself (its author, blogger, ending, list): in scope whatever it asks.
+_ABOUT_ARTICLE = re.compile(r"글쓴이|저자|블로거|원문|이 글|글에서|마무리|\bMK\b|Hosang|Jeon|\bthe (?:article|author|blogger|post|"
+                            r"source|original|list)\b", re.I)
 # Choosing between named options ("웹 먼저 할까요, 앱 먼저 할까요?", "git-flow랑 trunk-based 중에 뭐가",
 # "Jira, Linear, or SonarQube?"): the article never picks between tools or options.
 _CHOICE = re.compile(r"(?:까요|할래요|갈까요)[,\s]+\S.{0,40}(?:까요|할래요)\s*[?？]|"
@@ -111,12 +136,15 @@ class Question:
 
     @property
     def topic_text(self) -> str:
-        """What the question is about: the asks, or — when they only point back ("Is that right?",
-        "이게 맞는 순서일까요?") — the present part of the whole question (backstory left out)."""
-        ask = _WHEN.sub(" ", self.ask_text)  # "몇 명 규모부터", "at what point": the form, not the topic
-        if len(terms_of(ask)) >= 3 and not _DEICTIC.search(ask):
-            return ask
-        return self.situation.present_text or self.cleaned
+        """What the question is about: the present part of the whole question (the user's situation and
+        the asks; backstory left out), without the "when / at which stage" form.
+
+        Not the asks alone: in "We're 9 and every engineer picks their own framework. Is that OK?" the
+        topic is in the situation. Measured on the dev split with the topic map's keyword fusion: the
+        gold unit ranks first for 0.484 of questions on the present text vs 0.452 on the asks, and
+        every realistic figure rose (evidence 0.766 → 0.798, false refusals 0.021 → 0.011)."""
+        text = self.situation.present_text or self.ask_text or self.cleaned
+        return _WHEN.sub(" ", text)  # "몇 명 규모부터", "at what point": the form, not the topic
 
 
 def asks_of(text: str) -> tuple[str, ...]:
@@ -194,6 +222,9 @@ def classify_type(intent: Intent, asks: tuple[str, ...], diag: Diagnosis, text: 
     if story and (is_yes_no(asks[-1]) or re.search(r"맞|틀렸|지\s*궁금|는지|\b(?:right|correct|true|wrong|wondering|whether|"
                                                   r"if (?:that|this|it)|still (?:holds|true|the case|applies))\b", ask, re.I)):
         return "belief", _belief(text, story)
+    stance = _STANCE.search(text)
+    if stance and _CONFIRM_ASK.search(asks[-1]) and not _OPEN_ASK.search(asks[-1]):
+        return "belief", _belief(text, stance)
     if _WHO.search(ask):
         return "attribution", ""
     if _OVERVIEW_STRONG.search(ask) and diag.source not in ("headcount", "followup") and len(diag.stages) <= 1:
@@ -214,10 +245,13 @@ def classify_type(intent: Intent, asks: tuple[str, ...], diag: Diagnosis, text: 
 
 
 def _belief(text: str, m: re.Match[str] | None) -> str:
-    """The belief a story states: the clause around "I thought …" / "…라고 생각했는데"."""
+    """The belief a story states: the clause that holds "I thought …" / "…라고 생각했는데" / "…고 봐요",
+    without the clauses around it ("직원 7명인데 저는 … 봐요" → "저는 … 봐요")."""
     for s in split_sentences(text) or [text]:
         if m is not None and m.group(0) in s:
-            return re.sub(r"\b(?:but|however)\b.*$|(?:는데|지만|데),?\s.*$", "", s, flags=re.I).strip() or s
+            clauses = [c for c in re.split(r"\s*\b(?:but|however)\b\s*|(?<=데|만),?\s+", s, flags=re.I) if c.strip()]
+            held = next((c for c in clauses if m.group(0) in c), s)
+            return re.sub(r"(?:는데|지만|데),?$", "", held.strip()).strip() or s
     return text
 
 
@@ -227,6 +261,27 @@ def _without_situation(ask: str, sit: Situation) -> str:
     kept = [c for c in re.split(r"(?<=는데|인데|지만)\s+|,\s*", ask) if not any(w and w in c for w in size_words)]
     rest = " ".join(kept).strip()
     return rest if len(terms_of(rest)) >= 1 else ask
+
+
+def _scope_text(ask: str, sit: Situation, cleaned: str) -> str:
+    """What scope is judged on: the asks, or the present text when they only point back ("Is that OK?")."""
+    ask = _WHEN.sub(" ", ask)
+    if len(terms_of(ask)) >= 3 and not _DEICTIC.search(ask):
+        return ask
+    return sit.present_text or cleaned
+
+
+def _article_speaks_to(ask: str, sit: Situation, topic_map: TopicMap, language: str) -> bool:
+    """Does one of the article's units match the ask strongly (by meaning or by its rare terms)?
+
+    The out-of-scope topic patterns fire on single words ("code", "sprint", "tech lead"); when the
+    article itself answers the ask ("Does a CTO need to write code?" → 설계, 구현 능력), the word was
+    incidental. Measured on the dev split: two false declines fewer, no near-scope question let through.
+    """
+    about = _without_situation(ask, sit)
+    ms = topic_map.match(about, english=language == "en")[:3]
+    return (max((m.score for m in ms), default=0.0) >= UNIT_STRONG
+            or max((m.lexical for m in ms), default=0.0) >= LEXICAL_STRONG)
 
 
 def understand(text: str, history: list[tuple[str, str]], topic_map: TopicMap | None,
@@ -241,6 +296,9 @@ def understand(text: str, history: list[tuple[str, str]], topic_map: TopicMap | 
     qtype, claim = classify_type(intent, asks, diag, cleaned)
     topics: tuple[Match, ...] = ()
     ask = " ".join(asks)
+    if qtype == "out_of_scope" and topic_map is not None and _article_speaks_to(ask, sit, topic_map, language):
+        intent = replace(intent, kind="answer")
+        qtype, claim = classify_type(intent, asks, diag, cleaned)
     if topic_map is not None and qtype not in ("injection", "out_of_scope"):
         probe = Question(text, cleaned, language, sit, asks, qtype, diag, intent)
         topics = tuple(topic_map.match(claim or probe.topic_text, english=language == "en")[:8])
@@ -255,13 +313,18 @@ def understand(text: str, history: list[tuple[str, str]], topic_map: TopicMap | 
             and max((m.lexical for m in topics[:3]), default=0.0) < 0.5:
         in_scope, reason, reason_ko = False, "choosing between specific options", "특정 선택지 중 고르기"
     elif examples is not None and qtype not in ("injection", "premise", "belief", "attribution", "overview") \
-            and diag.source not in ("stage_name", "stage_number", "followup"):
-        # A question that names one of the article's stages is about the article; otherwise the scope is
-        # judged on what is asked, without the clauses that describe the user's situation.
-        about = _without_situation(Question(text, cleaned, language, sit, asks, qtype, diag, intent).topic_text, sit)
-        verdict = examples.judge(about, topics[0].score if topics else None,
-                                 topic_map.vector(about) if topic_map else None,
-                                 max((m.lexical for m in topics[:3]), default=0.0))
+            and diag.source not in ("stage_name", "stage_number", "followup") and not _ABOUT_ARTICLE.search(cleaned):
+        # A question that names one of the article's stages, or the article itself, is about the article;
+        # otherwise the scope is judged on what is asked, without the clauses that describe the user's
+        # situation.
+        about = _without_situation(_scope_text(ask, sit, cleaned), sit)
+        generic = diag.stage is not None and len([t for t in terms_of(topic_text(_without_situation(ask, sit)))
+                                                  if len(t) >= 2 and not _WH.fullmatch(t)]) <= 1
+        # "지금 뭘 챙겨야 하나요?" (at most one topic word) with the user's stage known is what the article
+        # answers: there is no topic to decline.
+        verdict = ScopeVerdict(True) if generic else examples.judge(
+            about, max((m.score for m in topics), default=None), topic_map.vector(about) if topic_map else None,
+            max((m.lexical for m in topics[:3]), default=0.0))
         in_scope, reason, reason_ko = verdict.in_scope, verdict.reason, verdict.reason_ko
     return Question(text=text, cleaned=cleaned, language=language, situation=sit, asks=asks, qtype=qtype,
                     diagnosis=diag,

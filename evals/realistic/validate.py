@@ -1,10 +1,13 @@
-"""Validate evals/realistic/cases.jsonl (standard library only).
+"""Validate evals/realistic/cases.jsonl and dev_more.jsonl (standard library only).
 
-    python evals/realistic/validate.py [CASES] [--corpus PATH]
+    python evals/realistic/validate.py [CASES] [--extra DEV_MORE] [--corpus PATH]
 
 Checks the schema and allowed values, unique ids, that every evidence/relevant string occurs
 verbatim in the corpus (both sides normalised: NBSP -> space, runs of whitespace collapsed),
 the coverage requirements of the set, and that dev/test are balanced within each (class, lang).
+`dev_more.jsonl` (more dev-only questions, written later to tune on more than 120 cases) gets the
+per-case checks and must not repeat an id or a question of the main file; it has no test half, so
+the coverage and balance checks apply to the main file alone.
 Prints the counts. Exit status 1 when any check fails.
 """
 
@@ -20,6 +23,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 DEFAULT_CASES = HERE / "cases.jsonl"
+DEFAULT_EXTRA = HERE / "dev_more.jsonl"
 DEFAULT_CORPUS = REPO / "corpus" / "cto-role-by-stage.md"
 
 REQUIRED = ("id", "split", "lang", "class", "question", "behaviour", "stages", "evidence", "direct", "note")
@@ -177,32 +181,42 @@ def check_case(case: dict, corpus: str, errors: list[str]) -> None:
         err(f"direct {direct} not among stages {stages}")
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("cases", nargs="?", default=str(DEFAULT_CASES))
-    ap.add_argument("--corpus", default=str(DEFAULT_CORPUS))
-    args = ap.parse_args(argv)
-
-    corpus = normalise(Path(args.corpus).read_text(encoding="utf-8"))
-    errors: list[str] = []
+def read_cases(path: Path, corpus: str, errors: list[str]) -> list[dict]:
+    """The JSON objects of one JSONL file, each checked on its own."""
     cases: list[dict] = []
-    for n, line in enumerate(Path(args.cases).read_text(encoding="utf-8").split("\n"), 1):
+    for n, line in enumerate(path.read_text(encoding="utf-8").split("\n"), 1):
         if not line.strip():
             continue
         try:
             case = json.loads(line)
         except json.JSONDecodeError as e:
-            errors.append(f"line {n}: invalid JSON ({e})")
+            errors.append(f"{path.name} line {n}: invalid JSON ({e})")
             continue
         if not isinstance(case, dict):
-            errors.append(f"line {n}: not a JSON object")
+            errors.append(f"{path.name} line {n}: not a JSON object")
             continue
         cases.append(case)
         check_case(case, corpus, errors)
+    return cases
 
-    ids = Counter(c.get("id") for c in cases)
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("cases", nargs="?", default=str(DEFAULT_CASES))
+    ap.add_argument("--extra", default=str(DEFAULT_EXTRA), help="dev-only cases (per-case checks); '' for none")
+    ap.add_argument("--corpus", default=str(DEFAULT_CORPUS))
+    args = ap.parse_args(argv)
+
+    corpus = normalise(Path(args.corpus).read_text(encoding="utf-8"))
+    errors: list[str] = []
+    cases = read_cases(Path(args.cases), corpus, errors)
+    extra = read_cases(Path(args.extra), corpus, errors) if args.extra and Path(args.extra).exists() else []
+    errors += [f"{c.get('id')}: {Path(args.extra).name} holds only dev cases" for c in extra if c.get("split") != "dev"]
+
+    both = cases + extra
+    ids = Counter(c.get("id") for c in both)
     errors += [f"{i}: duplicate id" for i, k in ids.items() if k > 1]
-    questions = Counter((normalise(c.get("question", "")).lower(), json.dumps(c.get("history", []), ensure_ascii=False)) for c in cases)
+    questions = Counter((normalise(c.get("question", "")).lower(), json.dumps(c.get("history", []), ensure_ascii=False)) for c in both)
     errors += [f"duplicate question: {q[0]!r}" for q, k in questions.items() if k > 1]
 
     total = len(cases)
@@ -238,6 +252,9 @@ def main(argv: list[str] | None = None) -> int:
         errors.append("premise_story needs both correct and confirm cases")
 
     # report
+    if extra:
+        print(f"{Path(args.extra).name}: {len(extra)} more dev cases (" +
+              ", ".join(f"{k} {v}" for k, v in sorted(Counter(c.get('class') for c in extra).items())) + ")")
     print(f"cases: {total}")
     print("split: " + ", ".join(f"{k} {v}" for k, v in sorted(by_split.items())))
     print("lang:  " + ", ".join(f"{k} {v}" for k, v in sorted(by_lang.items())) + f"  (en {en_share:.1%})")

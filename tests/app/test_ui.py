@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import socket
 from pathlib import Path
 
 import pytest
@@ -13,28 +11,18 @@ import pytest
 from assistant.app.feedback import FeedbackStore
 from assistant.errors import InputError, SettingsError
 from assistant.types import StageInfo
+from tests.support.web import clean_settings, free_port, served
 
 Q25 = "직원 25명인데 CTO로서 뭘 해야 하죠?"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
 def ui_coach(tmp_path_factory):
     """One real Coach per module (real corpus, bundled embedder, index built in a temp dir)."""
     from assistant.coach import Coach
-    from assistant.settings import load_settings
 
     base = tmp_path_factory.mktemp("ui")
-    with pytest.MonkeyPatch.context() as mp:
-        for key in list(os.environ):
-            if key.startswith("CTO_COACH_"):
-                mp.delenv(key)
-        return Coach.from_settings(load_settings(index_dir=base / "index", data_dir=base / "data"))
+    return Coach.from_settings(clean_settings(index_dir=base / "index", data_dir=base / "data"))
 
 
 @pytest.fixture
@@ -409,14 +397,9 @@ def test_create_app_exposes_the_chat_endpoint(ui_coach, tmp_path):
 
 @pytest.fixture(scope="module")
 def live_server(ui_coach, tmp_path_factory):
-    from assistant.app.ui import create_app, launch_app
-
     store = FeedbackStore(tmp_path_factory.mktemp("live") / "feedback.jsonl")
-    app = create_app(ui_coach, store)
-    url = launch_app(app, ui_coach.settings.model_copy(update={"port": free_port()}),
-                     prevent_thread_lock=True, quiet=True)
-    yield url, store
-    app.close()
+    with served(ui_coach, ui_coach.settings.model_copy(update={"port": free_port()}), store) as url:
+        yield url, store
 
 
 def test_gradio_client_gets_an_answer_with_citations(live_server):
@@ -468,20 +451,14 @@ def test_gradio_client_streams_an_llm_draft_sentence_by_sentence(ui_coach, tmp_p
 def test_auth_is_enforced_when_set(ui_coach, tmp_path):
     from gradio_client import Client
 
-    from assistant.app.ui import create_app, launch_app
-
-    app = create_app(ui_coach, FeedbackStore(tmp_path / "f.jsonl"))
     settings = ui_coach.settings.model_copy(update={"port": free_port(), "auth_username": "coach"})
     settings = settings.model_copy(update={"auth_password": _settings(auth_password="s3cret").auth_password})
-    url = launch_app(app, settings, prevent_thread_lock=True, quiet=True)
-    try:
+    with served(ui_coach, settings, FeedbackStore(tmp_path / "f.jsonl")) as url:
         with pytest.raises(Exception):  # noqa: B017 - gradio_client raises different types across versions
             Client(url, verbose=False)
         client = Client(url, auth=("coach", "s3cret"), verbose=False)
         payload = client.predict(Q25, [], "auto", api_name="/chat")[3]
         assert payload["citations"]
-    finally:
-        app.close()
 
 
 def test_session_state_stays_bounded(handlers, monkeypatch):

@@ -8,67 +8,53 @@ these tests skip. A screenshot of a full answer is saved to artifacts/ (git-igno
 from __future__ import annotations
 
 import os
-import socket
 from pathlib import Path
 
 import pytest
 
+from tests.support.web import (
+    TIMEOUT,
+    VIEWPORT,
+    chromium,
+    clean_settings,
+    free_port,
+    playwright_or_skip,
+    served,
+)
+
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 Q25 = "직원 25명인데 CTO로서 뭘 해야 하죠?"
-TIMEOUT = 30_000  # ms
 
-if not CHROMIUM.exists():
-    pytest.skip(f"{CHROMIUM} not found: install it with `apt-get update && apt-get install -y chromium` "
-                "(or `make browser`) to run the browser tests", allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install playwright)")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+sync_api = playwright_or_skip()
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """A real Coach over the real index, served on a free loopback port."""
     from assistant.app.feedback import FeedbackStore
-    from assistant.app.ui import create_app, launch_app
     from assistant.coach import Coach
-    from assistant.settings import load_settings
 
     base = tmp_path_factory.mktemp("browser")
-    with pytest.MonkeyPatch.context() as mp:
-        for key in list(os.environ):
-            if key.startswith("CTO_COACH_"):
-                mp.delenv(key)
-        settings = load_settings(index_dir=base / "index", data_dir=base / "data", port=_free_port())
+    settings = clean_settings(index_dir=base / "index", data_dir=base / "data", port=free_port())
     coach = Coach.from_settings(settings)
     store = FeedbackStore.from_settings(settings)
-    app = create_app(coach, store)
-    url = launch_app(app, settings, prevent_thread_lock=True, quiet=True)
-    yield url, store
-    app.close()
+    with served(coach, settings, store) as url:
+        yield url, store
 
 
 @pytest.fixture(scope="module")
 def browser():
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    with chromium(sync_api) as b:
         yield b
-        b.close()
 
 
 @pytest.fixture
 def page(browser, server):
     """A fresh page (= a fresh Gradio session) on the app, ready for input."""
     url, _ = server
-    ctx = browser.new_context(viewport={"width": 1500, "height": 1300})
+    ctx = browser.new_context(viewport=VIEWPORT)
     pg = ctx.new_page()
     pg.set_default_timeout(TIMEOUT)
     errors: list[str] = []

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -13,21 +12,16 @@ import pytest
 
 from assistant.errors import IndexUnavailableError
 from assistant.search.store import build_index, index_status, open_index
+from tests.support.web import free_port
 
 CHROMA = Path(sys.executable).parent / "chroma"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
 def chroma_server(tmp_path_factory):
     if not CHROMA.exists():
         pytest.skip("chroma CLI not installed")
-    port = _free_port()
+    port = free_port()
     data = tmp_path_factory.mktemp("chroma-server")
     proc = subprocess.Popen(
         [str(CHROMA), "run", "--path", str(data), "--host", "127.0.0.1", "--port", str(port)],
@@ -73,7 +67,7 @@ def test_index_and_answer_through_a_chroma_server(chroma_server, fresh_settings,
 
 
 def test_server_down_names_host_and_port(fresh_settings, embeddings):
-    port = _free_port()
+    port = free_port()
     settings = fresh_settings.model_copy(update={"chroma_host": "127.0.0.1", "chroma_port": port})
     with pytest.raises(IndexUnavailableError) as err:
         open_index(settings, embeddings)

@@ -112,3 +112,55 @@ def test_yes_no_about_something_the_article_advises_against(coach):
 def test_attribution_names_the_voice(coach):
     a = coach.ask("Was the AWS story part of Hosang Jeon's list or did the blogger add it?")
     assert a.direct == "blogger"
+
+
+@pytest.mark.parametrize("text", [
+    "Which sunscreen should I pack for a beach holiday in Bali?",
+    "수영은 몇 살부터 배우는 게 좋아요? 아이가 다섯 살이에요.",
+])
+def test_everyday_questions_are_declined(coach, text):
+    # Nothing in the article comes close, so the nearest labelled example decides without a margin.
+    a = coach.ask(text)
+    assert a.refused and a.direct is None
+
+
+def test_a_stance_with_a_request_for_agreement_is_a_belief(coach):
+    t = coach.understand("직원 7명인데 저는 CTO가 채용은 인사 담당에게 맡기면 된다고 봐요. 이 정도면 괜찮죠?", [], None)
+    q = t.understood
+    assert q.qtype == "belief" and q.diagnosis.stage == 2
+    assert q.claim.startswith("저는") and "7명" not in q.claim  # the clause that holds the view
+
+
+def test_a_belief_against_the_users_stage_is_corrected(coach):
+    a = coach.ask("We're 11 people now. The way I see it, tech debt can wait until we're profitable. Fair?")
+    assert a.kind == "correction" and a.stage == 2 and any("기술 부채" in c.quote for c in a.citations)
+
+
+def test_keyword_scores_order_units_but_leave_thresholds_alone(coach):
+    ms = coach.topics.match("How should the tech team handle P&L?", english=True)
+    top = ms[0]
+    assert "P&L" in top.unit.text and top.keyword > 0 and max(m.keyword for m in ms) == 1.0
+    assert [m.rank for m in ms] == sorted((m.rank for m in ms), reverse=True)
+    assert top.rank > top.score  # the keyword part only ranks; thresholds read `score`
+
+
+def test_a_topic_word_does_not_decline_what_the_article_answers(coach):
+    # "code" is an out-of-scope topic word (code requests), but the article speaks to this ask directly.
+    a = coach.ask("Is a CTO supposed to write code?")
+    assert not a.refused and a.citations
+
+
+def test_a_topic_word_still_declines_what_the_article_does_not_cover(coach):
+    a = coach.ask("How many stock options should our first engineer get?")
+    assert a.refused
+
+
+def test_what_should_i_do_at_a_known_stage_is_never_declined(coach):
+    # No topic beyond "what now?": the article's answer for the user's stage is exactly what is asked.
+    a = coach.ask("팀원 열한 명 회사에서 CTO 맡고 있어요. 요즘 뭘 우선해야 할까요?")
+    assert not a.refused and a.stage == 2
+
+
+def test_a_question_about_the_article_itself_is_in_scope(coach):
+    a = coach.ask("글쓴이는 글을 마치면서 독자에게 뭐라고 하나요?")
+    assert not a.refused

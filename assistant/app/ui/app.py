@@ -13,6 +13,7 @@ import os
 from importlib import resources
 from typing import TYPE_CHECKING
 
+from assistant.app.ui.api import chat_endpoint, quiet_blocks
 from assistant.app.ui.handlers import STAGES_EN, STAGES_KO, ChatHandlers, gradio, new_state
 from assistant.app.ui.render import AUTO, EMPTY_EVIDENCE, render_stages, stage_choices
 
@@ -59,7 +60,7 @@ def create_app(coach: Coach, store: FeedbackStore | None = None) -> gr.Blocks:
     # A real class, not a string: Gradio finds the LikeData parameter through get_type_hints.
     like.__annotations__ = {"state": dict, "data": gr.LikeData, "return": str}
     js = JS_ON_LOAD.replace("__CSS__", _js_string(CSS))
-    with gr.Blocks(title=TITLE, analytics_enabled=False, fill_width=True) as app:
+    with quiet_blocks()(title=TITLE, analytics_enabled=False, fill_width=True) as app:  # no tracebacks for bad input
         gr.HTML(
             f'<div><h2 style="margin:0">🧭 {TITLE} — 회사 단계별 CTO의 역할</h2>'
             f'<div class="cc-mode" id="cc-mode">모드 / Mode: <b>{html.escape(coach.mode_label)}</b> · '
@@ -105,7 +106,13 @@ def create_app(coach: Coach, store: FeedbackStore | None = None) -> gr.Blocks:
         outputs = [msg, chat, evidence, answer_json, flag_choice, state]
         # An LLM's draft streams (a generator); an extractive answer is one result (a plain function).
         chat_fn = h.respond if h.streams_drafts else h.answer
-        asked = gr.on([msg.submit, send.click], chat_fn, [msg, chat, stage, state], outputs, api_name="chat")
+        asked = gr.on([msg.submit, send.click], chat_fn, [msg, chat, stage, state], outputs,
+                      api_visibility="private")  # the browser's; API clients use /chat below
+        # /chat takes plain JSON and validates it itself (api.py): Gradio's components would
+        # stringify a number as the message and print a traceback for a malformed chat.
+        api_in = [gr.JSON(visible=False, label=name) for name in ("message", "history", "stage")]
+        chat_api, chat_check = chat_endpoint(h)
+        gr.on([], chat_api, [*api_in, state], outputs, api_name="chat", validator=chat_check)
         # The Stages tab follows the language of the last question (and the user's own choice).
         asked.then(h.stages_language, [state, stages_lang], [stages_lang], api_visibility="private")
         stages_lang.change(h.stages_html, [stages_lang], [stages_html], api_visibility="private")

@@ -8,15 +8,24 @@
   `MAX_LOCKOUT`), and attempts during a lockout get 429 with a message saying when to retry. A
   successful login clears the client's and the username's counters.
 
+* Named API routes (`/gradio_api/call/<name>`, `call/v2/<name>`, `run/<name>`, `api/<name>`) answer only
+  the app's public endpoints: Gradio resolves private events by name too (the browser's own chat event,
+  whose Textbox would stringify a number sent as the message), though it documents them as disabled.
+* An exception escaping the app before it answered (Gradio's routes raise KeyError/TypeError for an
+  unknown endpoint or a wrong keyword argument) becomes one JSON error line for the client and one log
+  line, not a traceback from the server (the traceback is kept at DEBUG level).
+
 Installed through `launch(app_kwargs={"middleware": [...]})` (see `serve.launch_app`).
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import re
 import threading
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Collection, MutableMapping
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -31,6 +40,9 @@ MAX_LOGIN_BYTES = 8_192
 FREE_FAILURES = 5
 MAX_LOCKOUT = 300.0  # seconds
 MAX_KEYS = 10_000  # bounded memory under a spray of usernames / addresses
+NAMED_API_ROUTE = re.compile(r"/gradio_api/(?:call/v2|call|run|api)/([^/]+)/?$")
+
+log = logging.getLogger("cto_coach.ui")
 
 
 class LoginLimiter:
@@ -79,9 +91,11 @@ class _TooLarge(Exception):
 class RequestGuard:
     """ASGI middleware: body size limit for every request, rate limiting for POST /login."""
 
-    def __init__(self, app: ASGIApp, max_body: int = MAX_REQUEST_BYTES, limiter: LoginLimiter | None = None):
+    def __init__(self, app: ASGIApp, max_body: int = MAX_REQUEST_BYTES, limiter: LoginLimiter | None = None,
+                 api_names: Collection[str] | None = None):
         self.app, self.max_body = app, max_body
         self.limiter = limiter or LoginLimiter()
+        self.api_names = None if api_names is None else frozenset(api_names)  # None: no restriction
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -93,8 +107,14 @@ class RequestGuard:
         if length is not None and length.isdigit() and int(length) > self.max_body:
             await _respond(send, 413, too_large)
             return
-        if scope.get("method") == "POST" and scope.get("path", "").rstrip("/").endswith("/login"):
+        path = scope.get("path", "")
+        if scope.get("method") == "POST" and path.rstrip("/").endswith("/login"):
             await self._login(scope, receive, send)
+            return
+        named = NAMED_API_ROUTE.search(path) if scope.get("method") == "POST" else None
+        if named and self.api_names is not None and named.group(1) not in self.api_names:
+            await _respond(send, 404, f"no API endpoint /{named.group(1)[:60]}; the endpoints are "
+                           + ", ".join(f"/{n}" for n in sorted(self.api_names)))
             return
         seen = 0
         started = False
@@ -119,6 +139,15 @@ class RequestGuard:
         except _TooLarge:
             if not started:
                 await _respond(send, 413, too_large)
+        except Exception as exc:  # the edge: one line each for the client and the log
+            line = next((x.strip() for x in str(exc).splitlines() if x.strip()), "")[:300]
+            client_error = isinstance(exc, (KeyError, TypeError, ValueError))
+            log.warning("%s %s failed: %s: %s", scope.get("method"), path[:200], type(exc).__name__, line)
+            log.debug("traceback", exc_info=True)
+            if not started:
+                await _respond(send, 400 if client_error else 500,
+                               f"{'bad request' if client_error else 'the server could not answer'}: "
+                               f"{type(exc).__name__}: {line}")
 
     async def _login(self, scope: Scope, receive: Receive, send: Send) -> None:
         body = b""

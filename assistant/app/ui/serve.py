@@ -63,6 +63,11 @@ def check_exposure(settings: Settings) -> tuple[str, str] | None:
     return auth
 
 
+def public_api_names(app: gr.Blocks) -> set[str]:
+    """The endpoints API clients may call by name (`/chat`, `/clear`, `/flag`)."""
+    return {fn.api_name for fn in app.fns.values() if fn.api_visibility == "public" and fn.api_name}
+
+
 def launch_app(app: gr.Blocks, settings: Settings, *, prevent_thread_lock: bool = False,
                quiet: bool = False) -> str:
     """Launch on settings.host/port with auth when set and share links off; returns the local URL."""
@@ -74,8 +79,9 @@ def launch_app(app: gr.Blocks, settings: Settings, *, prevent_thread_lock: bool 
             server_name=settings.host, server_port=settings.port, auth=auth, share=False,
             prevent_thread_lock=prevent_thread_lock, quiet=quiet, show_error=False, ssr_mode=False,
             css=CSS, footer_links=["api"], inbrowser=False,
-            # Body size limit and login rate limiting, in front of every Gradio route.
-            app_kwargs={"middleware": [Middleware(RequestGuard)]},
+            # Body size limit, login rate limiting, public endpoints only, no tracebacks: in front of
+            # every Gradio route.
+            app_kwargs={"middleware": [Middleware(RequestGuard, api_names=public_api_names(app))]},
         )
     except OSError as exc:
         raise SettingsError(
