@@ -178,9 +178,10 @@ def clean_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def cli_cmd(*args: str) -> list[str]:
-    """`cto-coach ARGS`, or the same CLI with the BENCH_PROTO prototype fixes applied."""
-    if os.environ.get("BENCH_PROTO"):
+def cli_cmd(*args: str, proto: str | None = None) -> list[str]:
+    """`cto-coach ARGS`, or the same CLI with prototype fixes applied (`proto`, else BENCH_PROTO; the
+    process must get the same BENCH_PROTO in its environment)."""
+    if proto if proto is not None else os.environ.get("BENCH_PROTO"):
         return [PY, "-m", "bench.proto", "cli", *args]
     return [str(BIN / "cto-coach"), *args]
 

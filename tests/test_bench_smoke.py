@@ -81,3 +81,37 @@ def test_report_renders_partial_results():
     assert r["targets"]["cold_ask_s"]["met"] is None
     text = run.render(r)
     assert "✓ warm answer p95" in text and "hit@3 ko" in text
+
+
+def test_load_checks_catch_a_mixed_up_session():
+    from bench import serve
+
+    chat = [{"role": "user", "content": [{"type": "text", "text": "직원 20명 &amp; 질문"}]},
+            {"role": "assistant", "content": "…"}]
+    payload = {"answer": "답 [1]", "citations": [{"n": 1}], "stage": 2, "question": "직원 20명 & 질문", "turn": 1}
+    assert serve.check_answer(("", chat, "", payload), 2, "직원 20명 & 질문", 1) == []
+    problems = serve.check_answer(("", chat, "", {**payload, "question": "다른 질문", "turn": 3}), 2, "직원 20명 & 질문", 1)
+    assert any("another question" in p for p in problems) and any("turn 3 != 1" in p for p in problems)
+    merged = serve.merge_rounds([
+        {"sessions": 2, "client": "http", "requests": 4, "answers": 4, "correct": 4, "problems": [], "wall_s": 1.0,
+         "throughput_per_s": 4.0, "latency_ms": {}, "server_rss_mb": 1.0, "server_cpu_ms_per_answer": 2.0,
+         "client_cpu_ms_per_answer": 1.0, "updates_per_answer": 0.0, "_latencies": [1.0, 2.0, 3.0, 4.0]},
+        {"sessions": 2, "client": "http", "requests": 4, "answers": 3, "correct": 2, "problems": ["x"], "wall_s": 2.0,
+         "throughput_per_s": 1.5, "latency_ms": {}, "server_rss_mb": 3.0, "server_cpu_ms_per_answer": 4.0,
+         "client_cpu_ms_per_answer": 1.0, "updates_per_answer": 0.0, "_latencies": [5.0, 6.0, 7.0]}])
+    assert merged["answers"] == 7 and merged["correct"] == 6 and merged["throughput_per_s"] == round(7 / 3, 2)
+    assert merged["latency_ms"]["n"] == 7 and merged["server_cpu_ms_per_answer"] == 3.0 and len(merged["rounds"]) == 2
+
+
+def test_report_shows_the_legacy_ui_beside_the_current_one():
+    def load(tp, p95):
+        return {"20": {"sessions": 20, "client": "http", "answers": 120, "correct": 120, "throughput_per_s": tp,
+                       "latency_ms": {"p50": p95 / 2, "p95": p95}, "server_rss_mb": 280.0}}
+
+    r = {"meta": {"started": "now", "commit": "x", "cpus": 2, "loadavg_before": [0.1], "questions": 3,
+                  "question_source": "t"}, "load": load(20.0, 900.0), "load_legacy": load(8.0, 2500.0), "errors": {}}
+    r["targets"] = run.evaluate_targets(r)
+    assert r["targets"]["ui_throughput_vs_legacy"]["value"] == 2.5 and r["targets"]["ui_throughput_vs_legacy"]["met"]
+    assert r["targets"]["ui_p95_20_ms"]["met"] is True
+    text = run.render(r)
+    assert " 20 legacy" in text and " 20 current" in text and "current/legacy: throughput 2.50×" in text

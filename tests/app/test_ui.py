@@ -100,11 +100,12 @@ def test_stages_tab_is_rendered_from_the_corpus(ui_coach):
 
 
 # --- respond ---------------------------------------------------------------------------------
-def test_korean_answer_streams_with_linked_markers_diagnosis_and_evidence(handlers):
+def test_korean_answer_arrives_in_one_update_with_linked_markers_diagnosis_and_evidence(handlers):
     outs, (box, chat, evidence, payload, flags, state) = final(handlers.respond(Q25, [], "auto", None))
-    assert len(outs) >= 4  # placeholder, streamed pieces, final
-    streamed = [o[1][-1]["content"] for o in outs[1:-1]]
-    assert any("[1]" in s for s in streamed) and len(set(streamed)) >= 2  # grows piece by piece
+    # An extractive answer is composed at once, so it is sent at once: one update, never a partial answer
+    # (each update re-sends the chat); `answer` (the chat event of an extractive coach) returns that update.
+    assert len(outs) == 1
+    assert handlers.answer(Q25, [], "auto", None)[3]["answer"] == payload["answer"]
     assert box == ""
     assert chat[0] == {"role": "user", "content": Q25}
     msg = chat[-1]["content"]
@@ -270,6 +271,28 @@ def test_llm_answer_shows_its_mode_and_puts_paraphrases_beside_the_passage(ui_co
     assert '<mark class="cc-quote">' in evidence
 
 
+DRAFT = ("블로거(MK)는 성장기에는 관리보다 코칭에 방점을 두어야 한다고 말합니다 [{c2}]. "
+         "원문은 성장기 CTO의 역할로 아키텍처 전략 수립과 개발의 총괄을 꼽습니다 [{s2}].\n"
+         "채용도 성장기의 일입니다 [{s2}].")
+
+
+def test_llm_draft_streams_sentence_by_sentence(ui_coach, tmp_path):
+    from assistant.app.ui import ChatHandlers
+
+    coach = _llm_coach(ui_coach, answers=[DRAFT])
+    h = ChatHandlers(coach, FeedbackStore(tmp_path / "f.jsonl"))
+    outs = list(h.respond("성장기 CTO는 무엇을 해야 하나요?", [], "auto", None))
+    shown = [o[1][-1]["content"] for o in outs]
+    assert outs[0][1][-2]["content"] == "성장기 CTO는 무엇을 해야 하나요?" and shown[0] == "…"  # the question at once
+    # The fake model streams word by word; the chat gets one update per finished sentence, each ending
+    # where a sentence ends, the last sentence with the final answer.
+    drafts = shown[1:-1]
+    assert len(drafts) == 2, drafts
+    assert "말합니다" in drafts[0] and "꼽습니다" not in drafts[0] and drafts[0].endswith("].")
+    assert drafts[1].startswith(drafts[0]) and "꼽습니다" in drafts[1] and drafts[1].rstrip().endswith("].")
+    assert "채용도" not in drafts[1] and outs[-1][3]["citations"]  # the last sentence: with the final answer
+
+
 def test_llm_failure_shows_a_short_notice_and_the_extractive_answer(ui_coach, tmp_path):
     from assistant.app.ui import ChatHandlers
 
@@ -394,13 +417,35 @@ def test_gradio_client_gets_an_answer_with_citations(live_server):
     _, chat2, _, payload2, _ = client.predict("그 다음 단계는?", [], "auto", api_name="/chat")
     assert "2단계 다음" in content_text(chat2[-1])
     assert payload2["stage"] == 3 and payload2["turn"] == 2
-    # streaming: the job's intermediate outputs arrive before the final one
+    # an extractive answer is one result over the API too: no intermediate, partial outputs
     job = client.submit("성숙기 회사의 CTO에게 필요한 능력은?", [], "4", api_name="/chat")
     job.result(timeout=60)
-    assert len(job.outputs()) >= 3 and job.outputs()[-1][3]["stage"] == 4
+    assert [o[3]["stage"] for o in job.outputs()] == [4]
     # input limits over the API: a friendly message, not an error
     _, chat3, _, payload3, _ = client.predict("   ", [], "auto", api_name="/chat")
     assert content_text(chat3[-1]).startswith("⚠️") and "error" in payload3
+
+
+def test_gradio_client_streams_an_llm_draft_sentence_by_sentence(ui_coach, tmp_path):
+    from gradio_client import Client
+
+    from assistant.app.ui import create_app, launch_app
+
+    coach = _llm_coach(ui_coach, answers=[DRAFT])
+    app = create_app(coach, FeedbackStore(tmp_path / "f.jsonl"))
+    url = launch_app(app, ui_coach.settings.model_copy(update={"port": free_port()}), prevent_thread_lock=True,
+                     quiet=True)
+    try:
+        job = Client(url, verbose=False).submit("성장기 CTO는 무엇을 해야 하나요?", [], "auto", api_name="/chat")
+        payload = job.result(timeout=60)[3]
+        shown = [content_text(o[1][-1]) for o in job.outputs()]
+    finally:
+        app.close()
+    # the intermediate outputs arrive before the final one: the placeholder, then whole sentences
+    steps = [x for i, x in enumerate(shown) if i == 0 or x != shown[i - 1]]
+    assert steps[0] == "…" and len(steps) == 4, steps
+    assert steps[1].endswith("].") and steps[2].startswith(steps[1]) and "채용도" not in steps[2]
+    assert payload["citations"] and steps[-1] != steps[2]
 
 
 def test_auth_is_enforced_when_set(ui_coach, tmp_path):

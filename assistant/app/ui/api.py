@@ -111,18 +111,29 @@ def parse_chat_request(message: Any, history: Any, stage: Any) -> ChatRequest:
                                str(first["loc"][0]) if first.get("loc") else "message") from None
 
 
-def chat_endpoint(handlers: ChatHandlers) -> tuple[Callable[..., Iterator[Any]], Callable[..., tuple]]:
-    """The `/chat` API function over `handlers.respond`, and its Gradio validator (runs when the
-    request is queued, so a malformed one is refused with HTTP 422 before it is accepted)."""
+def chat_endpoint(handlers: ChatHandlers) -> tuple[Callable[..., Any], Callable[..., tuple]]:
+    """The `/chat` API function over `handlers.respond` (an LLM's draft streams) or `handlers.answer`
+    (an extractive answer is one result), and its Gradio validator (runs when the request is queued,
+    so a malformed one is refused with HTTP 422 before it is accepted)."""
 
-    def chat(message: Any, history: Any, stage: Any, state: dict | None) -> Iterator[Any]:
-        """Answer one question (streaming): the same outputs as the chat in the browser."""
+    def parsed(message: Any, history: Any, stage: Any) -> ChatRequest:
         try:
-            request = parse_chat_request(message, history, stage)
+            return parse_chat_request(message, history, stage)
         except ChatRequestError as exc:  # validated already when queued; this is for direct calls
             log.warning("refused a /chat request: %s", exc)
             raise gradio().Error(str(exc), print_exception=False) from None
+
+    def chat(message: Any, history: Any, stage: Any, state: dict | None) -> Iterator[Any]:
+        """Answer one question (streaming): the same outputs as the chat in the browser."""
+        request = parsed(message, history, stage)
         yield from handlers.respond(request.message, request.chat(), request.stage or AUTO, state)
+
+    def answer(message: Any, history: Any, stage: Any, state: dict | None) -> tuple:
+        """Answer one question (one result): the same outputs as the chat in the browser."""
+        request = parsed(message, history, stage)
+        return handlers.answer(request.message, request.chat(), request.stage or AUTO, state)
+
+    endpoint: Callable[..., Any] = chat if handlers.streams_drafts else answer
 
     def validate(message: Any, history: Any, stage: Any, state: Any) -> tuple:
         gr = gradio()
@@ -136,7 +147,7 @@ def chat_endpoint(handlers: ChatHandlers) -> tuple[Callable[..., Iterator[Any]],
         return tuple(gr.validate(True, "") for _ in (*PARAMETERS, "state"))
 
     validate.__name__ = "/chat"  # how Gradio's own input errors name it (see quiet_blocks)
-    return chat, validate
+    return endpoint, validate
 
 
 def one_line(exc: BaseException) -> str:

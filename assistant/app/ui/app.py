@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import json
+import os
 from importlib import resources
 from typing import TYPE_CHECKING
 
@@ -29,6 +30,7 @@ def static_text(name: str) -> str:
 
 
 TITLE = "CTO Coach"
+QUEUE_STATUS_EVERY_S = 1.0  # how often waiting sessions hear their queue position
 CSS = static_text("ui.css")
 # Runs once per page (gr.HTML js_on_load): installs the CSS (so `create_app(coach).launch()` works
 # without launch(css=...)) and one document-level listener that brings a marker's passage forward.
@@ -65,7 +67,7 @@ def create_app(coach: Coach, store: FeedbackStore | None = None) -> gr.Blocks:
             "모든 답변 문장은 원문 구절을 인용합니다 / every sentence cites the article</div></div>",
             elem_id="cc-header",
         )
-        state = gr.State(new_state())
+        state = gr.State(new_state(session=""))  # copied into every session: no id yet (see new_state)
         with gr.Tabs():
             with gr.Tab("💬 코치 / Coach", id="coach"), gr.Row(equal_height=False):
                 with gr.Column(scale=3, min_width=380):
@@ -102,7 +104,9 @@ def create_app(coach: Coach, store: FeedbackStore | None = None) -> gr.Blocks:
                 stages_html = gr.HTML(render_stages(coach), elem_id="cc-stages")
 
         outputs = [msg, chat, evidence, answer_json, flag_choice, state]
-        asked = gr.on([msg.submit, send.click], h.respond, [msg, chat, stage, state], outputs,
+        # An LLM's draft streams (a generator); an extractive answer is one result (a plain function).
+        chat_fn = h.respond if h.streams_drafts else h.answer
+        asked = gr.on([msg.submit, send.click], chat_fn, [msg, chat, stage, state], outputs,
                       api_visibility="private")  # the browser's; API clients use /chat below
         # /chat takes plain JSON and validates it itself (api.py): Gradio's components would
         # stringify a number as the message and print a traceback for a malformed chat.
@@ -118,8 +122,25 @@ def create_app(coach: Coach, store: FeedbackStore | None = None) -> gr.Blocks:
                    api_visibility="private")
         chat.like(like, [state], [feedback_status], api_visibility="private")
         flag_btn.click(h.flag, [flag_choice, flag_comment, state], [feedback_status, flag_comment], api_name="flag")
-    app.queue(default_concurrency_limit=1)
+    # Sessions are answered in parallel: everything a turn shares through the Coach is safe to share
+    # (see tests/test_ui_concurrency.py). The limit bounds how many answers compete for the cores at once.
+    # Queue positions go to waiting sessions once a second, not each time any event starts: with 20
+    # sessions waiting that was ~20 server-sent events per answer, the largest cost in a load test.
+    quiet_queue_analytics()
+    app.queue(default_concurrency_limit=coach.settings.ui_concurrency, status_update_rate=QUEUE_STATUS_EVERY_S)
     return app
+
+
+def quiet_queue_analytics() -> None:
+    """Stop Gradio's queue from summarising its event history after every event.
+
+    By default the queue rebuilds a pandas DataFrame of up to 10,000 past events after each one (for
+    its monitoring page, which this app never enables): 5% of the server's time in a 120-answer load
+    test, more the longer the server runs, plus pandas imported into the server. The summary is now
+    never recomputed and only the last 1,000 events are kept. Read when the queue is created;
+    environment values set by the user win."""
+    os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", str(10**9))
+    os.environ.setdefault("GRADIO_ANALYTICS_MAX_EVENTS", "1000")
 
 
 def _js_string(text: str) -> str:

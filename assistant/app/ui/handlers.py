@@ -1,6 +1,8 @@
 """The web UI's event handlers as plain methods of `ChatHandlers`: callable and testable without a browser.
 
-`respond` streams one answer into the chat and the evidence panel and records it for feedback;
+`respond` streams one answer into the chat and the evidence panel and records it for feedback: the
+question at once, then an LLM's draft sentence by sentence (`pacing`), then the final answer with its
+evidence in one update (an extractive answer arrives whole in that update);
 `rate` and `flag` store likes, dislikes and "this citation does not support this sentence".
 """
 
@@ -15,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from assistant.app.feedback import FeedbackStore, answer_record, flag_record, rating_record
 from assistant.app.ui import render
+from assistant.app.ui.pacing import SentencePacer
 from assistant.app.ui.render import (
     EMPTY_EVIDENCE,
     FRIENDLY_ERROR,
@@ -50,9 +53,14 @@ def gradio() -> Any:
     return gradio
 
 
-def new_state() -> dict[str, Any]:
-    """Per-session state: the conversation as the coach sees it, and the answers to attach feedback to."""
-    return {"session": uuid.uuid4().hex[:12], "history": [], "turns": [], "evidence": []}
+def new_state(session: str | None = None) -> dict[str, Any]:
+    """Per-session state: the conversation as the coach sees it, and the answers to attach feedback to.
+
+    `session` is a fresh id unless given. The app's initial state has none (""): Gradio copies that one
+    value into every session, so an id in it would be shared by all of them (their feedback records
+    could not be told apart); `respond` gives a session its own id at its first answer."""
+    return {"session": uuid.uuid4().hex[:12] if session is None else session, "history": [], "turns": [],
+            "evidence": []}
 
 
 def _text_of(content: Any) -> str:
@@ -82,11 +90,26 @@ class ChatHandlers:
         self.coach = coach
         self.store = store or FeedbackStore.from_settings(coach.settings)
 
+    @property
+    def streams_drafts(self) -> bool:
+        """Whether answers are written by an LLM (a draft worth streaming) rather than composed at once."""
+        return getattr(self.coach, "llm", None) is not None
+
+    def answer(self, message: str, chat: list | None, stage_choice: object, state: dict | None
+               ) -> tuple[str, list, str, dict | None, Any, dict]:
+        """`respond` without streaming: its final update only. The chat event of an extractive coach:
+        Gradio runs a plain function in one pass and sends its result once, where a generator costs a
+        pass per update plus one to find it exhausted, and sends the final result twice."""
+        updates = list(self.respond(message, chat, stage_choice, state))
+        return updates[-1]  # respond always yields its final update last
+
     def respond(self, message: str, chat: list | None, stage_choice: object, state: dict | None
                 ) -> Iterator[tuple[str, list, str, dict | None, Any, dict]]:
         """Stream one answer. Yields (textbox, chat, evidence_html, answer_json, flag_choices, state)."""
         gr = gradio()
         state = state if isinstance(state, dict) and "turns" in state else new_state()
+        if not state.get("session"):
+            state = {**state, "session": uuid.uuid4().hex[:12]}
         chat = [dict(m) for m in (chat if isinstance(chat, list) else [])[-MAX_CHAT_MESSAGES:] if isinstance(m, dict)]
         message = message if isinstance(message, str) else ""
         # What the coach reads, what the state keeps and what feedback stores: the newest
@@ -97,16 +120,22 @@ class ChatHandlers:
         evidence = render_evidence(state["evidence"])
         chat.append({"role": "user", "content": as_text(message) if message.strip() else "…"})
         chat.append({"role": "assistant", "content": "…"})
-        yield "", [*chat], evidence, None, gr.update(), state
+        # An LLM's draft takes seconds: the question shows at once, then the draft sentence by sentence.
+        # An extractive answer is complete the moment it exists (tens of ms): no placeholder and none of
+        # its pieces, the final update below carries it whole. Each update costs Gradio a pass over every
+        # output (the whole chat, the evidence panel, the state) and one server-sent event.
+        pacer = SentencePacer() if self.streams_drafts else None
+        if pacer is not None:
+            yield "", [*chat], evidence, None, gr.update(), state
 
         answer: Answer | None = None
-        text = ""
         try:
             for event in self.coach.stream(message, history, stage):
                 if isinstance(event, Delta):
-                    text += event.text
-                    chat[-1] = {"role": "assistant", "content": as_text(text)}
-                    yield "", [*chat], evidence, None, gr.update(), state
+                    shown = pacer.feed(event.text) if pacer is not None else None
+                    if shown is not None:
+                        chat[-1] = {"role": "assistant", "content": as_text(shown)}
+                        yield "", [*chat], evidence, None, gr.update(), state
                 elif isinstance(event, Final):
                     answer = event.answer
         except CoachError as exc:
