@@ -335,9 +335,12 @@ def understand(text: str, history: list[tuple[str, str]], topic_map: TopicMap | 
                                                   if len(t) >= 2 and not _WH.fullmatch(t)]) <= 1
         # "지금 뭘 챙겨야 하나요?" (at most one topic word) with the user's stage known is what the article
         # answers: there is no topic to decline.
+        # How strongly the article speaks to the ask: its best units for the ask itself (the question's
+        # topics are matched on the whole present text and ordered with keywords, not by this score).
+        near = topic_map.match(about, english=language == "en") if topic_map else list(topics)
         verdict = ScopeVerdict(True) if generic else examples.judge(
-            about, max((m.score for m in topics), default=None), topic_map.vector(about) if topic_map else None,
-            max((m.lexical for m in topics[:3]), default=0.0))
+            about, max((m.score for m in [*near, *topics]), default=None), topic_map.vector(about) if topic_map else None,
+            max((m.lexical for m in [*near[:3], *topics[:3]]), default=0.0))
         in_scope, reason, reason_ko = verdict.in_scope, verdict.reason, verdict.reason_ko
     return Question(text=text, cleaned=cleaned, language=language, situation=sit, asks=asks, qtype=qtype,
                     diagnosis=diag,
