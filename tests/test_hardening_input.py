@@ -197,6 +197,8 @@ def test_embedded_query_is_bounded(coach):
     c.retriever.embeddings = emb
     c.checker = copy.copy(coach.checker)
     c.checker.embeddings, c.checker._cache = emb, {}
+    c.topics = copy.copy(coach.topics)  # the question's vector is the topic map's (retrieval reuses it)
+    c.topics.embeddings, c.topics._queries = emb, {}
     for question in LONG_QUESTIONS:
         c.ask(question)
     assert model.seen and max(len(t) for t in model.seen) <= 512, sorted(len(t) for t in model.seen)[-3:]

@@ -96,7 +96,7 @@ def _commentary(ctx: PlanContext, q: Question, stage: int, limit: int, exclude: 
                 at_least: int = 0) -> list[Unit]:
     """The blogger's sentences on this stage closest to the question: those above `RELATED_MIN`, and at
     least `at_least` of them even when none is that close (a stage answer always says what MK adds)."""
-    ms = [m for m in ctx.topics.match(q.topic_text, english=not q.korean, stages=(stage,))
+    ms = [m for m in q.match(ctx.topics, stages=(stage,))
           if m.unit.section == "commentary" and m.unit.text not in exclude]
     keep = [m.unit for m in ms if m.score >= RELATED_MIN][:limit]
     if len(keep) < at_least:
@@ -181,7 +181,7 @@ def plan_overview(b: AnswerBuilder, ctx: PlanContext, q: Question) -> tuple[Answ
 
 def plan_which_stage(b: AnswerBuilder, ctx: PlanContext, q: Question,
                      passages: list[Passage]) -> tuple[AnswerKind, str | None]:
-    ranked = ctx.topics.match(q.topic_text, english=not q.korean)
+    ranked = q.match(ctx.topics)
     staged = [m for m in ranked if m.unit.stage]
     if not staged or (ranked and not ranked[0].unit.stage and ranked[0].lexical > staged[0].lexical):
         # What is asked about sits outside the four stages (e.g. the closing: "알스퀘어는 2단계쯤"):
@@ -287,7 +287,7 @@ def judge(ctx: PlanContext, q: Question, text: str) -> tuple[str, Match | None]:
     stage than the user's; it depends when the user's stage is unknown and the unit belongs to one.
     """
     user_stage = q.diagnosis.stage
-    ms = [m for m in ctx.topics.match(text, english=not q.korean) if m.unit.kind in ("item", "sentence")]
+    ms = [m for m in q.match(ctx.topics, text) if m.unit.kind in ("item", "sentence")]
     if not ms:
         return "depends", None
     top = ms[0]

@@ -170,9 +170,13 @@ class TopicMap:
         return v
 
     def match(self, question: str, *, english: bool, stages: tuple[int, ...] = (),
-              kinds: tuple[str, ...] = ()) -> list[Match]:
-        """Units ranked by closeness to the question (optionally only some stages or kinds)."""
+              kinds: tuple[str, ...] = (), words: str | None = None) -> list[Match]:
+        """Units ranked by closeness to the question (optionally only some stages or kinds).
+
+        `words`: a longer text to take the rare terms and keywords from than the one embedded (the
+        whole present situation, when only the asks are embedded: one e5 call per question)."""
         q = self.vector(question)
+        question = words or question
         cos = self.ko @ q - self.hub_ko
         if english:
             cos = np.maximum(cos, self.en @ q - self.hub_en)
