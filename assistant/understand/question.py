@@ -139,10 +139,7 @@ class Question:
         """What is embedded to find the question's topic: the asks, or — when they only point back
         ("Is that right?", "이게 맞는 순서일까요?") — the present part of the whole question. Without the
         "when / at which stage" form. One e5 call per question, shared with retrieval."""
-        ask = _WHEN.sub(" ", self.ask_text)  # "몇 명 규모부터", "at what point": the form, not the topic
-        if len(terms_of(ask)) >= 3 and not _DEICTIC.search(ask):
-            return ask
-        return _WHEN.sub(" ", self.situation.present_text or self.cleaned)
+        return _asked_or(self.ask_text, _WHEN.sub(" ", self.situation.present_text or self.cleaned))
 
     @property
     def topic_words(self) -> str:
@@ -289,12 +286,18 @@ def _without_situation(ask: str, sit: Situation) -> str:
     return rest if len(terms_of(rest)) >= 1 else ask
 
 
-def _scope_text(ask: str, sit: Situation, cleaned: str) -> str:
-    """What scope is judged on: the asks, or the present text when they only point back ("Is that OK?")."""
+def _asked_or(ask: str, fallback: str) -> str:
+    """The asks without the "when / at which stage" form ("몇 명 규모부터", "at what point": the form, not
+    the topic), or `fallback` when they only point back ("Is that OK?", "이게 맞는 순서일까요?")."""
     ask = _WHEN.sub(" ", ask)
     if len(terms_of(ask)) >= 3 and not _DEICTIC.search(ask):
         return ask
-    return sit.present_text or cleaned
+    return fallback
+
+
+def _scope_text(ask: str, sit: Situation, cleaned: str) -> str:
+    """What scope is judged on: the asks, or the present text (with its "when" words) when they point back."""
+    return _asked_or(ask, sit.present_text or cleaned)
 
 
 def _article_speaks_to(ask: str, sit: Situation, topic_map: TopicMap, language: str) -> bool:
