@@ -248,6 +248,17 @@ _CONTRAST_EN = re.compile(r"\b(?:rather than|instead of|more than|over)\b", re.I
 _LESS_EN = re.compile(r"\b(?:less|fewer|reduce|stop|drop|throw it to the dogs|not|no|never|don't|doesn't|without)\b|n't\b", re.I)
 
 
+# Negation that describes the situation, not what is advised: an adnominal "없는" before a noun ("제품이라는
+# 것이 아예 없는 시기"), "there is no …", "has no …", "no … yet", "with no …".
+_SITUATION_NEG = re.compile(r"없는\s+(?=[가-힣])|\bthere (?:is|are|was|were) no\b|\b(?:has|have|had|with) no\b|"
+                            r"\bno\s+\w+(?:\s+\w+)?\s+yet\b", re.I)
+
+
+def advice_negated(text: str) -> bool:
+    """Does the text say not to do something (negation of the advice, not of the situation it describes)?"""
+    return negated(_SITUATION_NEG.sub(" ", text))
+
+
 def _clauses(u: Unit) -> list[tuple[str, bool]]:
     """(clause, advised against?) for the Korean text and the English rendering of a unit."""
     out: list[tuple[str, bool]] = []
@@ -256,14 +267,14 @@ def _clauses(u: Unit) -> list[tuple[str, bool]]:
         if m:
             out += [(part[:m.start()], True), (part[m.end():], False)]
         else:
-            out.append((part, negated(part)))
+            out.append((part, advice_negated(part)))
     if u.en:
         for part in re.split(r",\s*|;\s*|\band\b", u.en):
             m = _CONTRAST_EN.search(part)
             if m:
                 out += [(part[:m.start()], False), (part[m.end():], True)]
             else:
-                out.append((part, bool(_LESS_EN.search(part))))
+                out.append((part, bool(_LESS_EN.search(_SITUATION_NEG.sub(" ", part)))))
     return [(c, neg) for c, neg in out if c.strip()]
 
 
@@ -275,7 +286,7 @@ def advised_against(u: Unit, ask: str) -> bool:
         return False
     best = max(n for n, _ in scored)
     if best == 0:
-        return negated(u.text)
+        return advice_negated(u.text)
     return any(neg for n, neg in scored if n == best)
 
 
@@ -373,6 +384,31 @@ _DISMISSIVE = re.compile(r"\b(?:ignore|skip|later|postpone|defer|put off|not yet
                          r"나중에|미뤄|미루|무시|필요\s*없|안 해도|안해도|건너뛰", re.I)
 
 
+# A belief that endorses one thing over another: "an MVP out fast, not building process", "X rather than
+# Y", "not Y but X", "깊게 파는 것보다 넓게 아는 게", "사업 지원만 하는 게 아니라 … 만들어내는", "Y 말고 X".
+_PREFER_EN = re.compile(r"^(?P<pos>.+?)(?:,\s*(?:and\s+)?not\s+|\s+rather than\s+|\s+instead of\s+)(?P<neg>.+)$|"
+                        r"\bnot\s+(?P<neg2>.+?),?\s+but\s+(?P<pos2>.+)$", re.I)
+_PREFER_KO = re.compile(r"^(?P<neg>.+?)(?:것보다는?|보다는?|(?:이|가|게|는)\s*아니라|\s말고|\s대신에?)\s+(?P<pos>.+)$")
+
+
+def _believes(ctx: PlanContext, q: Question, claim: str, u: Unit) -> bool:
+    """Does the user hold what `u` is about (True), or hold against it (False)?
+
+    A belief that prefers one thing over another holds the preferred part and rejects the other; which
+    part the unit is about is decided by which one the unit ranks higher for. Otherwise the belief holds
+    it unless it says not to do it or that it can wait."""
+    m = _PREFER_KO.search(claim) if q.korean else _PREFER_EN.search(claim)
+    if m:
+        pos = m.group("pos") or (m.groupdict().get("pos2") or "")
+        neg = m.group("neg") or (m.groupdict().get("neg2") or "")
+        if pos.strip() and neg.strip():
+            def closeness(part: str) -> float:
+                hit = next((x for x in ctx.topics.match(part, english=not q.korean) if x.unit.text == u.text), None)
+                return hit.rank if hit is not None else float("-inf")
+            return closeness(pos) >= closeness(neg)
+    return not (advice_negated(claim) or _DISMISSIVE.search(claim))
+
+
 def plan_belief(b: AnswerBuilder, ctx: PlanContext, q: Question) -> tuple[AnswerKind, str | None]:
     """A belief inside a story ("I thought a CTO should mostly manage people, but…"): confirm or correct it
     against what the article says for the user's stage."""
@@ -382,7 +418,7 @@ def plan_belief(b: AnswerBuilder, ctx: PlanContext, q: Question) -> tuple[Answer
         compose_refusal(b, "", "", None, claim)
         return "refusal", None
     u = top.unit
-    believes = not (negated(claim) or _DISMISSIVE.search(claim))
+    believes = _believes(ctx, q, claim, u)
     agrees = (verdict == "yes") == believes and verdict != "depends"
     if q.diagnosis.stage is not None:
         diagnosis_line(b, q.diagnosis)

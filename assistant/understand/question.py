@@ -240,7 +240,8 @@ def classify_type(intent: Intent, asks: tuple[str, ...], diag: Diagnosis, text: 
     story = _STORY_PREMISE.search(text)
     if intent.kind == "premise" and not _WH.search(ask):
         if story or diag.source == "headcount":
-            return "belief", _belief(text, story) if story else premise_claim(intent.cleaned or text)
+            held = story or _STANCE.search(text)  # the sentence that holds the view, not the whole story
+            return "belief", _belief(text, held) if held else premise_claim(intent.cleaned or text)
         return "premise", premise_claim(intent.cleaned or text)
     if story and (is_yes_no(asks[-1]) or re.search(r"맞|틀렸|지\s*궁금|는지|\b(?:right|correct|true|wrong|wondering|whether|"
                                                   r"if (?:that|this|it)|still (?:holds|true|the case|applies))\b", ask, re.I)):

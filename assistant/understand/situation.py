@@ -29,7 +29,7 @@ Tense = Literal["past", "now", "future", "other", "unknown"]
 # Clause boundaries: sentence ends, and the contrastive joints where a story turns from then to now.
 _CLAUSE = re.compile(r"(?<=[.!?…])\s+|\n+|\s*;\s*|,\s*(?=(?:but|and now|now|though|however|yet)\b)|"
                      r"\s+(?=(?:and|while|whereas) (?:my|our|his|her|their) (?:friend|buddy|cofounder's|former)\b)|(?<=[는인]데,)\s*|"
-                     r"(?<=지만)\s+|(?<=는데)\s+|(?<=었고)\s+|(?<=였고)\s+|(?<=했고)\s+|(?<=인데)\s+(?=지금|현재|이제)", re.I)
+                     r"(?<=지만)\s+|(?<=는데)\s+|(?<=었고)\s+|(?<=였고)\s+|(?<=했고)\s+|(?<=인데)\s+(?=지금|현재|이제|저희|우리)", re.I)
 _PAST = re.compile(
     r"\b(?:used to|previously|formerly|former|before (?:this|that|joining)|left|quit|was at|were at|worked at|"
     r"back when|back then|years? ago|months? ago|my (?:last|previous|old) (?:company|job|employer|startup)|"
@@ -66,6 +66,8 @@ _SIZE_PATTERNS: list[tuple[re.Pattern[str], int]] = [
     # Korean: "직원 12명", "열댓 명", "천오백 명", "이백 명대 중반", "스무 명 좀 넘어요", "둘이서"
     (re.compile(rf"(?P<n>{_KO_NUM})\s*(?:명|인)(?P<mod>\s*(?:대(?!기업|형|표|부분|학)\s*(?:초반|중반|후반)?|미만|이하|이상|넘|남짓|정도|쯤|가량|안팎|좀 넘|조금 넘|넘게|조금 안|좀 안|안 ?돼|안 ?되|가까이|못 ?돼))?"), 0),
     (re.compile(r"(?P<n>둘|셋|넷|다섯|여섯|혼자)\s*(?:이서|서|뿐)"), 0),
+    # "친구랑 둘이 창업 준비 중", "셋이 하고 있어요": a count word + 이 before a verb of working together
+    (re.compile(r"(?P<n>둘|셋|넷|다섯|여섯)이\s+(?=창업|하고|해요|해서|일하|시작|운영|만들|준비|개발|꾸려|꾸리)"), 0),
     # English: "12 people", "a couple hundred people", "half a dozen of us", "three of us", "5,000-person"
     (re.compile(rf"(?P<n>{_EN_NUMWORD})[\s-]+(?:of\s+)?(?:(?:full|part)[\s-]time\s+)?{_PEOPLE_EN}\b", re.I), 0),
     (re.compile(rf"(?P<n>{_EN_NUMWORD})\s+of us\b", re.I), 0),
@@ -126,8 +128,11 @@ def clauses(text: str) -> list[str]:
     return [c.strip() for c in _CLAUSE.split(text) if c and c.strip()]
 
 
-_OTHER = re.compile(r"\b(?:my|a) (?:friend|buddy|peer|classmate)\b|\bfreelanc\w*|\bon the side\b|\b(?:our|a|my) (?:client|customer)s?\b|"
-                    r"친구|지인|다른 회사|고객사|거래처|부업", re.I)
+# Someone else's company ("my friend's startup", "친구 회사는"); a friend one works *with* ("친구랑 둘이
+# 창업", "me and a friend started") is a co-founder, so the size is the user's own.
+_OTHER = re.compile(r"(?<!with )(?<!and )\b(?:my|a) (?:friend|buddy|peer|classmate)\b(?! and (?:I|me)\b)|\bfreelanc\w*|"
+                    r"\bon the side\b|\b(?:our|a|my) (?:client|customer)s?\b|"
+                    r"친구(?!랑|와|하고|이랑|들이랑|들과)|지인(?!이랑|과|하고|랑)|다른 회사|고객사|거래처|부업", re.I)
 
 
 def tense_of(clause: str) -> Tense:

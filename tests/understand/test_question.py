@@ -44,6 +44,8 @@ def test_decades():
     ("We're about a couple hundred employees now.", 200),
     ("I advise a 4,000-person client on the side, but my own company has 12 people.", 12),
     ("팀원이 열 명 조금 안 돼요.", 9),
+    ("대학 친구랑 셋이 창업했어요.", 3),  # a friend one works with is a co-founder, not another company
+    ("친구 회사는 직원 200명인데 저희는 다섯 명이에요.", 5),
 ])
 def test_the_current_size_wins_over_the_backstory(text, n):
     cur = read_situation(text).current
@@ -177,3 +179,26 @@ def test_a_followup_with_a_new_present_size_replaces_the_conversations(coach):
     history = [("user", "우리 회사 여섯 명인데 CTO는 뭘 해야 하나요?"), ("assistant", "2단계 성장기입니다.")]
     q = coach.understand("아 그리고 지난달 합병해서 지금은 직원이 이백 명이 넘어요. 그럼 뭐가 달라져요?", history, None).understood
     assert q.diagnosis.stage == 3
+
+
+def test_situational_negation_is_not_advice_against():
+    from assistant.answer.plans import advice_negated
+
+    assert not advice_negated("회사가 시작되어 제품이라는 것이 아예 없는 시기 이 단계에서는 설계")
+    assert not advice_negated("The period when the company has just started and there is no product at all")
+    assert advice_negated("관리 따위는 개나 줘버려도 됩니다.")
+    assert advice_negated("Don't hire anyone yet")
+
+
+@pytest.mark.parametrize("text, kind", [
+    # The belief prefers one thing over another; the article's unit is about the preferred one or the other.
+    ("We are three people with nothing shipped. I believe I should be a generalist who moves fast, not a deep "
+     "specialist. Right?", "confirmation"),
+    ("We are three people with nothing shipped. I believe I should be a deep specialist rather than a "
+     "generalist. Right?", "correction"),
+    ("직원 40명이고 예비 유니콘 소리 들어요. 저는 기술팀이 요청 처리만 하는 게 아니라 새 사업을 만들어야 한다고 봐요. 맞죠?",
+     "confirmation"),
+])
+def test_a_belief_that_prefers_one_thing_to_another(coach, text, kind):
+    a = coach.ask(text)
+    assert a.kind == kind, a.text
