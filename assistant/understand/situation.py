@@ -53,18 +53,21 @@ _PEOPLE_EN = (r"(?:people|persons?|employees?|engineers?|developers?|devs|staff(
 # "직원 20명": the noun before a Korean count, kept so the diagnosis line quotes the user's own words.
 _NOUN_BEFORE = re.compile(r"(직원|개발자|엔지니어|팀원|구성원|임직원|인원|전체|총|회사|기술팀|멤버)\s*(?:이|가|은|는)?\s*$")
 _TEAM_ONLY = re.compile(r"engineers?|developers?|devs|개발자|엔지니어|개발팀|기술팀|팀원", re.I)
-_EN_NUMWORD = (r"(?:\d[\d,.]*\s*k?|(?:a |an )?(?:couple(?: of)?|few|handful(?: of)?|dozen|half a dozen|several)"
+_EN_WORD = (r"(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|"
+            r"sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)"
+            r"(?:[\s-](?:one|two|three|four|five|six|seven|eight|nine))?")
+# "a hundred and fifty", "two thousand five hundred": the tail after hundred/thousand.
+_EN_TAIL = rf"(?:\s+(?:and\s+)?{_EN_WORD}(?!\s+(?:hundred|thousand)))?"
+_EN_NUMWORD = (r"(?:\d[\d,.]*\s*k?(?:-?ish|\s*-?odd)?|(?:a |an )?(?:couple(?: of)?|few|handful(?: of)?|dozen|half a dozen|several)"
                r"(?:\s+(?:hundred|thousand))?|(?:tens|hundreds|thousands|dozens) of(?: thousands)?|"
-               r"(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|"
-               r"sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)"
-               r"(?:[\s-](?:one|two|three|four|five|six|seven|eight|nine))?(?:\s+(?:hundred|thousand))?|"
-               r"(?:a |one )?(?:hundred|thousand))")
+               rf"{_EN_WORD}(?:\s+(?:hundred|thousand){_EN_TAIL})?(?:-?ish|-something)?|"
+               rf"(?:a |one )?(?:hundred|thousand){_EN_TAIL})")
 _KO_WORD = "|".join(sorted({*KO_APPROX, *KO_UNITS}, key=len, reverse=True))
 _KO_NUM = rf"(?:\d[\d,.]*\s*[십백천만]|\d[\d,.]*|[일이삼사오육칠팔구십백천만]{{1,6}}|(?:{_KO_WORD})[가-힣]{{0,2}}?)"
 
 _SIZE_PATTERNS: list[tuple[re.Pattern[str], int]] = [
     # Korean: "직원 12명", "열댓 명", "천오백 명", "이백 명대 중반", "스무 명 좀 넘어요", "둘이서"
-    (re.compile(rf"(?P<n>{_KO_NUM})\s*(?:명|인)(?P<mod>\s*(?:대(?!기업|형|표|부분|학)\s*(?:초반|중반|후반)?|미만|이하|이상|넘|남짓|정도|쯤|가량|안팎|좀 넘|조금 넘|넘게|조금 안|좀 안|안 ?돼|안 ?되|가까이|못 ?돼))?"), 0),
+    (re.compile(rf"(?P<n>{_KO_NUM})\s*(?:여\s*)?(?:명|인)(?P<mod>\s*(?:대(?!기업|형|표|부분|학)\s*(?:초반|중반|후반)?|미만|이하|이상|넘|남짓|정도|쯤|가량|안팎|좀 넘|조금 넘|넘게|조금 안|좀 안|안 ?돼|안 ?되|가까이|못 ?돼))?"), 0),
     (re.compile(r"(?P<n>둘|셋|넷|다섯|여섯|혼자)\s*(?:이서|서|뿐)"), 0),
     # "친구랑 둘이 창업 준비 중", "셋이 하고 있어요": a count word + 이 before a verb of working together
     (re.compile(r"(?P<n>둘|셋|넷|다섯|여섯)이\s+(?=창업|하고|해요|해서|일하|시작|운영|만들|준비|개발|꾸려|꾸리)"), 0),
@@ -72,11 +75,14 @@ _SIZE_PATTERNS: list[tuple[re.Pattern[str], int]] = [
     (re.compile(rf"(?P<n>{_EN_NUMWORD})[\s-]+(?:of\s+)?(?:(?:full|part)[\s-]time\s+)?{_PEOPLE_EN}\b", re.I), 0),
     (re.compile(rf"(?P<n>{_EN_NUMWORD})\s+of us\b", re.I), 0),
     (re.compile(rf"(?P<n>{_EN_NUMWORD})[\s-]+(?:person|people|man|member|employee)[\s-]+(?:startup|company|team|shop|org|firm|business)", re.I), 0),
-    (re.compile(rf"(?:team|company|startup|org(?:anization)?|headcount|staff) of\s+(?:about |around |roughly |~)?(?P<n>{_EN_NUMWORD})", re.I), 0),
-    (re.compile(rf"(?:headcount|head count)\s*(?:is|of|:|=|at|in the)?\s*(?:about |around |roughly |~)?(?P<n>{_EN_NUMWORD}|(?:low|mid|high|early|late)[\s-]+\w+ties)", re.I), 0),
+    (re.compile(rf"(?:team|company|startup|org(?:anization)?|headcount|staff|shop|outfit|firm|crew|agency|business) of\s+(?:about |around |roughly |~)?(?P<n>{_EN_NUMWORD})", re.I), 0),
+    (re.compile(rf"(?:headcount|head count|company size|team size|org size)\s*(?:is|of|:|=|at|in the)?\s*(?:just |now |currently |recently )?(?:crossed |passed |hit |reached |topped )?(?:about |around |roughly |~)?(?P<n>{_EN_NUMWORD}|(?:low|mid|high|early|late)[\s-]+\w+ties)", re.I), 0),
+    (re.compile(rf"\b(?P<n>{_EN_NUMWORD})\s+strong\b", re.I), 0),
+    # "we just hired our 20th employee": the ordinal of the latest hire is the headcount
+    (re.compile(r"\bour (?P<n>\d{1,5})(?:st|nd|rd|th) (?:employee|hire|person|team member|engineer)\b", re.I), 0),
     (re.compile(r"(?P<n>(?:low|mid|high|early|late)[\s-]+(?:twenties|thirties|forties|fifties|sixties|seventies|eighties|nineties))\s*(?:headcount|people|employees|-wise)?", re.I), 0),
     # "once we hit 15", "we're down to 14": a bare number after a verb of size
-    (re.compile(rf"\b(?:hit|reach|get to|grow to|grew to|down to|up to|we're|we are)\s+(?:about |around |roughly |~)?(?P<n>\d{{1,6}}|{_EN_NUMWORD})\b(?!\s*(?:%|percent|years?|months?|weeks?|days?|hours?|[km]\b|million|billion|users|customers|servers|dollars|usd|times|x\b|stages?|people|persons?|employees?|engineers?|developers?|devs|staff|members?|heads|of us))", re.I), 0),
+    (re.compile(rf"\b(?:hit|reach|get to|grow to|grew to|down to|up to|we're|we are)\s+(?:about |around |roughly |nearly |almost |close to |~)?(?P<n>\d{{1,6}}|{_EN_NUMWORD})\b(?!\s*(?:%|percent|years?|months?|weeks?|days?|hours?|[km]\b|million|billion|users|customers|servers|dollars|usd|times|x\b|stages?|people|persons?|employees?|engineers?|developers?|devs|staff|members?|heads|of us))", re.I), 0),
 ]
 _SOLO = re.compile(r"\b(?:solo founder|just me\b(?! and)|by myself|one-person|only me)\b|혼자(?:서)?\s*(?:창업|개발|하고|해요|합니다|운영)|1인 (?:창업|기업|개발)", re.I)
 _PAIR = re.compile(r"\bjust (?:me and )?(?:my )?co-?founder\b|\bme and (?:my|one|another|an?)(?: other)? co-?founder\b|\bme and one other\b|\btwo co-?founders\b|\btwo of us\b|"
@@ -148,7 +154,7 @@ def tense_of(clause: str) -> Tense:
 
 
 def _value(raw: str, mod: str = "") -> int | None:
-    raw = raw.strip()
+    raw = re.sub(r"\s*-?(?:ish|odd|something)$", "", raw.strip())  # "30-ish", "40-odd", "sixty-something"
     if raw == "혼자":
         return 1
     amount = decade_phrase(raw)

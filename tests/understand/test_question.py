@@ -45,6 +45,16 @@ def test_decades():
     ("I advise a 4,000-person client on the side, but my own company has 12 people.", 12),
     ("팀원이 열 명 조금 안 돼요.", 9),
     ("대학 친구랑 셋이 창업했어요.", 3),  # a friend one works with is a co-founder, not another company
+    ("We're a 30-ish person company.", 30),
+    ("Our headcount just crossed 100.", 100),
+    ("We're a tiny shop of four.", 4),
+    ("Company size: 350.", 350),
+    ("Our team is 12 strong.", 12),
+    ("The company is about a hundred and fifty people.", 150),
+    ("We're nearly 40.", 40),
+    ("We just hired our 20th employee.", 20),
+    ("Team size is currently 14.", 14),
+    ("구성원이 80여 명입니다.", 80),
     ("친구 회사는 직원 200명인데 저희는 다섯 명이에요.", 5),
 ])
 def test_the_current_size_wins_over_the_backstory(text, n):
