@@ -104,7 +104,9 @@ _ABOUT_ARTICLE = re.compile(r"글쓴이|저자|블로거|원문|이 글|글에�
 _CHOICE = re.compile(r"(?:까요|할래요|갈까요)[,\s]+\S.{0,40}(?:까요|할래요)\s*[?？]|"
                      r"\S+(?:랑|이랑|와|과|하고)\s+\S+\s*(?:중에?서?|중)\s*(?:뭐|뭘|어느|어떤|무엇)|"
                      r"\b(?:which|what)\b[^?]{0,60}\b(?:or|vs\.?|versus)\b[^?]{1,40}\?|"
-                     r"\w+,\s*\w+,?\s+or\s+\w+\s*\?", re.I)
+                     r"\w+,\s*\w+,?\s+or\s+\w+\s*\?|"
+                   r"\b(?:use|pick|choose|go with|adopt|switch to|build (?:it |our \w+ |the \w+ )?(?:in|with|on))\s+(?:a |an |the )?"
+                   r"[\w.+#-]+(?:\s[\w.+#-]+)?\s+or\s+(?:a |an |the )?[\w.+#-]+", re.I)
 _DOES_ARTICLE_SAY = re.compile(r"\b(?:does|did) the (?:article|post|blog|author|blogger|list) (?:say|mention|talk|cover|discuss|include)|"
                                r"글에(?:서)?(?:는)? .{0,30}(?:나와|나오|언급|있나요|있어요|다루)", re.I)
 
@@ -316,6 +318,19 @@ def _article_speaks_to(ask: str, sit: Situation, topic_map: TopicMap, language: 
             or max((m.lexical for m in ms), default=0.0) >= LEXICAL_STRONG)
 
 
+# "… or a monolith for our MVP?": what the choice is for is context, not one of the options.
+_FOR_CONTEXT = re.compile(r"\s+(?:for|in|at|during|before|after|on)\s+(?:our|the|a|an|my|this|its)\b[^?]*", re.I)
+
+
+def _options_in_article(options: str, topics: tuple[Match, ...], topic_map: TopicMap | None, language: str) -> bool:
+    """Are the options chosen between things the article itself discusses ("MVP부터 할까요, 채용부터 할까요?")?
+    Judged on the ask without what the choice is for, so "microservices or a monolith for our MVP" is not
+    saved by "MVP"."""
+    if topic_map is None:
+        return max((m.lexical for m in topics[:3]), default=0.0) >= 0.5
+    return topic_map.known_share(options) >= 0.5
+
+
 def understand(text: str, history: list[tuple[str, str]], topic_map: TopicMap | None,
                examples: ScopeExamples | None = None, fixed: Diagnosis | None = None) -> Question:
     intent = classify(text)
@@ -342,7 +357,7 @@ def understand(text: str, history: list[tuple[str, str]], topic_map: TopicMap | 
     if qtype == "out_of_scope":
         in_scope, reason, reason_ko = False, intent.topic_en, intent.topic_ko
     elif qtype in ("general", "yes_no", "stage_advice") and _CHOICE.search(ask) \
-            and max((m.lexical for m in topics[:3]), default=0.0) < 0.5:
+            and not _options_in_article(_FOR_CONTEXT.sub("", ask), topics, topic_map, language):
         in_scope, reason, reason_ko = False, "choosing between specific options", "특정 선택지 중 고르기"
     elif examples is not None and qtype not in ("injection", "premise", "belief", "attribution", "overview") \
             and diag.source not in ("stage_name", "stage_number", "followup") and not _ABOUT_ARTICLE.search(cleaned):

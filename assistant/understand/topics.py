@@ -204,6 +204,14 @@ class TopicMap:
             out.append(Match(u, float(cos[i]) + LEXICAL_WEIGHT * lexical, float(cos[i]), lexical, float(kw[i])))
         return sorted(out, key=lambda m: -m.rank)
 
+    def known_share(self, text: str) -> float:
+        """Share (idf-weighted) of the text's topic terms that occur anywhere in the article; terms the
+        article never uses weigh the most. "tech debt or hiring" → 1.0; "microservices or a monolith" → 0."""
+        terms = {t for t in terms_of(f"{topic_text(text)} {translate_terms(topic_text(text))}")
+                 if t in self.idf or (t not in self.common and not _KO_PREDICATE.search(t))}
+        total = sum(self.idf.get(t, self.max_idf) for t in terms)
+        return sum(self.idf[t] for t in terms if t in self.idf) / total if total else 0.0
+
     def items(self, stage: int) -> list[Unit]:
         return [u for u in self.units if u.stage == stage and u.kind == "item"]
 

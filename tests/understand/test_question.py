@@ -212,3 +212,16 @@ def test_situational_negation_is_not_advice_against():
 def test_a_belief_that_prefers_one_thing_to_another(coach, text, kind):
     a = coach.ask(text)
     assert a.kind == kind, a.text
+
+
+@pytest.mark.parametrize("text, refused", [
+    # A choice between named options the article never discusses is declined, whatever the context says
+    # ("for our MVP"); a choice between things the article itself weighs is answered.
+    ("Should we use microservices or a monolith for our MVP?", True),
+    ("우리 5명인데 AWS 쓸까요 GCP 쓸까요?", True),
+    ("We are 3 people. Should I focus on building the MVP or on hiring first?", False),
+    ("직원 12명이에요. 기술 부채 정리부터 할까요, 채용부터 할까요?", False),
+    ("We are 40 people. Should I pick the tech strategy or team management as my focus?", False),
+])
+def test_a_choice_between_options_is_judged_on_the_options(coach, text, refused):
+    assert coach.ask(text).refused is refused
