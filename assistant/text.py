@@ -168,6 +168,24 @@ def translate_terms(text: str) -> str:
     return " ".join(found)
 
 
+def entities(text: str) -> set[str]:
+    """Canonical names (first Korean alias) of the glossary entities a text mentions."""
+    low = text.lower()
+    found = set()
+    for entry in glossary():
+        if entry.kind != "entity":
+            continue
+        for alias in (*entry.english, *entry.korean):
+            if re.fullmatch(r"[a-z0-9 &'.-]+", alias):
+                hit = re.search(rf"(?<![a-z0-9]){re.escape(alias)}(?![a-z0-9])", low) is not None
+            else:
+                hit = alias in low
+            if hit:
+                found.add(entry.korean[0])
+                break
+    return found
+
+
 def hangul_ratio(text: str) -> float:
     letters = [ch for ch in text if ch.isalpha()]
     if not letters:

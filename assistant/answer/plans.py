@@ -30,7 +30,7 @@ from assistant.answer.verifier import SupportChecker, negated
 from assistant.article.profile import PROFILE
 from assistant.text import translate_terms
 from assistant.types import AnswerKind, AnswerSentence, Passage
-from assistant.understand.question import Question
+from assistant.understand.question import Question, third_party
 from assistant.understand.topics import Match, TopicMap, Unit, terms_of, topic_text
 
 STAGE_PREFERENCE = 0.02  # how much closer another stage's unit must be to beat the user's stage (dev-tuned)
@@ -179,9 +179,25 @@ def plan_overview(b: AnswerBuilder, ctx: PlanContext, q: Question) -> tuple[Answ
     return "general", "overview"
 
 
+_STATED_STAGE = re.compile(r"(?<![\d.])([1-4])(?:\.\d)?\s*단계")  # "4단계의 정점", "2단계쯤" ("2.5단계" → 2)
+
+
 def plan_which_stage(b: AnswerBuilder, ctx: PlanContext, q: Question,
                      passages: list[Passage]) -> tuple[AnswerKind, str | None]:
     ranked = q.match(ctx.topics)
+    named = third_party(q.ask_text)
+    for m in ranked[:6] if named else []:
+        # "Amazon … which stage?": the sentence that names it and states its stage answers, wherever it sits
+        # ("아마존은 3단계를 한참 전에 넘어서 4단계의 정점에 있지요" sits in the stage-3 commentary).
+        stated = _STATED_STAGE.findall(m.unit.text)
+        if stated and any(n in m.unit.text.lower() for n in named):
+            said = int(stated[-1])
+            b.frame(f"**{stage_label(said, b.korean)}**")
+            _quote(b, ctx, m.unit, prefix=_who(m.unit, b.korean))
+            said_head = ctx.topics.heading(said)
+            if said_head is not None:
+                _quote(b, ctx, said_head)
+            return "general", f"stage:{said}"
     staged = [m for m in ranked if m.unit.stage]
     if not staged or (ranked and not ranked[0].unit.stage and ranked[0].lexical > staged[0].lexical):
         # What is asked about sits outside the four stages (e.g. the closing: "알스퀘어는 2단계쯤"):

@@ -12,9 +12,9 @@ import re
 from collections.abc import Mapping
 
 from assistant.answer.compose import AnswerBuilder, compose_premise, compose_refusal
-from assistant.answer.verifier import SupportChecker, entities
+from assistant.answer.verifier import SupportChecker
 from assistant.article.profile import PROFILE, label
-from assistant.text import content_terms, is_korean, split_sentences, translate_terms
+from assistant.text import content_terms, entities, is_korean, split_sentences, translate_terms
 from assistant.types import AnswerKind, Diagnosis, Passage
 
 # A confirmed premise needs most of its words in the passage (stricter than verifying a paraphrase).

@@ -31,7 +31,7 @@ from langchain_core.embeddings import Embeddings
 
 from assistant.numbers import count_words_en, count_words_ko
 from assistant.search.embeddings import CachedEmbeddings
-from assistant.text import content_terms, glossary, split_sentences, translate_terms, words
+from assistant.text import content_terms, entities, glossary, split_sentences, translate_terms, words
 
 _MONTHS = {m: i for i, m in enumerate(
     ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december"], 1)}
@@ -150,25 +150,7 @@ def numbers(text: str) -> set[int]:
     return found
 
 
-# --- entities --------------------------------------------------------------------------------------
-
-def entities(text: str) -> set[str]:
-    """Canonical names (first Korean alias) of the glossary entities a text mentions."""
-    low = text.lower()
-    found = set()
-    for entry in glossary():
-        if entry.kind != "entity":
-            continue
-        aliases = [*entry.english, *entry.korean]
-        for alias in aliases:
-            if re.fullmatch(r"[a-z0-9 &'.-]+", alias):
-                hit = re.search(rf"(?<![a-z0-9]){re.escape(alias)}(?![a-z0-9])", low) is not None
-            else:
-                hit = alias in low
-            if hit:
-                found.add(entry.korean[0])
-                break
-    return found
+# --- entities: assistant.text.entities (the understanding layer needs them too) ------------------
 
 
 _UNKNOWN_NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][a-z]+(?:\s+[A-Z][a-z]+)+)\b")

@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from assistant.text import is_korean, split_sentences
+from assistant.text import entities, is_korean, split_sentences
 from assistant.types import Diagnosis
 from assistant.understand.diagnosis import OVERLAP, cue_stage, diagnose, stage_for_headcount
 from assistant.understand.examples import LEXICAL_STRONG, UNIT_STRONG, ScopeExamples, ScopeVerdict
@@ -259,7 +259,7 @@ def classify_type(intent: Intent, asks: tuple[str, ...], diag: Diagnosis, text: 
         return "overview", ""
     if len(diag.stages) >= 2 and (_COMPARE.search(ask) or _COMPARE.search(text)):
         return "comparison", ""
-    if _WHEN.search(ask) and diag.source not in ("headcount", "followup", "history"):
+    if _WHEN.search(ask) and (diag.source not in ("headcount", "followup", "history") or third_party(ask)):
         return "which_stage", ""
     if diag.stage is None and _OVERVIEW.search(ask):
         return "overview", ""
@@ -270,6 +270,16 @@ def classify_type(intent: Intent, asks: tuple[str, ...], diag: Diagnosis, text: 
     if _OVERVIEW.search(ask):
         return "overview", ""
     return "general", ""
+
+
+# Names that are not a company or person whose stage one could ask about.
+_NOT_PLACES = {"ceo", "hosang jeon", "mk", "popit", "react", "cto"}
+
+
+def third_party(ask: str) -> set[str]:
+    """The article's named companies and people an ask is about ("And Amazon, which stage would that be?",
+    "블로거 회사는 몇 단계래요?"): a which-stage question about them, not about the user's company."""
+    return entities(ask) - _NOT_PLACES
 
 
 def _belief(text: str, m: re.Match[str] | None) -> str:

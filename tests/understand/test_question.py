@@ -225,3 +225,15 @@ def test_a_belief_that_prefers_one_thing_to_another(coach, text, kind):
 ])
 def test_a_choice_between_options_is_judged_on_the_options(coach, text, refused):
     assert coach.ask(text).refused is refused
+
+
+@pytest.mark.parametrize("text, stage", [
+    ("그럼 글에 나온 아마존은 몇 단계쯤이에요?", 4),
+    ("And what stage is the blogger's company at?", 2),
+])
+def test_which_stage_a_named_company_is_read_from_the_sentence_that_says_it(coach, text, stage):
+    history = [("user", "We're 40 people, about to become a unicorn. What should I focus on?"),
+               ("assistant", "Stage 3, 르네상스: role separation, a strategy and vision for technology, branding.")]
+    a = coach.ask(text, history)
+    assert a.direct == f"stage:{stage}" and a.stage == stage, a.text
+    assert any(f"{stage}단계" in c.quote for c in a.citations)
