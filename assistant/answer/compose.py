@@ -78,6 +78,10 @@ class AnswerBuilder:
         )
         return n
 
+    def quoted(self, text: str) -> bool:
+        """Is this unit already quoted in the answer?"""
+        return any(text in c.quote for c in self._cites.values())
+
     def frame(self, text: str) -> None:
         self.lines.append(text)
         self.sentences.append(AnswerSentence(text, (), claim=False))

@@ -352,7 +352,29 @@ def plan_yes_no(b: AnswerBuilder, ctx: PlanContext, q: Question, passages: list[
         diagnosis_line(b, q.diagnosis)
     b.frame(f"**{head_ko if b.korean else head_en}**{reason}")
     _quote_with_context(b, ctx, q, u)
+    if user_stage and u.stage == user_stage and _describes_stage(ctx, u):
+        # The verdict rests on the sentence that describes the stage as a whole (matched through the
+        # user's situation more than through what they asked): show the stage's capability list too,
+        # so the item the question is about is there to read.
+        b.blank()
+        _items_of(b, ctx, user_stage)
     return "coaching" if q.diagnosis.stage else "general", verdict
+
+
+def _describes_stage(ctx: PlanContext, u: Unit) -> bool:
+    """Is `u` the blogger's first sentence on its stage (the one that says what the stage is)?"""
+    first = next((x for x in ctx.topics.units if x.stage == u.stage and x.section == "commentary"), None)
+    return first is not None and first.text == u.text
+
+
+def _items_of(b: AnswerBuilder, ctx: PlanContext, stage: int) -> None:
+    """The stage's heading and each capability item on the source's list, as quotes."""
+    head = ctx.topics.heading(stage)
+    if head is not None and not b.quoted(head.text):
+        _quote(b, ctx, head)
+    for it in ctx.topics.items(stage):
+        if not b.quoted(it.text):
+            _quote(b, ctx, it, bullet="  - ")
 
 
 def plan_attribution(b: AnswerBuilder, ctx: PlanContext, q: Question,
@@ -444,4 +466,7 @@ def plan_belief(b: AnswerBuilder, ctx: PlanContext, q: Question) -> tuple[Answer
         head = "**Yes — the article agrees.**" if agrees else "**The article sees it differently.**"
     b.frame(head + _placed(u, b.korean))
     _quote_with_context(b, ctx, q, u)
+    if q.diagnosis.stage and u.stage == q.diagnosis.stage and _describes_stage(ctx, u):
+        b.blank()
+        _items_of(b, ctx, q.diagnosis.stage)
     return ("confirmation" if agrees else "correction"), ("yes" if agrees else "no")

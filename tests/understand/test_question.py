@@ -237,3 +237,13 @@ def test_which_stage_a_named_company_is_read_from_the_sentence_that_says_it(coac
     a = coach.ask(text, history)
     assert a.direct == f"stage:{stage}" and a.stage == stage, a.text
     assert any(f"{stage}단계" in c.quote for c in a.citations)
+
+
+def test_a_verdict_on_the_stages_own_description_shows_the_stages_list(coach):
+    # The situation ("pre-unicorn") pulls the stage-3 description ("트리플 더블 … 유니콘 …"); the source's
+    # list for the stage is shown beside it, so the item a question is about is there to read.
+    a = coach.ask("We're about 60 people, pre-unicorn. I still attend every standup and plan every sprint. "
+                  "Should I keep doing that?")
+    quotes = " ".join(c.quote for c in a.citations)
+    assert a.stage == 3 and "유니콘" in quotes, a.text
+    assert "역할의 분리" in quotes and "브랜딩과 보호" in quotes, a.text
