@@ -328,6 +328,10 @@ def judge(ctx: PlanContext, q: Question, text: str) -> tuple[str, Match | None]:
     u = top.unit
     if q.asks_article:
         return ("yes" if top.score >= FOCUS_MIN or top.lexical >= 0.5 else "no"), top
+    if user_stage is None and u.stage is not None:
+        # Advice the article gives for one stage (even advice against: "관리 따위는 개나 줘버려도" is stage 1,
+        # "⑥ 기술팀의 사람 관리" stage 2) answers a stage-less question with "it depends on the stage".
+        return "depends", top
     if advised_against(u, text):
         return "no", top
     if user_stage is not None:

@@ -76,7 +76,7 @@ _HEADCOUNT = [
 ]
 _TOTAL_WORDS = re.compile(r"전체|총|회사|직원|임직원|구성원|employees|company|total|overall|headcount|in all|전사", re.I)
 _NOUN_BEFORE = re.compile(r"(직원|개발자|엔지니어|팀원|구성원|임직원|인원|전체|총|회사|기술팀|멤버)\s*$")
-_SOLO = re.compile(r"혼자|1인 창업|나 혼자|solo founder|by myself|just me|one-person|공동\s*창업자\s*(?:둘|2명|셋|3명)|two co-?founders|co-?founders? only", re.I)
+_SOLO = re.compile(r"혼자|1인 창업|나 혼자|solo (?:technical |tech |non-technical )?(?:co-?)?founder|by myself|just me|one-person|공동\s*창업자\s*(?:둘|2명|셋|3명)|two co-?founders|co-?founders? only", re.I)
 
 _CUES: list[tuple[int, float, re.Pattern[str]]] = [
     (1, 0.75, re.compile(r"제품이?\s*(?:아직\s*)?(?:없|안\s*나)|아직 제품|no product|pre-?product|before (?:we have|having) a product|mvp|최소 기능 제품|아이디어 단계|막 창업|창업 초기|갓 창업|just (?:started|founded)|day one|pre-?seed|시드 단계|seed stage|프로토타입|prototype|첫 제품|no code yet|nothing built|haven't built|아직 코드|코드 한 줄|초기 (?:스타트업|회사|단계|CTO|창업)|초창기|early[- ](?:stage|days|startup|technical|cofounder|co-founder|ctos?)\b|earliest days|no (?:users|customers) yet|pre-?launch|not (?:yet )?launched|haven't launched|출시 전|유저가? (?:아직 )?없", re.I)),

@@ -84,7 +84,7 @@ _SIZE_PATTERNS: list[tuple[re.Pattern[str], int]] = [
     # "once we hit 15", "we're down to 14": a bare number after a verb of size
     (re.compile(rf"\b(?:hit|reach|get to|grow to|grew to|down to|up to|we're|we are)\s+(?:about |around |roughly |nearly |almost |close to |~)?(?P<n>\d{{1,6}}|{_EN_NUMWORD})\b(?!\s*(?:%|percent|years?|months?|weeks?|days?|hours?|[km]\b|million|billion|users|customers|servers|dollars|usd|times|x\b|stages?|people|persons?|employees?|engineers?|developers?|devs|staff|members?|heads|of us))", re.I), 0),
 ]
-_SOLO = re.compile(r"\b(?:solo founder|just me\b(?! and)|by myself|one-person|only me)\b|혼자(?:서)?\s*(?:창업|개발|하고|해요|합니다|운영)|1인 (?:창업|기업|개발)", re.I)
+_SOLO = re.compile(r"\b(?:solo (?:technical |tech |non-technical )?(?:co-?)?founder|just me\b(?! and)|by myself|one-person|only me)\b|혼자(?:서)?\s*(?:창업|개발|하고|해요|합니다|운영)|1인 (?:창업|기업|개발)", re.I)
 _PAIR = re.compile(r"\bjust (?:me and )?(?:my )?co-?founder\b|\bme and (?:my|one|another|an?)(?: other)? co-?founder\b|\bme and one other\b|\btwo co-?founders\b|\btwo of us\b|"
                    r"공동\s*창업자(?:랑|와|하고)\s*(?:저\s*)?둘|둘이서|창업자\s*두\s*명", re.I)
 

@@ -247,3 +247,15 @@ def test_a_verdict_on_the_stages_own_description_shows_the_stages_list(coach):
     quotes = " ".join(c.quote for c in a.citations)
     assert a.stage == 3 and "유니콘" in quotes, a.text
     assert "역할의 분리" in quotes and "브랜딩과 보호" in quotes, a.text
+
+
+def test_stage_specific_advice_answers_a_stageless_question_with_it_depends(coach):
+    # "관리 따위는 개나 줘버려도" (stage 1) and "⑥ 기술팀의 사람 관리" (stage 2): no single yes or no.
+    a = coach.ask("Is managing people actually part of a CTO's job?")
+    assert a.direct == "depends", a.text
+
+
+def test_a_solo_technical_founder_is_stage_one(coach):
+    q = coach.understand("I'm a solo technical founder and a friend helps on weekends. What should I focus on?", [],
+                         None).understood
+    assert q.diagnosis.stage == 1
