@@ -21,6 +21,7 @@ from typing import Any, Literal
 
 from assistant.text import entities, is_korean, split_sentences
 from assistant.types import Diagnosis
+from assistant.understand.diagnosis import CUES as STAGE_CUES
 from assistant.understand.diagnosis import OVERLAP, cue_stage, diagnose, stage_for_headcount
 from assistant.understand.examples import LEXICAL_STRONG, UNIT_STRONG, ScopeExamples, ScopeVerdict
 from assistant.understand.scope import Intent, classify, out_of_scope_topic, premise_claim
@@ -63,7 +64,7 @@ _OVERVIEW = re.compile(r"\b(?:tl;?dr|summar(?:y|i[sz]e)|overview|in a nutshell|t
                        r"\bwhat (?:is|makes) (?:a|an|the) cto\b|\bdifference between (?:a |an |the )?cto and|CTO란|CTO(?:와|랑|하고) .{1,20}(?:차이|다른)|"
                        r"(?:CTO|씨티오)(?:는|란|가)? (?:정확히 |대체 |도대체 )?(?:뭐|무엇|무슨)", re.I)
 _COMPARE = re.compile(r"\b(?:vs\.?|versus|differ(?:ence|ent|s)?|compare[ds]?|comparison|between|change[sd]?|"
-                      r"shift|evolve|how does .+ change|what changes)\b|차이|달라|다른가|다르|비교|바뀌|변하|달라지", re.I)
+                      r"shift|evolve|how does .+ change|what changes)\b|차이|달라|다른가|다르|다른 (?:거|건|점)|비교|바뀌|변하|달라지", re.I)
 _STORY_PREMISE = re.compile(r"\b(?:i (?:always )?(?:thought|assumed|believed|figured|was told|heard|read)|"
                             r"(?:my|our) (?:ceo|cofounder|co-founder|investors?|board|mentor|boss) (?:says|said|thinks|insists|keeps saying|told me)|"
                             r"everyone (?:says|tells)|people say|isn't it (?:true|the case))\b|"
@@ -210,7 +211,9 @@ def diagnose_question(text: str, sit: Situation, history: list[tuple[str, str]],
     if present.source in ("stage_name", "stage_number", "followup", "override"):
         if comparing and present.source != "followup":
             sizes = [stage_for_headcount(s.n)[0] for s in sit.sizes if s.tense != "past"]
-            stages = tuple(dict.fromkeys([*present.stages, *sizes]))
+            # "창업 초기 제품도 없을 때랑 성숙기 대기업일 때": a named stage beside a described one.
+            cues = [stage for stage, _, pattern in STAGE_CUES if pattern.search(text)]
+            stages = tuple(dict.fromkeys([*present.stages, *sizes, *cues]))
             if len(stages) >= 2:
                 return replace(present, stages=stages[:2])
         return present

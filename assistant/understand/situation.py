@@ -28,7 +28,7 @@ Tense = Literal["past", "now", "future", "other", "unknown"]
 
 # Clause boundaries: sentence ends, and the contrastive joints where a story turns from then to now.
 _CLAUSE = re.compile(r"(?<=[.!?…])\s+|\n+|\s*;\s*|,\s*(?=(?:but|and now|now|though|however|yet)\b)|"
-                     r"\s+(?=(?:and|while|whereas) (?:my|our|his|her|their) (?:friend|buddy|cofounder's|former)\b)|(?<=[는인]데,)\s*|"
+                     r"\s+(?=(?:and|while|whereas|but) (?:my|our|his|her|their|a) (?:main |biggest |closest )?(?:friend|buddy|cofounder's|former|competitor|rival)\b)|(?<=[는인]데,)\s*|"
                      r"(?<=지만)\s+|(?<=는데)\s+|(?<=었고)\s+|(?<=였고)\s+|(?<=했고)\s+|(?<=인데)\s+(?=지금|현재|이제|저희|우리)", re.I)
 _PAST = re.compile(
     r"\b(?:used to|previously|formerly|former|before (?:this|that|joining)|left|quit|was at|were at|worked at|"
@@ -138,7 +138,8 @@ def clauses(text: str) -> list[str]:
 # 창업", "me and a friend started") is a co-founder, so the size is the user's own.
 _OTHER = re.compile(r"(?<!with )(?<!and )\b(?:my|a) (?:friend|buddy|peer|classmate)\b(?! and (?:I|me)\b)|\bfreelanc\w*|"
                     r"\bon the side\b|\b(?:our|a|my) (?:client|customer)s?\b|"
-                    r"친구(?!랑|와|하고|이랑|들이랑|들과)|지인(?!이랑|과|하고|랑)|다른 회사|고객사|거래처|부업", re.I)
+                    r"\b(?:(?:a|our|my|the) )?(?:competitors?|rivals?)\b|\bother (?:company|companies|startups?)\b|"
+                    r"친구(?!랑|와|하고|이랑|들이랑|들과)|지인(?!이랑|과|하고|랑)|다른 회사|고객사|거래처|부업|경쟁사|경쟁 ?업체|다른 스타트업", re.I)
 
 
 def tense_of(clause: str) -> Tense:

@@ -259,3 +259,12 @@ def test_a_solo_technical_founder_is_stage_one(coach):
     q = coach.understand("I'm a solo technical founder and a friend helps on weekends. What should I focus on?", [],
                          None).understood
     assert q.diagnosis.stage == 1
+
+
+@pytest.mark.parametrize("text, stages", [
+    ("제품도 없던 창업 초기랑 성숙기 대기업은 CTO 역할이 얼마나 달라요?", {1, 4}),  # a named stage beside a described one
+    ("We're 8 people and our main competitor has about 400 employees. How is their CTO's job different from mine?", {2, 3}),
+])
+def test_comparisons_take_both_sides(coach, text, stages):
+    q = coach.understand(text, [], None).understood
+    assert q.qtype == "comparison" and set(q.diagnosis.stages) == stages, q.diagnosis
