@@ -59,7 +59,7 @@ from assistant.text import is_korean
 from assistant.types import Answer, AnswerKind, Chunk, Delta, Final, Passage, StageInfo
 from assistant.understand.diagnosis import NONE, Diagnosis, is_followup, override
 from assistant.understand.examples import ScopeExamples
-from assistant.understand.question import Question, understand
+from assistant.understand.question import Question, third_party, understand
 from assistant.understand.scope import Intent, premise_claim
 from assistant.understand.topics import TopicMap, Unit
 from assistant.understand.validation import check_stage, clean_history, clean_question
@@ -328,7 +328,13 @@ class Coach:
             return plan_overview(b, ctx, q)
         if q.qtype == "which_stage":
             kind, direct = plan_which_stage(b, ctx, q, turn.passages)
-            if direct and direct.startswith("stage:"):
+            if direct and direct.startswith("stage:") and third_party(q.ask_text):
+                # The stage of a company the article names, not the user's: the user's stays as it was,
+                # with the named company's beside it.
+                s = int(direct.split(":")[1])
+                if diag.stage is not None and s not in diag.stages:
+                    turn.diagnosis = replace(diag, stages=(*diag.stages, s))
+            elif direct and direct.startswith("stage:"):
                 s = int(direct.split(":")[1])
                 cue = f"질문의 주제가 {s}단계 항목" if b.korean else f"the topic is a stage-{s} item"
                 turn.diagnosis = Diagnosis(s, 0.7, cue, "retrieval", (s,))

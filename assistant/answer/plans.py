@@ -186,18 +186,23 @@ def plan_which_stage(b: AnswerBuilder, ctx: PlanContext, q: Question,
                      passages: list[Passage]) -> tuple[AnswerKind, str | None]:
     ranked = q.match(ctx.topics)
     named = third_party(q.ask_text)
-    for m in ranked[:6] if named else []:
-        # "Amazon … which stage?": the sentence that names it and states its stage answers, wherever it sits
-        # ("아마존은 3단계를 한참 전에 넘어서 4단계의 정점에 있지요" sits in the stage-3 commentary).
-        stated = _STATED_STAGE.findall(m.unit.text)
-        if stated and any(n in m.unit.text.lower() for n in named):
-            said = int(stated[-1])
-            b.frame(f"**{stage_label(said, b.korean)}**")
-            _quote(b, ctx, m.unit, prefix=_who(m.unit, b.korean))
-            said_head = ctx.topics.heading(said)
-            if said_head is not None:
-                _quote(b, ctx, said_head)
-            return "general", f"stage:{said}"
+    # "Amazon … which stage?": the sentences that name it and state its stage answer, wherever they sit
+    # ("아마존은 3단계를 한참 전에 넘어서 4단계의 정점에 있지요" sits in the stage-3 commentary).
+    saying = [m.unit for m in ranked[:6] if named and _STATED_STAGE.search(m.unit.text)
+              and any(n in m.unit.text.lower() or n in m.unit.text for n in named)]
+    if saying:
+        said = int(_STATED_STAGE.findall(saying[0].text)[-1])
+        # The sentence right after, when it goes on about stages ("정확하게는 회사는 2.5단계, 우리 IT는 2단계").
+        after = next((u for u in ctx.topics.units if u.order == saying[0].order + 1
+                      and u.section == saying[0].section and _STATED_STAGE.search(u.text)), None)
+        saying = [saying[0], after] if after is not None else saying
+        b.frame(f"**{stage_label(said, b.korean)}**")
+        for u in sorted(saying[:2], key=lambda x: x.order):
+            _quote(b, ctx, u, prefix=_who(u, b.korean))
+        said_head = ctx.topics.heading(said)
+        if said_head is not None:
+            _quote(b, ctx, said_head)
+        return "general", f"stage:{said}"
     staged = [m for m in ranked if m.unit.stage]
     if not staged or (ranked and not ranked[0].unit.stage and ranked[0].lexical > staged[0].lexical):
         # What is asked about sits outside the four stages (e.g. the closing: "알스퀘어는 2단계쯤"):
