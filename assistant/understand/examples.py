@@ -60,7 +60,7 @@ class ScopeExamples:
         self.outside = cached_vectors(cache_dir, f"{key}|scope-out", [topic_text(t) for t in self.out_texts], embed)
 
     def judge(self, ask: str, unit_score: float | None, vector: np.ndarray | None = None,
-              unit_lexical: float = 0.0) -> ScopeVerdict:
+              unit_lexical: float = 0.0, about_own_role: bool = False) -> ScopeVerdict:
         if not len(self.outside):
             return ScopeVerdict(True)
         v = vector if vector is not None else unit(self.embeddings.embed_query(topic_text(ask)))
@@ -69,7 +69,10 @@ class ScopeExamples:
         s_out = float(outs[best_out])
         s_in = float(np.max(self.inside @ v)) if len(self.inside) else -1.0
         # The less the article itself speaks to the question, the less the examples need to agree.
-        weak = (unit_score is None or unit_score < UNIT_WEAK) and unit_lexical < LEXICAL_STRONG / 2
+        # …but not for a CTO asking about their own role at a company they have described ("지금 셋이서
+        # 시작했는데 CTO로서 이번엔 뭘 다르게 해야 할까요?"): that is never everyday talk.
+        weak = (unit_score is None or unit_score < UNIT_WEAK) and unit_lexical < LEXICAL_STRONG / 2 \
+            and not about_own_role
         margin = WEAK_MARGIN if weak else MARGIN
         if s_out - s_in > margin and (unit_score is None or unit_score < UNIT_STRONG) and unit_lexical < LEXICAL_STRONG:
             ko, en = self.out_topics[best_out]

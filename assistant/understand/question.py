@@ -26,7 +26,7 @@ from assistant.understand.diagnosis import OVERLAP, cue_stage, diagnose, stage_f
 from assistant.understand.examples import LEXICAL_STRONG, UNIT_STRONG, ScopeExamples, ScopeVerdict
 from assistant.understand.scope import Intent, classify, out_of_scope_topic, premise_claim
 from assistant.understand.situation import Situation, read_situation
-from assistant.understand.topics import Match, TopicMap, terms_of, topic_text
+from assistant.understand.topics import ROLE_WORDS, Match, TopicMap, terms_of, topic_text
 
 # premise: "…, right?" about what the article says; belief: the user's own belief inside a story
 # ("I thought a CTO should mostly manage people…"), checked against the article for the user's stage.
@@ -387,7 +387,8 @@ def understand(text: str, history: list[tuple[str, str]], topic_map: TopicMap | 
         near = topic_map.match(about, english=language == "en") if topic_map else list(topics)
         verdict = ScopeVerdict(True) if generic else examples.judge(
             about, max((m.score for m in [*near, *topics]), default=None), topic_map.vector(about) if topic_map else None,
-            max((m.lexical for m in [*near[:3], *topics[:3]]), default=0.0))
+            max((m.lexical for m in [*near[:3], *topics[:3]]), default=0.0),
+            about_own_role=diag.stage is not None and bool(ROLE_WORDS.search(ask)))
         in_scope, reason, reason_ko = verdict.in_scope, verdict.reason, verdict.reason_ko
     return Question(text=text, cleaned=cleaned, language=language, situation=sit, asks=asks, qtype=qtype,
                     diagnosis=diag,

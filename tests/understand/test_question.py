@@ -269,3 +269,10 @@ def test_a_solo_technical_founder_is_stage_one(coach):
 def test_comparisons_take_both_sides(coach, text, stages):
     q = coach.understand(text, [], None).understood
     assert q.qtype == "comparison" and set(q.diagnosis.stages) == stages, q.diagnosis
+
+
+def test_a_cto_asking_about_their_own_role_is_never_everyday_talk(coach):
+    # Few topic words and nothing in the article close by, but a CTO at a described company asking about
+    # the role: not "news, markets…" (the everyday examples decide alone only for everyday questions).
+    a = coach.ask("예전에 스타트업 두 번 접어봤어요. 이번엔 세 번째 창업이고 지금 셋이서 시작했는데 CTO로서 이번엔 뭘 다르게 해야 할까요?")
+    assert not a.refused and a.stage == 1, a.text
