@@ -41,7 +41,10 @@ _GENERIC = {"cto", "단계", "stage", "stages", "회사", "company", "startup", 
             "need", "중요", "important", "생각", "think", "기업", "해야", "should", "what", "글", "article", "블로거",
             "blogger", "언제", "when", "몇", "부터", "하나", "become", "problem", "문제", "직접", "챙기",
             # pronouns and time words: in a few units by chance, never what a question is about
-            "우리", "저희", "제가", "저는", "나", "지금", "요즘", "이제", "we", "our", "us", "my", "now", "규모", "size"}
+            "우리", "저희", "제가", "저는", "나", "지금", "요즘", "이제", "we", "our", "us", "my", "now", "규모", "size",
+            # the form of a "what should I do?" ask, never its topic
+            "job", "doing", "here", "right", "focus", "priority", "prioritize", "what'", "할까", "이번엔", "이번",
+            "다르게", "먼저", "우선", "집중"}
 # Korean verb and adjective forms ("들어가나요", "중요할까요"): unknown to the article but not a topic.
 _KO_PREDICATE = re.compile(r"[가-힣](?:요|다|까|죠|지|고|서|면|데|며|네|니|나|게|군)$")
 LEXICAL_WEIGHT = 0.05  # one fully shared rare term ≈ 0.05 of cosine (tuned on the dev split)
