@@ -38,6 +38,11 @@ _ASK_END = re.compile(r"[?？]|(?:나요|까요|가요|습니까|ㅂ니까|니�
 _EN_ASK = re.compile(r"^\s*(?:so\s*,?\s*|and\s+|but\s+|ok(?:ay)?\s*,?\s*|also\s*,?\s*|honestly\s*,?\s*)?"
                      r"(?:what|when|which|who|whose|where|why|how|do|does|did|should|is|are|was|were|can|could|"
                      r"must|will|would|have|has|tell me|explain|give me|summari[sz]e)\b", re.I)
+# Asking where the user's own company sits.
+_PLACE_ME = re.compile(r"(?:저희|우리|제)\s*(?:회사|팀|조직)?\s*(?:는|은)?\s*(?:어디에|어느\s*단계|몇\s*단계)|어디에\s*해당|"
+                       r"\b(?:which|what) stage (?:are we|am i|is my|is our|would we|do we)|\bwhere (?:do|would|does) (?:we|my|our)\b.{0,20}\b(?:fall|fit|sit|land)", re.I)
+_REQUEST = re.compile(r"(?:주세요|줘요|줘|주실 수 있나요|부탁(?:해요|드려요|드립니다))\s*[.!~ㅠㅎ]*$|"
+                      r"^\s*(?:please\s+)?(?:explain|summari[sz]e|tell me|give me|walk me through|list)\b", re.I)
 _WHEN = re.compile(r"\b(?:when|at what (?:point|stage|phase|size|headcount|scale)|(?:which|what) (?:stage|phase|period|step)|"
                    r"at which|how (?:big|large|many people)|at what number)\b|언제|몇\s*단계|어느\s*(?:단계|시기|시점)|"
                    r"어떤\s*(?:단계|시기)|몇\s*명\s*(?:규모\s*)?(?:부터|쯤|일 때|정도에서)|규모부터|단계부터|시점", re.I)
@@ -59,8 +64,9 @@ _OVERVIEW_STRONG = re.compile(r"\b(?:tl;?dr|summar(?:y|i[sz]e)|overview|each sta
                               r"요약|한눈에|전체 그림|나머지(?:가| 단계)", re.I)
 _OVERVIEW = re.compile(r"\b(?:tl;?dr|summar(?:y|i[sz]e)|overview|in a nutshell|the gist|big picture|framework|"
                        r"what does an? cto (?:actually |really )?do|what (?:is|'s) (?:the )?(?:job|role) of (?:a|the) cto|"
-                       r"what (?:do|does) ctos? (?:actually |really )?do|how many stages|what are the stages|each stage|all (?:four|4) stages)\b|"
-                       r"요약|정리해|한눈에|전체적|단계별로|각 단계|몇 단계로|네 단계|4단계로|무슨 일을? 하|뭐 하는|뭐하는|무엇을 하는|하는 일이 뭐|"
+                       r"what (?:do|does) ctos? (?:actually |really |exactly )?do|what exactly does an? cto do|short version|main point|key points?|"
+                       r"how many stages|what are the stages|each stage|all (?:four|4) stages)\b|"
+                       r"요약|요지|핵심만|한마디로|정리해|한눈에|전체적|단계별로|각 단계|몇 단계로|네 단계|4단계로|무슨 일을? 하|뭐 하는|뭐하는|무엇을 하는|하는 일이 뭐|"
                        r"\bwhat (?:is|makes) (?:a|an|the) cto\b|\bdifference between (?:a |an |the )?cto and|CTO란|CTO(?:와|랑|하고) .{1,20}(?:차이|다른)|"
                        r"(?:CTO|씨티오)(?:는|란|가)? (?:정확히 |대체 |도대체 )?(?:뭐|무엇|무슨)", re.I)
 _COMPARE = re.compile(r"\b(?:vs\.?|versus|differ(?:ence|ent|s)?|compare[ds]?|comparison|between|change[sd]?|"
@@ -165,9 +171,10 @@ class Question:
 def asks_of(text: str) -> tuple[str, ...]:
     """The sentences that ask something; the last sentence when none looks like a question."""
     sentences = [s.strip() for s in split_sentences(text) if s.strip()] or [text.strip()]
-    marked = [s for s in sentences if re.search(r"[?？]", s)]
     # With question marks, they say which sentences ask (Korean polite statements and questions share
-    # their endings: "직원 2천 명이에요." is not an ask); without, endings and wh-/auxiliary starts do.
+    # their endings: "직원 2천 명이에요." is not an ask) — besides requests ("한 번에 정리해 주세요.",
+    # "Explain the stages."); without, endings and wh-/auxiliary starts do.
+    marked = [s for s in sentences if re.search(r"[?？]", s) or _REQUEST.search(s)]
     asks = marked or [s for s in sentences if _ASK_END.search(s) or _EN_ASK.search(s)]
     return tuple(asks or sentences[-1:])
 
@@ -208,6 +215,12 @@ def diagnose_question(text: str, sit: Situation, history: list[tuple[str, str]],
             new = stage_for_headcount(planned[-1].n)[0]
             if new != present.stage:
                 return Diagnosis(new, 0.8, planned[-1].words, "headcount", (new, present.stage), planned[-1].n)
+    if present.source in ("stage_name", "stage_number") and sit.current is not None and _PLACE_ME.search(text):
+        # "다들 성숙기 얘기만 하는데 저희 회사(15명)는 어디에 해당돼요?": the stage named is others' talk; the
+        # user asks where their own company sits, and its size says.
+        by_size = _size_diagnosis(sit, present)
+        if by_size is not None:
+            return by_size
     if present.source in ("stage_name", "stage_number", "followup", "override"):
         if comparing and present.source != "followup":
             sizes = [stage_for_headcount(s.n)[0] for s in sit.sizes if s.tense != "past"]
@@ -356,7 +369,10 @@ def understand(text: str, history: list[tuple[str, str]], topic_map: TopicMap | 
     qtype, claim = classify_type(intent, asks, diag, cleaned)
     topics: tuple[Match, ...] = ()
     ask = " ".join(asks)
-    if qtype == "out_of_scope" and topic_map is not None and _article_speaks_to(ask, sit, topic_map, language):
+    # A topic word ("코드 리뷰", "sprint") does not decline an ask that names one of the article's stages
+    # ("성숙기 CTO가 코드까지 봐야 한다고 하나요?") or that the article answers strongly.
+    if qtype == "out_of_scope" and topic_map is not None and (
+            diag.source in ("stage_name", "stage_number") or _article_speaks_to(ask, sit, topic_map, language)):
         intent = replace(intent, kind="answer")
         qtype, claim = classify_type(intent, asks, diag, cleaned)
     if topic_map is not None and qtype not in ("injection", "out_of_scope"):

@@ -29,7 +29,8 @@ Tense = Literal["past", "now", "future", "other", "unknown"]
 # Clause boundaries: sentence ends, and the contrastive joints where a story turns from then to now.
 _CLAUSE = re.compile(r"(?<=[.!?…])\s+|\n+|\s*;\s*|,\s*(?=(?:but|and now|now|though|however|yet)\b)|"
                      r"\s+(?=(?:and|while|whereas|but) (?:my|our|his|her|their|a) (?:main |biggest |closest )?(?:friend|buddy|cofounder's|former|competitor|rival)\b)|(?<=[는인]데,)\s*|"
-                     r"(?<=지만)\s+|(?<=는데)\s+|(?<=었고)\s+|(?<=였고)\s+|(?<=했고)\s+|(?<=인데)\s+(?=지금|현재|이제|저희|우리)", re.I)
+                     r"(?<=지만)\s+|(?<=는데)\s+|(?<=었고)\s+|(?<=였고)\s+|(?<=했고)\s+|(?<=인데)\s+(?=지금|현재|이제|저희|우리)|(?<=이고)\s+(?=저|제|우리|저희)|,\s*(?=(?:our|my|we're|we are|I'm|I am)\b)|"
+                     r"\s+(?=(?:that was |which was )?(?:spun|spin) (?:out|off) )", re.I)
 _PAST = re.compile(
     r"\b(?:used to|previously|formerly|former|before (?:this|that|joining)|left|quit|was at|were at|worked at|"
     r"back when|back then|years? ago|months? ago|my (?:last|previous|old) (?:company|job|employer|startup)|"
@@ -78,6 +79,10 @@ _SIZE_PATTERNS: list[tuple[re.Pattern[str], int]] = [
     (re.compile(rf"(?:team|company|startup|org(?:anization)?|headcount|staff|shop|outfit|firm|crew|agency|business) of\s+(?:about |around |roughly |~)?(?P<n>{_EN_NUMWORD})", re.I), 0),
     (re.compile(rf"(?:headcount|head count|company size|team size|org size)\s*(?:is|of|:|=|at|in the)?\s*(?:just |now |currently |recently )?(?:crossed |passed |hit |reached |topped )?(?:about |around |roughly |~)?(?P<n>{_EN_NUMWORD}|(?:low|mid|high|early|late)[\s-]+\w+ties)", re.I), 0),
     (re.compile(rf"\b(?P<n>{_EN_NUMWORD})\s+strong\b", re.I), 0),
+    # "our unit is about 120", "the company has about 40": a size stated of the user's own unit
+    (re.compile(rf"\b(?:our|my) (?:unit|division|team|company|org|organization|startup|business|subsidiary|branch|group) "
+                rf"(?:is|has|employs|counts|totals)\s+(?:about |around |roughly |nearly |almost |just over |over |~)?(?P<n>{_EN_NUMWORD})\b"
+                r"(?!\s*(?:%|percent|years?|months?|weeks?|days?|products?|customers?|users?|services?|teams?|offices?))", re.I), 0),
     # "we just hired our 20th employee": the ordinal of the latest hire is the headcount
     (re.compile(r"\bour (?P<n>\d{1,5})(?:st|nd|rd|th) (?:employee|hire|person|team member|engineer)\b", re.I), 0),
     (re.compile(r"(?P<n>(?:low|mid|high|early|late)[\s-]+(?:twenties|thirties|forties|fifties|sixties|seventies|eighties|nineties))\s*(?:headcount|people|employees|-wise)?", re.I), 0),
@@ -139,7 +144,10 @@ def clauses(text: str) -> list[str]:
 _OTHER = re.compile(r"(?<!with )(?<!and )\b(?:my|a) (?:friend|buddy|peer|classmate)\b(?! and (?:I|me)\b)|\bfreelanc\w*|"
                     r"\bon the side\b|\b(?:our|a|my) (?:client|customer)s?\b|"
                     r"\b(?:(?:a|our|my|the) )?(?:competitors?|rivals?)\b|\bother (?:company|companies|startups?)\b|"
-                    r"친구(?!랑|와|하고|이랑|들이랑|들과)|지인(?!이랑|과|하고|랑)|다른 회사|고객사|거래처|부업|경쟁사|경쟁 ?업체|다른 스타트업", re.I)
+                    r"\bparent(?:'s|\s+(?:company|group|org(?:anization)?|corp(?:oration)?))?\b|\b(?:spun|spin) (?:out|off) (?:of|from)\b|"
+                    r"\bconglomerate\b|\bholding company\b|"
+                    r"친구(?!랑|와|하고|이랑|들이랑|들과)|지인(?!이랑|과|하고|랑)|다른 회사|고객사|거래처|부업|경쟁사|경쟁 ?업체|다른 스타트업|"
+                    r"모회사|본사(?:는|가)|지주사|(?:아버지|아버님|부모님|어머니|가족) 회사|그룹(?:은|이) (?:직원|전체)", re.I)
 
 
 def tense_of(clause: str) -> Tense:

@@ -55,6 +55,11 @@ def test_decades():
     ("We just hired our 20th employee.", 20),
     ("Team size is currently 14.", 14),
     ("구성원이 80여 명입니다.", 80),
+    # a parent company's size is someone else's
+    ("We were bought last spring. The parent has ~40k employees, our unit is about 90 and I run tech.", 90),
+    ("I'm CTO of a ~250-person company spun out of a 20,000-person conglomerate.", 250),
+    ("모회사는 직원 3만 명 그룹이고 저는 거기서 분사한 직원 12명짜리 자회사 CTO예요.", 12),
+    ("아버지 회사가 직원 600명 정도 되는 중견기업인데, 거기서 사내벤처로 4명 팀을 꾸렸어요.", 4),
     ("친구 회사는 직원 200명인데 저희는 다섯 명이에요.", 5),
 ])
 def test_the_current_size_wins_over_the_backstory(text, n):
@@ -276,3 +281,20 @@ def test_a_cto_asking_about_their_own_role_is_never_everyday_talk(coach):
     # the role: not "news, markets…" (the everyday examples decide alone only for everyday questions).
     a = coach.ask("예전에 스타트업 두 번 접어봤어요. 이번엔 세 번째 창업이고 지금 셋이서 시작했는데 CTO로서 이번엔 뭘 다르게 해야 할까요?")
     assert not a.refused and a.stage == 1, a.text
+
+
+def test_overview_asked_as_a_request_or_in_other_words(coach):
+    for text in ("CTO가 대체 뭐 하는 사람인지 한 번에 정리해 주세요. 그냥 개발 잘하는 사람이랑 뭐가 달라요?",
+                 "My CEO asked me 'what exactly does a CTO do all day?' and I froze. What's the short version?",
+                 "이 글 전체 요지가 뭐예요?"):
+        assert coach.ask(text).direct == "overview", text
+
+
+def test_a_named_stage_in_others_talk_does_not_place_the_users_company(coach):
+    q = coach.understand("그룹 회의 가면 다들 성숙기 얘기만 하는데 직원 11명인 저희 회사는 어디에 해당돼요?", [], None).understood
+    assert q.diagnosis.stage == 2
+
+
+def test_a_topic_word_does_not_decline_an_ask_that_names_a_stage(coach):
+    a = coach.ask("다들 CTO면 코드 리뷰는 직접 해야 된다는데, 성숙기 CTO도 코드까지 봐야 한다고 글에 나와요?")
+    assert not a.refused and a.stage == 4, a.text
