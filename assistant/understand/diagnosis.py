@@ -155,13 +155,26 @@ def _named_stages(text: str) -> list[tuple[int, str, int]]:
     return hits
 
 
-def cue_stage(text: str) -> tuple[int, float, str] | None:
-    """The first situational cue in the text (no product yet → 1, unicorn → 3, IPO → 4…): (stage, confidence, words)."""
+# A cue the user sets aside right after saying it ("유니콘 얘기는 아직 한참 먼 얘기고요", "unicorn? not even close").
+_SET_ASIDE = re.compile(r"^[^.?!]{0,14}?(?:아니|먼\s*(?:얘기|이야기|일)|멀었|멀어|거리가 멀|\bnot (?:yet|even|there|us)\b|"
+                        r"\bfar (?:off|away|from)\b|\bnowhere near\b)", re.I)
+
+
+def cue_hits(text: str) -> list[tuple[int, float, re.Match[str]]]:
+    """Every situational cue in the text (no product yet → 1, unicorn → 3, IPO → 4…), unless set aside."""
+    out = []
     for stage, conf, pattern in CUES:
-        m = pattern.search(text)
-        if m:
-            return stage, conf, m.group(0)
-    return None
+        for m in pattern.finditer(text):
+            if not _SET_ASIDE.search(text[m.end():]):
+                out.append((stage, conf, m))
+                break
+    return out
+
+
+def cue_stage(text: str) -> tuple[int, float, str] | None:
+    """The first situational cue in the text: (stage, confidence, words)."""
+    hits = cue_hits(text)
+    return (hits[0][0], hits[0][1], hits[0][2].group(0)) if hits else None
 
 
 def diagnose_text(text: str) -> Diagnosis:
@@ -174,18 +187,18 @@ def diagnose_text(text: str) -> Diagnosis:
     if _SOLO.search(text):
         m = _SOLO.search(text)
         return Diagnosis(1, 0.85, m.group(0) if m else "", "headcount", (1,), 1)
-    cue_hits = [(stage, conf, m) for stage, conf, pattern in CUES if (m := pattern.search(text))]
+    hits = cue_hits(text)
     head = find_headcount(text)
     if head:
         n, words = head
         stage, conf = stage_for_headcount(n)
         if n in OVERLAP:
-            for cue_stage, _, m in cue_hits:
+            for cue_stage, _, m in hits:
                 if cue_stage in (2, 3):
                     return Diagnosis(cue_stage, 0.8, f"{words}, {m.group(0)}", "headcount", (cue_stage,), n)
         return Diagnosis(stage, conf, words, "headcount", (stage,), n)
-    if cue_hits:
-        stage, conf, m = cue_hits[0]
+    if hits:
+        stage, conf, m = hits[0]
         return Diagnosis(stage, conf, m.group(0), "cue", (stage,))
     return NONE
 

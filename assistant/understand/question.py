@@ -21,8 +21,7 @@ from typing import Any, Literal
 
 from assistant.text import entities, is_korean, split_sentences
 from assistant.types import Diagnosis
-from assistant.understand.diagnosis import CUES as STAGE_CUES
-from assistant.understand.diagnosis import OVERLAP, cue_stage, diagnose, stage_for_headcount
+from assistant.understand.diagnosis import OVERLAP, cue_hits, cue_stage, diagnose, stage_for_headcount
 from assistant.understand.examples import LEXICAL_STRONG, UNIT_STRONG, ScopeExamples, ScopeVerdict
 from assistant.understand.scope import Intent, classify, out_of_scope_topic, premise_claim
 from assistant.understand.situation import Situation, read_situation
@@ -225,7 +224,7 @@ def diagnose_question(text: str, sit: Situation, history: list[tuple[str, str]],
         if comparing and present.source != "followup":
             sizes = [stage_for_headcount(s.n)[0] for s in sit.sizes if s.tense != "past"]
             # "창업 초기 제품도 없을 때랑 성숙기 대기업일 때": a named stage beside a described one.
-            cues = [stage for stage, _, pattern in STAGE_CUES if pattern.search(text)]
+            cues = [stage for stage, _, _ in cue_hits(text)]
             stages = tuple(dict.fromkeys([*present.stages, *sizes, *cues]))
             if len(stages) >= 2:
                 return replace(present, stages=stages[:2])

@@ -35,7 +35,8 @@ _PAST = re.compile(
     r"\b(?:used to|previously|formerly|former|before (?:this|that|joining)|left|quit|was at|were at|worked at|"
     r"back when|back then|years? ago|months? ago|my (?:last|previous|old) (?:company|job|employer|startup)|"
     r"at my (?:last|previous|old)|came from|spent \w+ years|ran an? |had been|once was|i was (?:a|an|the)\b)|"
-    r"전에|예전|이전 (?:회사|직장)|전 (?:직장|회사)|전직|있었|였었|했었|다녔|출신|떠나|나와서|그만두|퇴사|시절|때는|당시",
+    r"전에|예전|이전 (?:회사|직장)|전 (?:직장|회사)|전직|있었|였었|했었|다녔|출신|떠나|나와서|그만두|퇴사|시절|때는|당시|"
+    r"(?:이었|였)(?:는데|고|어요|습니다|지만)|(?:창업|시작)(?:할|했을) 때|처음에?는",
     re.I)
 _FUTURE = re.compile(
     r"\b(?:will|plan(?:ning)? to|aim(?:ing)? to|goal|by next year|in (?:a|one|two|three|\d+) years?|once we|"
@@ -70,6 +71,7 @@ _SIZE_PATTERNS: list[tuple[re.Pattern[str], int]] = [
     # Korean: "직원 12명", "열댓 명", "천오백 명", "이백 명대 중반", "스무 명 좀 넘어요", "둘이서"
     (re.compile(rf"(?P<n>{_KO_NUM})\s*(?:여\s*)?(?:명|인)(?P<mod>\s*(?:대(?!기업|형|표|부분|학)\s*(?:초반|중반|후반)?|미만|이하|이상|넘|남짓|정도|쯤|가량|안팎|좀 넘|조금 넘|넘게|조금 안|좀 안|안 ?돼|안 ?되|가까이|못 ?돼))?"), 0),
     (re.compile(r"(?P<n>둘|셋|넷|다섯|여섯|혼자)\s*(?:이서|서|뿐)"), 0),
+    (re.compile(r"(?:저|제가|대표)\s*포함(?:해서)?\s*(?P<n>둘|셋|넷|다섯|여섯|일곱|여덟|아홉|열)(?=이|뿐|$|\s)"), 0),
     # "친구랑 둘이 창업 준비 중", "셋이 하고 있어요": a count word + 이 before a verb of working together
     (re.compile(r"(?P<n>둘|셋|넷|다섯|여섯)이\s+(?=창업|하고|해요|해서|일하|시작|운영|만들|준비|개발|꾸려|꾸리)"), 0),
     # English: "12 people", "a couple hundred people", "half a dozen of us", "three of us", "5,000-person"
@@ -150,8 +152,12 @@ _OTHER = re.compile(r"(?<!with )(?<!and )\b(?:my|a) (?:friend|buddy|peer|classma
                     r"모회사|본사(?:는|가)|지주사|(?:아버지|아버님|부모님|어머니|가족) 회사|그룹(?:은|이) (?:직원|전체)", re.I)
 
 
+# A size named as a point of comparison ("3명일 때와 15명일 때", "네 명일 때랑 지금"): not the present one.
+_REFERENCE = re.compile(r"(?:명|people|person)\s*(?:일|이었을|였을)\s*때(?:랑|와|하고|는|에는|의)?(?!\s*(?:지금|현재))", re.I)
+
+
 def tense_of(clause: str) -> Tense:
-    if _OTHER.search(clause):
+    if _OTHER.search(clause) or _REFERENCE.search(clause):
         return "other"  # someone else's company: something to compare with, never the user's own
     if _PAST.search(clause) and not re.search(r"지금|현재|이제|\bnow\b|currently|down to|we're|we are", clause, re.I):
         return "past"

@@ -298,3 +298,16 @@ def test_a_named_stage_in_others_talk_does_not_place_the_users_company(coach):
 def test_a_topic_word_does_not_decline_an_ask_that_names_a_stage(coach):
     a = coach.ask("다들 CTO면 코드 리뷰는 직접 해야 된다는데, 성숙기 CTO도 코드까지 봐야 한다고 글에 나와요?")
     assert not a.refused and a.stage == 4, a.text
+
+
+def test_a_cue_set_aside_does_not_place_the_company(coach):
+    q = coach.understand("제품도 있고 매출도 작년에 두 배 됐어요. 유니콘 얘기는 아직 한참 먼 얘기고요. 지금 뭘 챙겨야 하나요?",
+                         [], None).understood
+    assert q.diagnosis.stage == 2
+
+
+def test_then_and_now_sizes_compare_the_present_with_the_past(coach):
+    q = coach.understand("창업할 때 세 명이었는데 지금은 마흔 명이고 예비 유니콘 소리도 들어요. 세 명일 때랑 지금이랑 CTO 역할이 뭐가 다른지 "
+                         "비교해 주세요.", [], None).understood
+    assert q.qtype == "comparison" and set(q.diagnosis.stages) == {1, 3}, q.diagnosis
+    assert read_situation("저 포함 셋이고 다음 달 데모데이예요.").current.n == 3
