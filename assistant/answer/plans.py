@@ -30,7 +30,7 @@ from assistant.answer.verifier import SupportChecker, negated
 from assistant.article.profile import PROFILE
 from assistant.text import translate_terms
 from assistant.types import AnswerKind, AnswerSentence, Passage
-from assistant.understand.question import Question, third_party
+from assistant.understand.question import Question, quoted, third_party
 from assistant.understand.topics import Match, TopicMap, Unit, terms_of, topic_text
 
 STAGE_PREFERENCE = 0.02  # how much closer another stage's unit must be to beat the user's stage (dev-tuned)
@@ -389,7 +389,9 @@ def _items_of(b: AnswerBuilder, ctx: PlanContext, stage: int) -> None:
 def plan_attribution(b: AnswerBuilder, ctx: PlanContext, q: Question,
                      passages: list[Passage]) -> tuple[AnswerKind, str | None, int | None]:
     """Who said it: the source article's list, or the blogger's commentary; returns the unit's stage too."""
-    topic = _ATTRIBUTION_WORDS.sub(" ", q.ask_text)
+    # A quoted phrase is what is asked about ("Whose point is 'managing technical debt'?").
+    topic = next((x for x in quoted(q.cleaned) if ctx.topics.known_share(x) >= 0.5),
+                 _ATTRIBUTION_WORDS.sub(" ", q.ask_text))
     ms = [m for m in ctx.topics.match(topic, english=not q.korean) if m.unit.voice in ("source", "blogger")]
     if not ms:
         return (*plan_general(b, ctx, q, passages), None)

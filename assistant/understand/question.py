@@ -100,7 +100,7 @@ _CONFIRM_ASK = re.compile(r"\b(?:right|correct|yes|yeah|yep|no|agree|agreed|true
                           r"되지 않나요|되죠|괜찮(?:죠|은 거죠|겠죠)|틀렸나요|틀린 건가요|잘못된 건가요|관점과 맞", re.I)
 _DEICTIC = re.compile(r"\b(?:that|this|it|so)\b.{0,25}\?\s*$|^\s*(?:is that|is this|does that|would that|right|correct)\b|"
                       r"\b(?:is|was|are|does|do|did|should|would|will|can|could|isn't|doesn't)\s+(?:that|this|it|these|those)\b(?!\s+(?:company|team|stage|size|startup|article|point))|"
-                      r"\b(?:let|keep|allow|stop|fix|change|continue|handle|do)\s+(?:that|this|it)\b|\b(?:that|this|it)(?:'s| is) (?:normal|ok|okay|fine|right|wrong|a problem|reasonable|healthy)\b|"
+                      r"\b(?:let|keep|allow|stop|fix|change|continue|handle|do)\s+(?:that|this|it)\b|\b(?:they|them|those|these)\b|\b(?:that|this|it)(?:'s| is) (?:normal|ok|okay|fine|right|wrong|a problem|reasonable|healthy)\b|"
                       r"이게|이거|그게|그거|그렇게|이렇게|이런|그런|이대로|그대로|이 방식|이 생각|이래도|그래도 되|이렇게 해도", re.I)
 # A question about the article itself (its author, blogger, ending, list): in scope whatever it asks.
 _ABOUT_ARTICLE = re.compile(r"글쓴이|저자|블로거|원문|이 글|글에서|마무리|\bMK\b|Hosang|Jeon|\bthe (?:article|author|blogger|post|"
@@ -337,10 +337,22 @@ def _article_speaks_to(ask: str, sit: Situation, topic_map: TopicMap, language: 
     article itself answers the ask ("Does a CTO need to write code?" → 설계, 구현 능력), the word was
     incidental. Measured on the dev split: two false declines fewer, no near-scope question let through.
     """
+    if any(topic_map.known_share(q) >= 0.99 and terms_of(q) for q in quoted(ask)):
+        return True  # the user quotes the article's own words ("'기술 브랜딩' 하자며 …")
     about = _without_situation(ask, sit)
     ms = topic_map.match(about, english=language == "en")[:3]
     return (max((m.score for m in ms), default=0.0) >= UNIT_STRONG
             or max((m.lexical for m in ms), default=0.0) >= LEXICAL_STRONG)
+
+
+# Quotes, not apostrophes: a single quote opens after a space or start and closes before a non-letter.
+_QUOTED = re.compile(r"(?<![\w])'([^'\n]{2,40}?)'(?![\w])|[\"“「‘]([^\"”」’\n]{2,40})[\"”」’]")
+
+
+def quoted(text: str) -> list[str]:
+    """Phrases the user put in quotes: often the article's own words ("the 'managing technical debt' point")."""
+    found = [(m.group(1) or m.group(2) or "").strip() for m in _QUOTED.finditer(text)]
+    return [f for f in found if len(f) >= 2]
 
 
 # "… or a monolith for our MVP?": what the choice is for is context, not one of the options.

@@ -311,3 +311,24 @@ def test_then_and_now_sizes_compare_the_present_with_the_past(coach):
                          "비교해 주세요.", [], None).understood
     assert q.qtype == "comparison" and set(q.diagnosis.stages) == {1, 3}, q.diagnosis
     assert read_situation("저 포함 셋이고 다음 달 데모데이예요.").current.n == 3
+
+
+def test_quoted_words_are_the_articles_own():
+    from assistant.understand.question import quoted
+
+    assert quoted("I want to cite the 'managing technical debt' point. Is it the author's or MK's?") == [
+        "managing technical debt"]
+    assert quoted("대표가 '기술 브랜딩' 하자며") == ["기술 브랜딩"] and quoted("we're fine, it's ok") == []
+
+
+def test_a_quoted_term_of_the_article_decides_attribution_and_scope(coach):
+    a = coach.ask("I'm quoting the 'managing technical debt' point in a board deck. Is it from the original author "
+                  "or is it MK's own?")
+    assert a.direct == "source", a.text
+    b = coach.ask("저희 넷이고 아직 출시 전이에요. 투자 유치에 좋다고 대표가 '기술 브랜딩' 하자며 블로그를 쓰래요. 지금 우선할 일인가요?")
+    assert not b.refused, b.text
+
+
+def test_an_ask_that_points_back_with_they_or_those_is_read_with_its_situation(coach):
+    assert coach.ask("We have to lay off a fifth of the engineers next month. How do I choose, and how should I run "
+                     "those conversations?").refused
