@@ -83,7 +83,9 @@ _STANCE = re.compile(r"\bI(?:'ve| have)? (?:always |really |honestly |kind of |s
                      r"(?:have )?been telling myself)\b|\bI(?:'m| am) (?:assuming|convinced|sure|guessing|thinking)\b|"
                      r"\bI (?:don't|do not|didn't) (?:think|believe|see)\b|\bthe way I see it\b|\bin my (?:opinion|view|book)\b|"
                      r"\b(?:my|our) (?:view|take|plan|belief|assumption|instinct|philosophy|thinking|stance|rule) (?:is|was|has been)\b|"
-                     r"생각(?:해요|합니다|하는데|해서|했어요|했는데|하고 있|이에요|입니다|이었)|(?:라고|다고|고) (?:봐요|봅니다|보는데|봤는데)|"
+                     r"\bI(?:'ve| have)? decided\b|"
+                     r"생각(?:해요|합니다|하는데|해서|했어요|했는데|하고 있|이에요|입니다|이었)|(?:라고|다고|고) (?:봐요|봅니다|보는데|봤는데|보고)|"
+                     r"하기로 (?:했|결정)|"
                      r"믿어(?:서|요)|믿는데|믿고 있|제 생각|내 생각|저는 .{0,40}(?:게|것이) (?:맞|낫|중요)", re.I)
 # An open question (not a request for agreement): a wh-word opening an English ask, or a Korean one
 # anywhere ("that's what a CTO should be doing, right?" still only seeks agreement).
@@ -97,7 +99,8 @@ _CONFIRM_ASK = re.compile(r"\b(?:right|correct|yes|yeah|yep|no|agree|agreed|true
                           r"\bis (?:that|this) (?:how|what|the right|right|correct|fair|true|a fair)|"
                           r"\bthat's (?:the right|right|correct|fine|what)|\bsounds? (?:right|reasonable|fair|good)|"
                           r"맞(?:죠|지요|나요|는 거죠|는 거지요|는 생각이죠|지 않나요|을까요|는 건가요|는지)|그렇(?:죠|지요|게 (?:말하|얘기하|보))|"
-                          r"되지 않나요|되죠|괜찮(?:죠|은 거죠|겠죠)|틀렸나요|틀린 건가요|잘못된 건가요|관점과 맞", re.I)
+                          r"되지 않나요|되죠|괜찮(?:죠|은 거죠|겠죠)|틀렸나요|틀린 건가요|잘못된 건가요|관점과 맞|"
+                          r"[는인한운은된] 거죠\s*[?？]?\s*$", re.I)
 _DEICTIC = re.compile(r"\b(?:that|this|it|so)\b.{0,25}\?\s*$|^\s*(?:is that|is this|does that|would that|right|correct)\b|"
                       r"\b(?:is|was|are|does|do|did|should|would|will|can|could|isn't|doesn't)\s+(?:that|this|it|these|those)\b(?!\s+(?:company|team|stage|size|startup|article|point))|"
                       r"\b(?:let|keep|allow|stop|fix|change|continue|handle|do)\s+(?:that|this|it)\b|\b(?:they|them|those|these)\b|\b(?:that|this|it)(?:'s| is) (?:normal|ok|okay|fine|right|wrong|a problem|reasonable|healthy)\b|"
@@ -257,7 +260,11 @@ def classify_type(intent: Intent, asks: tuple[str, ...], diag: Diagnosis, text: 
     if intent.kind == "out_of_scope" and out_of_scope_topic(ask):
         return "out_of_scope", ""
     story = _STORY_PREMISE.search(text)
-    if intent.kind == "premise" and not _WH.search(ask):
+    # "Am I doing the CTO job right?": an auxiliary-led question whose "right" is an adverb, not a tag
+    # asking to confirm a stated view — a yes/no question unless a view is stated.
+    asks_plainly = is_yes_no(asks[-1]) and not is_korean(asks[-1]) and not story and not _STANCE.search(text) \
+        and not re.search(r",\s*(?:right|correct|yes|no)\s*[?？]\s*$", asks[-1], re.I)
+    if intent.kind == "premise" and not _WH.search(ask) and not asks_plainly:
         if story or diag.source == "headcount":
             held = story or _STANCE.search(text)  # the sentence that holds the view, not the whole story
             return "belief", _belief(text, held) if held else premise_claim(intent.cleaned or text)

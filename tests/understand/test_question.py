@@ -332,3 +332,11 @@ def test_a_quoted_term_of_the_article_decides_attribution_and_scope(coach):
 def test_an_ask_that_points_back_with_they_or_those_is_read_with_its_situation(coach):
     assert coach.ask("We have to lay off a fifth of the engineers next month. How do I choose, and how should I run "
                      "those conversations?").refused
+
+
+def test_am_i_doing_it_right_is_a_question_not_a_stated_view(coach):
+    q = coach.understand("Three of us, launch in two months, and I've spent five weeks sharding a backend for a "
+                         "million users. We have zero users. Am I doing the CTO job right?", [], None).understood
+    assert q.qtype == "yes_no"
+    q = coach.understand("We're 4 people. I think we should hire before we build anything, right?", [], None).understood
+    assert q.qtype == "belief"
