@@ -104,7 +104,7 @@ _CONFIRM_ASK = re.compile(r"\b(?:right|correct|yes|yeah|yep|no|agree|agreed|true
 _DEICTIC = re.compile(r"\b(?:that|this|it|so)\b.{0,25}\?\s*$|^\s*(?:is that|is this|does that|would that|right|correct)\b|"
                       r"\b(?:is|was|are|does|do|did|should|would|will|can|could|isn't|doesn't)\s+(?:that|this|it|these|those)\b(?!\s+(?:company|team|stage|size|startup|article|point))|"
                       r"\b(?:let|keep|allow|stop|fix|change|continue|handle|do)\s+(?:that|this|it)\b|\b(?:they|them|those|these)\b|\b(?:that|this|it)(?:'s| is) (?:normal|ok|okay|fine|right|wrong|a problem|reasonable|healthy)\b|"
-                      r"이게|이거|그게|그거|그렇게|이렇게|이런|그런|이대로|그대로|이 방식|이 생각|이래도|그래도 되|이렇게 해도", re.I)
+                      r"이게|이거|그게|그거|그렇게|이렇게|이런|그런|이대로|그대로|이 방식|이 생각|이래도|그래도 되|이렇게 해도|그쪽|이쪽|그 부분", re.I)
 # A question about the article itself (its author, blogger, ending, list): in scope whatever it asks.
 _ABOUT_ARTICLE = re.compile(r"글쓴이|저자|블로거|원문|이 글|글에서|마무리|\bMK\b|Hosang|Jeon|\bthe (?:article|author|blogger|post|"
                             r"source|original|list)\b", re.I)
@@ -390,7 +390,8 @@ def understand(text: str, history: list[tuple[str, str]], topic_map: TopicMap | 
     # A topic word ("코드 리뷰", "sprint") does not decline an ask that names one of the article's stages
     # ("성숙기 CTO가 코드까지 봐야 한다고 하나요?") or that the article answers strongly.
     if qtype == "out_of_scope" and topic_map is not None and (
-            diag.source in ("stage_name", "stage_number") or _article_speaks_to(ask, sit, topic_map, language)):
+            diag.source in ("stage_name", "stage_number") or topic_map.named_item(ask) is not None
+            or _article_speaks_to(ask, sit, topic_map, language)):
         intent = replace(intent, kind="answer")
         qtype, claim = classify_type(intent, asks, diag, cleaned)
     if topic_map is not None and qtype not in ("injection", "out_of_scope"):

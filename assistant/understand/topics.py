@@ -215,6 +215,21 @@ class TopicMap:
         total = sum(self.idf.get(t, self.max_idf) for t in terms)
         return sum(self.idf[t] for t in terms if t in self.idf) / total if total else 0.0
 
+    def named_item(self, text: str) -> Unit | None:
+        """The capability item the text names nearly word for word ("초기 기술 스택 선정", "managing
+        technical debt"): at least two of the item's terms, three quarters of them, in the text."""
+        words = terms_of(f"{text} {translate_terms(text)}")
+        best: tuple[float, Unit] | None = None
+        for u in self.units:
+            if u.kind != "item":
+                continue
+            # The Korean item and its English rendering, each on its own (a text names it in one language).
+            for ts in (terms_of(u.text), terms_of(f"{u.en or ''} {translate_terms(u.en or '')}")):
+                share = len(ts & words) / len(ts) if len(ts) >= 2 else 0.0
+                if share >= 0.75 and (best is None or share > best[0]):
+                    best = (share, u)
+        return best[1] if best else None
+
     def items(self, stage: int) -> list[Unit]:
         return [u for u in self.units if u.stage == stage and u.kind == "item"]
 

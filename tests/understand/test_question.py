@@ -340,3 +340,10 @@ def test_am_i_doing_it_right_is_a_question_not_a_stated_view(coach):
     assert q.qtype == "yes_no"
     q = coach.understand("We're 4 people. I think we should hire before we build anything, right?", [], None).understood
     assert q.qtype == "belief"
+
+
+def test_an_ask_naming_a_capability_item_is_about_the_article(coach):
+    assert coach.topics.named_item("아까 말한 초기 기술 스택 선정이요, 어떤 언어를 쓰라는 건가요?").text.startswith("② 초기 기술 스택")
+    assert coach.topics.named_item("Which framework should we use?") is None
+    a = coach.ask("글에 나온 초기 기술 스택 선정 말인데요, 구체적으로 어떤 프레임워크를 추천하나요?")
+    assert not a.refused and any("초기 기술 스택" in c.quote for c in a.citations), a.text
