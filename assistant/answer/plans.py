@@ -429,8 +429,12 @@ def plan_decline(b: AnswerBuilder, ctx: PlanContext, q: Question) -> tuple[Answe
 
 
 # A belief that something can wait or be skipped ("a later-stage problem", "ignore it for now").
-_DISMISSIVE = re.compile(r"\b(?:ignore|skip|later|postpone|defer|put off|not yet|can wait|don't need|no need|unnecessary|overrated)\b|"
-                         r"나중에|미뤄|미루|무시|필요\s*없|안 해도|안해도|건너뛰", re.I)
+# …or that it is someone else's to do: handed off, stayed out of, given up ("hiring is HR's job and I'll
+# stay out of it", "outsource the MVP", "효율은 좀 포기하더라도", "채용은 인사팀에 맡기고").
+_DISMISSIVE = re.compile(r"\b(?:ignore|skip|later|postpone|defer|put off|not yet|can wait|don't need|no need|unnecessary|overrated|"
+                         r"stay out of|step (?:back|away) from|hand (?:it |this |that )?off|outsourc\w*|give up|giving up|"
+                         r"sacrific\w*|not my job|someone else's)\b|"
+                         r"나중에|미뤄|미루|무시|필요\s*없|안 해도|안해도|건너뛰|포기|손\s*(?:떼|놓)|(?:에게|한테|에) 맡기|외주", re.I)
 
 
 # A belief that endorses one thing over another: "an MVP out fast, not building process", "X rather than

@@ -347,3 +347,12 @@ def test_an_ask_naming_a_capability_item_is_about_the_article(coach):
     assert coach.topics.named_item("Which framework should we use?") is None
     a = coach.ask("글에 나온 초기 기술 스택 선정 말인데요, 구체적으로 어떤 프레임워크를 추천하나요?")
     assert not a.refused and any("초기 기술 스택" in c.quote for c in a.citations), a.text
+
+
+@pytest.mark.parametrize("text", [
+    "We went from 5 to 14 people this year. I've decided hiring is the recruiters' job now and I'll stay out of it. "
+    "That's fine at our size, right?",
+    "직원 5천 명 상장사예요. 저는 효율은 좀 포기하더라도 개발자를 계속 늘리는 게 맞다고 봐요. 이 단계에선 자연스러운 거죠?",
+])
+def test_a_view_that_hands_off_or_gives_up_what_the_article_asks_for_is_corrected(coach, text):
+    assert coach.ask(text).kind == "correction"
