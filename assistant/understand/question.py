@@ -70,11 +70,10 @@ _OVERVIEW = re.compile(r"\b(?:tl;?dr|summar(?:y|i[sz]e)|overview|in a nutshell|t
                        r"(?:CTO|씨티오)(?:는|란|가)? (?:정확히 |대체 |도대체 )?(?:뭐|무엇|무슨)", re.I)
 _COMPARE = re.compile(r"\b(?:vs\.?|versus|differ(?:ence|ent|s)?|compare[ds]?|comparison|between|change[sd]?|"
                       r"shift|evolve|how does .+ change|what changes)\b|차이|달라|다른가|다르|다른 (?:거|건|점)|비교|바뀌|변하|달라지", re.I)
-_STORY_PREMISE = re.compile(r"\b(?:i (?:always )?(?:thought|assumed|believed|figured|was told|heard|read)|"
-                            r"(?:my|our) (?:ceo|cofounder|co-founder|investors?|board|mentor|boss) (?:says|said|thinks|insists|keeps saying|told me)|"
-                            r"everyone (?:says|tells)|people say|isn't it (?:true|the case))\b|"
-                            r"(?:라고|다고|하다고|해야 한다고) (?:생각했|생각하는데|알았는데|들었는데|하던데|그러던데|하더라|배웠)|"
-                            r"(?:한|하|이|였|했)?다던데|라던데|다더라|라더라|듣기로는?|듣기론|들은 바로는|\bi(?:'ve| have)? heard\b|"
+# The user's own belief in a story ("I always thought…", "…라고 생각했는데"). What someone else says or
+# was heard ("my CEO says…", "…다던데") is not the user's view: asking whether it holds is a question.
+_STORY_PREMISE = re.compile(r"\b(?:i (?:always )?(?:thought|assumed|believed|figured)|isn't it (?:true|the case))\b|"
+                            r"(?:라고|다고|하다고|해야 한다고) (?:생각했|생각하는데|알았는데|배웠)|"
                             r"제 생각엔|제 생각에는|생각엔|(?:알고|믿고) 있었", re.I)
 # The grammar of holding a view, whatever the topic: a first-person stance verb or noun
 # ("I figure…", "the way I see it", "my plan is", "…라고 봐요", "믿어서", "생각하는데").

@@ -356,3 +356,10 @@ def test_an_ask_naming_a_capability_item_is_about_the_article(coach):
 ])
 def test_a_view_that_hands_off_or_gives_up_what_the_article_asks_for_is_corrected(coach, text):
     assert coach.ask(text).kind == "correction"
+
+
+def test_what_someone_else_says_is_asked_about_not_held(coach):
+    # Hearsay ("my cofounder thinks…", "…다던데") is a question about a view, not the user's own belief.
+    q = coach.understand("We're 8 people. My cofounder thinks engineering culture is a luxury at our size. "
+                         "Should I invest in it now?", [], None).understood
+    assert q.qtype == "yes_no"
