@@ -110,22 +110,21 @@ def create_app(coach: Coach, store: FeedbackStore | None = None) -> gr.Blocks:
         # An LLM's draft streams (a generator); an extractive answer is one result (a plain function).
         # The busy events postprocess their outputs in the thread that answered (`in_one_pass`).
         chat_fn = h.respond if h.streams_drafts else h.answer
-        asked = gr.on([msg.submit, send.click], in_one_pass(chat_fn, outputs), [msg, chat, stage, state], outputs,
-                      postprocess=False, api_visibility="private")  # the browser's; API clients use /chat below
+        asked = one_pass_event(functools.partial(gr.on, [msg.submit, send.click]), chat_fn, [msg, chat, stage, state],
+                               outputs, api_visibility="private")  # the browser's; API clients use /chat below
         # /chat takes plain JSON and validates it itself (api.py): Gradio's components would
         # stringify a number as the message and print a traceback for a malformed chat. A JSON
         # component's preprocessing returns its value as it is, so it is skipped (a thread hop each).
         api_in = [gr.JSON(visible=False, label=name) for name in ("message", "history", "stage")]
         chat_api, chat_check = chat_endpoint(h)
-        gr.on([], in_one_pass(chat_api, outputs), [*api_in, state], outputs, api_name="chat", validator=chat_check,
-              preprocess=False, postprocess=False)
+        one_pass_event(functools.partial(gr.on, []), chat_api, [*api_in, state], outputs, api_name="chat",
+                       validator=chat_check, preprocess=False)
         # The Stages tab follows the language of the last question (and the user's own choice).
-        asked.then(in_one_pass(h.stages_language, [stages_lang]), [state, stages_lang], [stages_lang],
-                   postprocess=False, api_visibility="private")
+        one_pass_event(asked.then, h.stages_language, [state, stages_lang], [stages_lang], api_visibility="private")
         stages_lang.change(h.stages_html, [stages_lang], [stages_html], api_visibility="private")
         cleared = [chat, evidence, answer_json, flag_choice, state, feedback_status]
-        clear.click(in_one_pass(h.clear, cleared), None, cleared, postprocess=False, api_name="clear")
-        chat.clear(in_one_pass(h.clear, cleared), None, cleared, postprocess=False, api_visibility="private")
+        one_pass_event(clear.click, h.clear, None, cleared, api_name="clear")
+        one_pass_event(chat.clear, h.clear, None, cleared, api_visibility="private")
         chat.like(like, [state], [feedback_status], api_visibility="private")
         flag_btn.click(h.flag, [flag_choice, flag_comment, state], [feedback_status, flag_comment], api_name="flag")
     # Sessions are answered in parallel: everything a turn shares through the Coach is safe to share
@@ -135,6 +134,13 @@ def create_app(coach: Coach, store: FeedbackStore | None = None) -> gr.Blocks:
     quiet_queue_analytics()
     app.queue(default_concurrency_limit=coach.settings.ui_concurrency, status_update_rate=QUEUE_STATUS_EVERY_S)
     return app
+
+
+def one_pass_event(register: Callable[..., Any], fn: Callable[..., Any], inputs: Any, outputs: Sequence[Any],
+                   **kwargs: Any) -> Any:
+    """`register(fn, inputs, outputs, **kwargs)` (an event listener such as `clear.click`) for a busy
+    event: `fn` postprocesses its own outputs (`in_one_pass`) and Gradio's per-output pass is off."""
+    return register(in_one_pass(fn, outputs), inputs, outputs, postprocess=False, **kwargs)
 
 
 def in_one_pass(fn: Callable[..., Any], outputs: Sequence[Any]) -> Callable[..., Any]:
