@@ -15,6 +15,7 @@ the collection and in manifest.json, CURRENT pointer) so `query` opens it exactl
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import shutil
 import time
@@ -192,7 +193,9 @@ def cmd_query(work: Path, questions_file: Path, repeat: int, asks: int, max_quer
     def new_question():
         """A retriever that has not seen the question yet: a retriever remembers query vectors, so after
         the warm-up pass `r.retrieve` would time a cache hit instead of the question's e5 embedding."""
-        return HybridRetriever.from_settings(index, emb, settings)
+        if retriever == "legacy":  # remembers no vectors (and would rebuild its BM25)
+            return r
+        return dataclasses.replace(r)  # the same settings and index; a new query-vector cache
 
     for _ in range(repeat):
         for q, d in zip(qs, diags, strict=True):
