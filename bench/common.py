@@ -169,9 +169,33 @@ def median(xs: list[float]) -> float:
 
 
 # --- environments and measured subprocesses ------------------------------------------------------
+CODE_ENV = "BENCH_CODE"  # a folder whose `assistant` package the measured processes import (`bench.run --before`)
+
+
+def code_dir() -> Path:
+    """Where measured processes start: the repository, or with `--before` the folder that puts the
+    earlier checkout's `assistant` package first (`python -m` puts its working folder first on sys.path)."""
+    return Path(os.environ[CODE_ENV]) if os.environ.get(CODE_ENV) else ROOT
+
+
+def code_folder(checkout: Path, where: Path) -> Path:
+    """A folder holding `assistant` from `checkout` and this bench: measured processes started there
+    (and with it first on PYTHONPATH) run the earlier code under the same measurements."""
+    where.mkdir(parents=True, exist_ok=True)
+    for name, target in (("assistant", Path(checkout).resolve() / "assistant"), ("bench", ROOT / "bench")):
+        if not target.is_dir():
+            raise FileNotFoundError(f"{target} is not a folder: --before wants a checkout of this repository")
+        link = where / name
+        if not link.exists():
+            link.symlink_to(target, target_is_directory=True)
+    return where
+
+
 def clean_env(**extra: str) -> dict[str, str]:
     """The caller's environment without CTO_COACH_* settings, offline, no telemetry, plus `extra`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CTO_COACH_")}
+    if env.get(CODE_ENV):
+        env["PYTHONPATH"] = os.pathsep.join(x for x in (env[CODE_ENV], env.get("PYTHONPATH", "")) if x)
     env.update({"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "ANONYMIZED_TELEMETRY": "False",
                 "GRADIO_ANALYTICS_ENABLED": "False", "TOKENIZERS_PARALLELISM": "false", "PYTHONUNBUFFERED": "1"})
     env.update(extra)
@@ -203,8 +227,9 @@ class Measured:
     stderr: str
 
 
-def run_measured(cmd: list[str], env: dict[str, str], timeout: float = 300, cwd: Path = ROOT) -> Measured:
+def run_measured(cmd: list[str], env: dict[str, str], timeout: float = 300, cwd: Path | None = None) -> Measured:
     """Run `cmd`, timing its first output and its exit; peak RSS from wait4 (like /usr/bin/time -v)."""
+    cwd = cwd or code_dir()
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     first: list[float] = []

@@ -16,7 +16,8 @@ environment variable BENCH_PROTO (comma-separated), read by every bench worker a
            (measured: no gain, the imports hold the GIL)
   legacyui not a fix: the web UI as it was before issue 14 (with CTO_COACH_UI_CONCURRENCY=1): every
            Delta of the coach (one per line of an extractive answer) re-sent as an update of the whole
-           chat; `bench.run` serves it beside the current UI and loads both in the same run
+           chat, and every output postprocessed by Gradio one component at a time (no `in_one_pass`);
+           `bench.run` serves it beside the current UI and loads both in the same run
   legacy   not a fix: the retrieval stack before bm25s (every chunk read at open, numpy BM25 rebuilt in
            every process; bench/legacy.py), for `bench.run --retriever legacy,bm25s`
 
@@ -111,6 +112,13 @@ def patch_legacy_ui() -> None:
 
     handlers.SentencePacer = _EveryPiece  # type: ignore[misc,assignment]
     handlers.ChatHandlers.streams_drafts = property(lambda self: True)  # type: ignore[method-assign,assignment]
+    # Gradio's own input and output processing, each component in a worker-thread trip of its own.
+    from assistant.app.ui import app
+
+    def gradio_passes(register, fn, inputs, outputs, preprocess=True, **kwargs):
+        return register(fn, inputs, outputs, **kwargs)
+
+    app.one_pass_event = gradio_passes  # type: ignore[assignment]
 
 
 # --- overlap gradio import with the coach build ----------------------------------------------------------

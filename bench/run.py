@@ -19,6 +19,7 @@ Benchmarks are never tests: nothing here fails `make test`. Exit code is 0 unles
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -31,9 +32,11 @@ import traceback
 from pathlib import Path
 
 from .common import (
+    CODE_ENV,
     RESULTS_DIR,
     ROOT,
     cli_cmd,
+    code_folder,
     load_questions,
     median,
     run_measured,
@@ -61,11 +64,13 @@ def loadavg() -> list[float]:
         return []
 
 
-def git_commit() -> str:
+def git_commit(root: Path = ROOT) -> str:
     try:
-        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, timeout=10)
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "assistant"], cwd=ROOT, capture_output=True,
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "assistant"], cwd=root, capture_output=True,
                                text=True, timeout=10).stdout.strip()
+        if out.returncode != 0:
+            return Path(root).name  # an exported copy (`git archive`) rather than a checkout
         return out.stdout.strip() + ("+dirty(assistant)" if dirty else "")
     except Exception:
         return "unknown"
@@ -79,17 +84,48 @@ def part_index_ours(state: Path) -> dict:
     return {"seconds": round(m.exit_s, 2), "maxrss_mb": round(m.maxrss_mb, 1), "summary": m.stdout.strip()}
 
 
-def part_cold_ask(state: Path, repeat: int) -> dict:
-    runs = []
+@contextlib.contextmanager
+def code_of(folder: Path | None):
+    """Measured processes started in the block run the code of `folder` (see `common.code_folder`), or
+    this checkout's with None."""
+    saved = os.environ.get(CODE_ENV)
+    if folder is None:
+        os.environ.pop(CODE_ENV, None)
+    else:
+        os.environ[CODE_ENV] = str(folder)
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop(CODE_ENV, None)
+        else:
+            os.environ[CODE_ENV] = saved
+
+
+def interleaved(variants: dict[str, Path | None], repeat: int, one_run) -> dict[str, list]:
+    """`repeat` runs of each variant (name -> code folder), alternating A B A B so machine load hits
+    every variant alike."""
+    runs: dict[str, list] = {v: [] for v in variants}
     for _ in range(repeat):
-        m = run_measured(cli_cmd("ask", ASK_Q, "--json"), state_env(state), timeout=120)
-        if m.rc != 0:
-            raise RuntimeError(f"cto-coach ask failed (rc {m.rc}): {m.stderr[-2000:]}")
-        answer = json.loads(m.stdout)
-        ok = answer.get("stage") == ASK_STAGE and bool(answer.get("citations")) and "[1]" in answer.get("answer", "")
-        runs.append({"answer_s": round(m.first_output_s or m.exit_s, 3), "exit_s": round(m.exit_s, 3),
-                     "cpu_s": round(m.cpu_s, 2), "maxrss_mb": round(m.maxrss_mb, 1), "answer_ok": ok})
-    return _medians(runs, ["answer_s", "exit_s", "cpu_s", "maxrss_mb"])
+        for name, folder in variants.items():
+            with code_of(folder):
+                runs[name].append(one_run())
+    return runs
+
+
+def cold_ask_once(state: Path) -> dict:
+    m = run_measured(cli_cmd("ask", ASK_Q, "--json"), state_env(state), timeout=120)
+    if m.rc != 0:
+        raise RuntimeError(f"cto-coach ask failed (rc {m.rc}): {m.stderr[-2000:]}")
+    answer = json.loads(m.stdout)
+    ok = answer.get("stage") == ASK_STAGE and bool(answer.get("citations")) and "[1]" in answer.get("answer", "")
+    return {"answer_s": round(m.first_output_s or m.exit_s, 3), "exit_s": round(m.exit_s, 3),
+            "cpu_s": round(m.cpu_s, 2), "maxrss_mb": round(m.maxrss_mb, 1), "answer_ok": ok}
+
+
+def part_cold_ask(state: Path, repeat: int, variants: dict[str, Path | None]) -> dict[str, dict]:
+    runs = interleaved(variants, repeat, lambda: cold_ask_once(state))
+    return {v: _medians(rs, ["answer_s", "exit_s", "cpu_s", "maxrss_mb"]) for v, rs in runs.items()}
 
 
 def _medians(runs: list[dict], keys: list[str]) -> dict:
@@ -118,7 +154,10 @@ def part_baseline(work: Path, questions_file: Path, repeat: int, warm_repeat: in
     return {"build": build, "warm": warm, "cold_ask": _medians(runs, ["answer_s", "exit_s", "cpu_s", "maxrss_mb"])}
 
 
-def part_scale(work: Path, cache: Path | None, questions_file: Path, sizes: list[int], repeat: int, asks: int) -> dict:
+def part_scale(work: Path, cache: Path | None, questions_file: Path, sizes: list[int], repeat: int, asks: int,
+               variants: dict[str, Path | None], legacy: bool) -> dict:
+    """Per size: a synthetic store (cached), then query processes of each variant (and of the pre-bm25s
+    stack with `legacy`), alternating; with more than one, two processes each and their medians."""
     out = {}
     for n in sizes:
         where = (cache / f"scale-{n}-seed7-{CACHE_VERSION}") if cache else (work / f"scale-{n}")
@@ -131,12 +170,41 @@ def part_scale(work: Path, cache: Path | None, questions_file: Path, sizes: list
             log(f"scale {n}: building a synthetic store")
             build, _ = run_worker("scale", ["build", "--work", str(where), "--n", str(n)], timeout=1800)
             meta_file.write_text(json.dumps(build))
-        log(f"scale {n}: querying")
         qargs = ["query", "--work", str(where), "--questions", str(questions_file), "--repeat", str(repeat),
                  "--asks", str(asks), "--max-queries", "60" if n >= 50_000 else "0"]
-        query, _ = run_worker("scale", qargs, timeout=1800)
-        out[str(n)] = {"build": build, "query": query}
+        kinds = [(name, folder, "bm25s") for name, folder in variants.items()]
+        if legacy:
+            kinds.insert(0, ("legacy", None, "legacy"))
+        runs: dict[str, list[dict]] = {name: [] for name, _, _ in kinds}
+        for _ in range(2 if len(kinds) > 1 else 1):
+            for name, folder, retriever in kinds:
+                log(f"scale {n}: querying ({name})")
+                with code_of(folder):
+                    runs[name].append(run_worker("scale", [*qargs, "--retriever", retriever], timeout=1800)[0])
+        entry: dict = {"build": build}
+        for name, rs in runs.items():
+            entry["query" if name == "current" else f"query_{name}"] = _median_run(rs)
+        out[str(n)] = entry
     return out
+
+
+def _median_run(runs: list[dict]) -> dict:
+    """The first query process's result, its headline figures replaced by the medians over the processes."""
+    if len(runs) == 1:
+        return runs[0]
+    best = dict(runs[0])
+    for key in ("open_index_s", "bm25_build_s", "first_retrieve_s", "ready_s", "maxrss_mb", "embedder_load_s"):
+        if all(key in r for r in runs):
+            best[key] = round(median([r[key] for r in runs]), 3)
+    best["ms"] = {k: {**v, **{p: round(median([r["ms"][k][p] for r in runs]), 2) for p in ("p50", "p95", "p99")
+                              if all(k in r["ms"] and p in r["ms"][k] for r in runs)}}
+                  for k, v in runs[0]["ms"].items()}
+    best["rss_end_mb"] = {k: round(median([r["rss_end_mb"][k] for r in runs]), 1) for k in runs[0]["rss_end_mb"]}
+    if all("ask_ms" in r for r in runs):
+        best["ask_ms"] = {**runs[0]["ask_ms"], **{p: round(median([r["ask_ms"][p] for r in runs]), 2)
+                                                  for p in ("p50", "p95")}}
+    best["processes"] = len(runs)
+    return best
 
 
 # --- main ---------------------------------------------------------------------------------------------
@@ -158,6 +226,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--asks", type=int, default=None, help="full answers timed per scale size (10; quick 5)")
     ap.add_argument("--proto", default="", help="apply prototype fixes from bench/proto.py everywhere "
                     "(e.g. josa,bm25np,lean,threads1) to measure them against a plain run")
+    ap.add_argument("--before", type=Path, default=None, help="a checkout of this repository with the code before "
+                    "a change (e.g. a git worktree of main): warm, cold, serve, load and scale run its `assistant` "
+                    "beside this one's, interleaved, under the same measurements (results under \"before\")")
+    ap.add_argument("--retriever", default="bm25s", help="scale only: legacy,bm25s adds the pre-bm25s retrieval "
+                    "stack (bench/legacy.py: every chunk read at open, BM25 rebuilt per process)")
     ap.add_argument("--no-cache", action="store_true", help="rebuild the synthetic scale stores")
     ap.add_argument("--keep", action="store_true", help="keep the temporary work folder")
     ap.add_argument("--out", type=Path, default=None, help="JSON file (default bench/results/<timestamp>.json)")
@@ -173,6 +246,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.ui = [x for x in args.ui.split(",") if x]
     args.asks = args.asks if args.asks is not None else (5 if q else 10)
     args.parts = [p for p in args.only.split(",") if p]
+    args.legacy_retriever = "legacy" in args.retriever.split(",")
     unknown = set(args.parts) - set(PARTS)
     if unknown:
         ap.error(f"unknown part(s) {', '.join(sorted(unknown))}; known: {', '.join(PARTS)}")
@@ -202,11 +276,16 @@ def main(argv: list[str] | None = None) -> int:
     (work / "state" / "data").mkdir(parents=True)
     questions, source = load_questions()
     save_questions(questions, work / "questions.jsonl")
+    args.variants = {"current": None}
+    if args.before is not None:
+        args.variants = {"before": code_folder(args.before, work / "before-code"), "current": None}
 
     r: dict = {"meta": {"started": time.strftime("%Y-%m-%d %H:%M:%S"), "commit": git_commit(), "cpus": os.cpu_count(),
                         "python": platform.python_version(), "loadavg_before": loadavg(), "questions": len(questions),
                         "question_source": source, "quick": args.quick, "repeat": args.repeat,
                         "warm_repeat": args.warm_repeat, "parts": parts, "proto": os.environ.get("BENCH_PROTO", ""),
+                        "before": ({"path": str(args.before), "commit": git_commit(args.before)}
+                                   if args.before is not None else None),
                         "omp_env": {k: os.environ[k] for k in ("OMP_NUM_THREADS", "OMP_WAIT_POLICY", "GOMP_SPINCOUNT")
                                     if k in os.environ}},
                "errors": {}}
@@ -249,11 +328,21 @@ def run_parts(r: dict, args: argparse.Namespace, work: Path, questions: list) ->
     built = attempt(r, "build our index", lambda: part_index_ours(state))
     if built is None:
         raise SystemExit("cannot build the index; see above")
+    before = r.setdefault("before", {}) if "before" in args.variants else None
     if "warm" in parts:
-        r["warm"] = attempt(r, "warm", lambda: run_worker("warm", ["--state", str(state), "--questions", str(qfile),
-                                                                    "--repeat", str(args.warm_repeat)])[0])
+        def warm() -> dict[str, dict]:
+            wargs = ["--state", str(state), "--questions", str(qfile), "--repeat", str(args.warm_repeat)]
+            return {v: rs[0] for v, rs in interleaved(args.variants, 1, lambda: run_worker("warm", wargs)[0]).items()}
+
+        res = attempt(r, "warm", warm) or {}
+        r["warm"] = res.get("current")
+        if before is not None:
+            before["warm"] = res.get("before")
     if "cold" in parts:
-        r["cold"] = attempt(r, "cold ask", lambda: part_cold_ask(state, args.repeat))
+        res = attempt(r, "cold ask", lambda: part_cold_ask(state, args.repeat, args.variants)) or {}
+        r["cold"] = res.get("current")
+        if before is not None:
+            before["cold"] = res.get("before")
     if "baseline" in parts:
         r["baseline"] = attempt(r, "baseline", lambda: part_baseline(work, qfile, args.repeat, args.warm_repeat))
     if "serve" in parts:
@@ -267,24 +356,41 @@ def run_parts(r: dict, args: argparse.Namespace, work: Path, questions: list) ->
     if "scale" in parts:
         cache = None if args.no_cache else RESULTS_DIR / ".cache"
         r["scale"] = attempt(r, "scale", lambda: part_scale(work, cache, qfile, args.sizes, 1 if args.quick else 2,
-                                                            args.asks))
+                                                            args.asks, args.variants, args.legacy_retriever))
+    if before is not None and not before:
+        del r["before"]
 
 
 def part_serve(r: dict, args: argparse.Namespace, state: Path, questions: list) -> None:
     """`cto-coach serve` cold start, then the concurrent sessions against that server."""
     from . import serve as srv
 
-    server = None
+    kept: dict[str, srv.Server] = {}
 
-    def serve_part():
-        nonlocal server
-        res, server = srv.cold_serve(state, args.repeat)
-        return res
+    def serve_part() -> dict[str, dict]:
+        """Cold starts of every variant, alternating; each variant's last server stays up for the load."""
+        def one() -> tuple[dict, srv.Server]:
+            s = srv.start_server(state)
+            return {"ready_s": round(s.ready_s or 0.0, 3), "first_answer_s": round(s.first_answer_s or 0.0, 3),
+                    "ready_cpu_s": round(s.ready_cpu_s or 0.0, 2), "peak_rss_mb": round(s.peak_rss_mb(), 1)}, s
 
-    r["serve"] = attempt(r, "serve cold start", serve_part)
-    if server is None:
+        out: dict[str, dict] = {}
+        for name, rs in interleaved(args.variants, args.repeat, one).items():
+            for _, s in rs[:-1]:
+                s.stop()
+            kept[name] = rs[-1][1]
+            out[name] = srv.serve_summary([x for x, _ in rs])
+        return out
+
+    res = attempt(r, "serve cold start", serve_part) or {}
+    r["serve"] = res.get("current")
+    if "before" in res:
+        r["before"]["serve"] = res["before"]
+    if "current" not in kept:
+        for s in kept.values():
+            s.stop()
         return
-    servers = {"current": server}
+    servers = dict(kept)
     try:
         if "load" in args.parts:
             if "legacy" in args.ui:  # the pre-issue-14 web UI over the same index, loaded in the same run
@@ -299,6 +405,8 @@ def part_serve(r: dict, args: argparse.Namespace, state: Path, questions: list) 
                     r["load"][str(n)] = res["current"]
                     if "legacy" in res:
                         r["load_legacy"][str(n)] = res["legacy"]
+                    if "before" in res:
+                        r["before"].setdefault("load", {})[str(n)] = res["before"]
             if not r["load_legacy"]:
                 del r["load_legacy"]
     finally:

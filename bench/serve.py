@@ -22,7 +22,7 @@ from pathlib import Path
 
 from assistant.text import MARKER
 
-from .common import ROOT, Question, cli_cmd, median, proc_cpu_s, state_env, summarize, tree_peak_rss_mb
+from .common import Question, cli_cmd, code_dir, median, proc_cpu_s, state_env, summarize, tree_peak_rss_mb
 
 FIRST_Q = "직원 20명인데 CTO로서 뭘 해야 하죠?"
 FIRST_STAGE = 2
@@ -77,7 +77,7 @@ def start_server(state: Path, timeout: float = 120, *, legacy_ui: bool = False) 
         extra |= {**LEGACY_UI_ENV, "BENCH_PROTO": proto}
     env = state_env(state, **extra)
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cli_cmd("serve", proto=proto), env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
+    proc = subprocess.Popen(cli_cmd("serve", proto=proto), env=env, cwd=code_dir(), stdout=subprocess.DEVNULL,
                             stderr=open(log, "wb"))  # noqa: SIM115
     server = Server(proc, f"http://127.0.0.1:{port}/", t0, log)
     deadline = t0 + timeout
@@ -102,25 +102,10 @@ def start_server(state: Path, timeout: float = 120, *, legacy_ui: bool = False) 
     return server
 
 
-def cold_serve(state: Path, repeat: int) -> tuple[dict, Server]:
-    """`repeat` cold starts; the last server is left running (for the load test) and returned."""
-    runs = []
-    server = None
-    for i in range(repeat):
-        server = start_server(state)
-        runs.append({"ready_s": round(server.ready_s, 3), "first_answer_s": round(server.first_answer_s, 3),
-                     "ready_cpu_s": round(server.ready_cpu_s or 0.0, 2),
-                     "peak_rss_mb": round(server.peak_rss_mb(), 1)})
-        if i < repeat - 1:
-            server.stop()
-    assert server is not None
-    return {
-        "runs": runs,
-        "ready_s": round(median([r["ready_s"] for r in runs]), 3),
-        "first_answer_s": round(median([r["first_answer_s"] for r in runs]), 3),
-        "ready_cpu_s": round(median([r["ready_cpu_s"] for r in runs]), 2),
-        "peak_rss_mb": round(median([r["peak_rss_mb"] for r in runs]), 1),
-    }, server
+def serve_summary(runs: list[dict]) -> dict:
+    """Medians of cold starts (each a dict of ready_s, first_answer_s, ready_cpu_s, peak_rss_mb)."""
+    return {"runs": runs, **{k: round(median([r[k] for r in runs]), 3 if k.endswith("_s") else 1)
+                             for k in ("ready_s", "first_answer_s", "ready_cpu_s", "peak_rss_mb")}}
 
 
 # --- answer checks -------------------------------------------------------------------------------

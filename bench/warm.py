@@ -2,9 +2,11 @@
 
     python -m bench.warm --state DIR --questions FILE --repeat 3 --out result.json
 
-Builds the pipeline once (`Coach.from_settings`), answers every question once untimed (warm-up),
-then `--repeat` timed passes. Total = wall time around `Coach.ask`; the split comes from
-`Answer.timings_ms` (diagnosis, retrieval, compose).
+Builds the pipeline once (`Coach.from_settings`), answers one question outside the set, then every
+question once (timed as `first_ms`: a question new to this process, so its e5 embedding included),
+then `--repeat` timed passes (`total_ms`: questions asked before, whose query vectors the coach
+remembers). Total = wall time around `Coach.ask`; the split comes from `Answer.timings_ms`
+(diagnosis, retrieval, compose).
 """
 
 from __future__ import annotations
@@ -49,8 +51,12 @@ def main(argv: list[str] | None = None) -> int:
     hits: dict[str, dict[str, list]] = {}
     every = [c.text for c in coach.retriever.chunks]
     per_question = []
-    for q in questions:  # warm-up pass; also the hit@3 and answer checks
+    first: list[float] = []
+    coach.ask("warm-up: 우리 팀은 몇 단계인가요?")  # one-time lazy work, outside the timed questions
+    for q in questions:  # first pass: new questions; also the hit@3 and answer checks
+        t = time.perf_counter()
         a = coach.ask(q.question, q.history)
+        first.append((time.perf_counter() - t) * 1e3)
         if q.gold_evidence and q.expect != "refuse":
             top3 = [p.chunk.text for p in a.passages[:3]]
             h = hits.setdefault(q.lang, {"strict": [], "relaxed": []})
@@ -80,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         "questions": len(questions),
         "repeat": args.repeat,
         "total_ms": summarize(total),
+        "first_ms": summarize(first),
         "parts_ms": {k: summarize(v) for k, v in parts.items()},
         "by_kind_ms": {k: summarize(v) for k, v in sorted(by_kind.items())},
         "slowest": [{"ms": round(ms, 1), "id": i, "kind": k} for ms, i, k in slowest[:8]],

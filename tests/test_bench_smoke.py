@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -115,3 +116,43 @@ def test_report_shows_the_legacy_ui_beside_the_current_one():
     assert r["targets"]["ui_p95_20_ms"]["met"] is True
     text = run.render(r)
     assert " 20 legacy" in text and " 20 current" in text and "current/legacy: throughput 2.50×" in text
+
+
+def test_before_runs_the_earlier_checkouts_assistant_under_this_bench(tmp_path):
+    """`--before DIR`: a process started by the bench imports DIR's `assistant` (and this `bench`)."""
+    import sys
+
+    checkout = tmp_path / "earlier"
+    (checkout / "assistant").mkdir(parents=True)
+    (checkout / "assistant" / "__init__.py").write_text("EARLIER = True\n")
+    folder = common.code_folder(checkout, tmp_path / "code")
+    probe = [sys.executable, "-c", "import assistant, bench; print(getattr(assistant, 'EARLIER', False), bench.__file__)"]
+    with run.code_of(folder):
+        before = common.run_measured(probe, common.clean_env(), timeout=60)
+    after = common.run_measured(probe, common.clean_env(), timeout=60)
+    assert before.stdout.split()[0] == "True" and after.stdout.split()[0] == "False"
+    assert {Path(x.stdout.split()[1]).resolve() for x in (before, after)} == {common.ROOT / "bench" / "__init__.py"}
+    with pytest.raises(FileNotFoundError):
+        common.code_folder(tmp_path / "missing", tmp_path / "code2")
+
+
+def test_report_shows_before_and_after_side_by_side():
+    def scale(ready, rss):
+        ms = {k: {"p50": 30.0, "p95": 45.0} for k in ("retrieve", "retrieve_no_stage", "embed", "dense", "bm25")}
+        return {"ready_s": ready, "maxrss_mb": rss, "ms": ms, "open_index_s": 0.5, "bm25_build_s": 0.0,
+                "rss_end_mb": {"RssAnon": 250.0, "RssFile": 200.0}}
+
+    r = {"meta": {"started": "now", "commit": "after1", "cpus": 2, "loadavg_before": [0.1], "questions": 3,
+                  "question_source": "t", "before": {"commit": "before1"}},
+         "warm": {"questions": 3, "repeat": 1, "total_ms": {"p50": 10.0, "p95": 20.0, "p99": 30.0}, "parts_ms": {},
+                  "by_kind_ms": {}},
+         "before": {"warm": {"total_ms": {"p50": 12.0, "p95": 24.0}}},
+         "scale": {"100000": {"build": {"insert_chunks_per_s": 1.0}, "query": scale(1.0, 500.0),
+                              "query_before": scale(1.2, 550.0)}},
+         "errors": {}}
+    r["targets"] = run.evaluate_targets(r)
+    assert r["targets"]["ready_100k_s"]["met"] is True and r["targets"]["rss_100k_mb"]["met"] is False
+    text = run.render(r)
+    assert "Before (before1) and after (after1)" in text
+    assert re.search(r"warm answer p95 ms\s+24\.00\s+20\.00\s+0\.83×", text)
+    assert re.search(r"100000: peak RSS MB\s+550\.00\s+500\.00", text)

@@ -475,3 +475,58 @@ def test_session_state_stays_bounded(handlers, monkeypatch):
     assert [t["turn"] for t in state["turns"]] == [2, 3] and state["turns"][-1]["msg_index"] == 5
     assert 'id="cite-3-1"' in out[2] and 'id="cite-1-1"' not in out[2]
     assert out[3]["stage"] == 4 and len(state["history"]) == 6
+
+
+def test_outputs_postprocessed_in_one_pass_are_what_gradio_sends_itself():
+    """`in_one_pass` + `postprocess=False` sends exactly what Gradio's own per-component postprocessing
+    sends: a chat, HTML, JSON, a textbox, a dropdown property update and session state, through a
+    served app and its queue (the same function registered both ways), for a plain function and a
+    generator (an LLM's streamed draft)."""
+    import gradio as gr
+    from gradio_client import Client
+
+    from assistant.app.ui.app import in_one_pass
+
+    def reply(message, state):
+        state = {**(state or {}), "n": (state or {}).get("n", 0) + 1}
+        chat = [{"role": "user", "content": message}, {"role": "assistant", "content": f"**{message}** [1] <b>x</b>"}]
+        return "", chat, f"<p>{message}</p>", {"answer": message, "stage": 2}, \
+            gr.update(choices=[("[1] a", "0:1")], value="0:1"), state
+
+    def streamed(message, state):
+        for i in range(3):
+            yield reply(f"{message} {i}", state)
+
+    with gr.Blocks() as app:
+        msg, chat, html_out, answer = gr.Textbox(), gr.Chatbot(), gr.HTML(), gr.JSON()
+        choice, state = gr.Dropdown([], allow_custom_value=False), gr.State({})
+        outs = [msg, chat, html_out, answer, choice, state]
+        gr.on([], reply, [msg, state], outs, api_name="plain")
+        gr.on([], in_one_pass(reply, outs), [msg, state], outs, api_name="one_pass", postprocess=False)
+        gr.on([], streamed, [msg, state], outs, api_name="plain_stream")
+        gr.on([], in_one_pass(streamed, outs), [msg, state], outs, api_name="one_pass_stream", postprocess=False)
+    app.queue()
+    _, url, _ = app.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True)
+    try:
+        client = Client(url, verbose=False)
+        question = "직원 25명 & <팀>"
+        assert client.predict(question, api_name="/one_pass") == client.predict(question, api_name="/plain")
+        plain = list(client.submit(question, api_name="/plain_stream"))
+        one_pass = list(client.submit(question, api_name="/one_pass_stream"))
+        assert one_pass == plain and len(plain) == 3
+    finally:
+        app.close()
+
+
+def test_busy_events_postprocess_in_the_answering_thread(ui_coach, tmp_path):
+    """The chat (browser and /chat) and clear events are registered with postprocess=False and their
+    function postprocesses itself (`in_one_pass`); /chat also skips its JSON inputs' preprocessing
+    (a JSON component passes its value through as it is)."""
+    from assistant.app.ui import create_app
+
+    app = create_app(ui_coach, FeedbackStore(tmp_path / "f.jsonl"))
+    fns = {fn.api_name or fn.name: fn for fn in app.fns.values()}
+    for name in ("chat", "clear"):
+        assert fns[name].postprocess is False and hasattr(fns[name].fn, "__wrapped__"), name
+    assert fns["chat"].preprocess is False
+    assert all(type(b).__name__ in ("JSON", "State") for b in fns["chat"].inputs)

@@ -86,3 +86,24 @@ def test_the_bundled_engine_embeds_from_many_threads_at_once(embeddings):
     for t in threads:
         t.join(300)
     assert not wrong, wrong[:3]
+
+
+def test_a_query_runs_on_one_thread_of_its_caller_and_gives_the_same_vector(embeddings):
+    """Queries are embedded on one OpenMP thread (set for the calling thread only), batches on every
+    core; the vector does not depend on how many threads computed it."""
+    import threading
+
+    threads = embeddings.threads
+    if not threads.available:
+        pytest.skip("the e5 engine does not run on libgomp here")
+    q = "직원 20명인데 CTO로서 뭘 해야 하죠?"
+    threads.use(2)
+    two = embeddings._model.query(q).tolist()
+    assert embeddings.embed_query(q) == two and threads.current() == 1
+    seen: list[int | None] = []
+    other = threading.Thread(target=lambda: seen.append(threads.current()))
+    other.start()
+    other.join()
+    assert seen[0] != 1 or embeddings._batch_threads == 1  # another thread keeps the runtime's default
+    embeddings.embed_documents(["성장기 CTO"])
+    assert threads.current() == embeddings._batch_threads

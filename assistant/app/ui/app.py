@@ -7,11 +7,14 @@ this sentence", and a Stages tab. Styles and the marker script live in static/ (
 
 from __future__ import annotations
 
+import functools
 import html
+import inspect
 import json
 import os
+from collections.abc import Callable, Iterator, Sequence
 from importlib import resources
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from assistant.app.ui.api import chat_endpoint, quiet_blocks
 from assistant.app.ui.handlers import STAGES_EN, STAGES_KO, ChatHandlers, gradio, new_state
@@ -105,21 +108,23 @@ def create_app(coach: Coach, store: FeedbackStore | None = None) -> gr.Blocks:
 
         outputs = [msg, chat, evidence, answer_json, flag_choice, state]
         # An LLM's draft streams (a generator); an extractive answer is one result (a plain function).
+        # The busy events postprocess their outputs in the thread that answered (`in_one_pass`).
         chat_fn = h.respond if h.streams_drafts else h.answer
-        asked = gr.on([msg.submit, send.click], chat_fn, [msg, chat, stage, state], outputs,
-                      api_visibility="private")  # the browser's; API clients use /chat below
+        asked = one_pass_event(functools.partial(gr.on, [msg.submit, send.click]), chat_fn, [msg, chat, stage, state],
+                               outputs, api_visibility="private")  # the browser's; API clients use /chat below
         # /chat takes plain JSON and validates it itself (api.py): Gradio's components would
-        # stringify a number as the message and print a traceback for a malformed chat.
+        # stringify a number as the message and print a traceback for a malformed chat. A JSON
+        # component's preprocessing returns its value as it is, so it is skipped (a thread hop each).
         api_in = [gr.JSON(visible=False, label=name) for name in ("message", "history", "stage")]
         chat_api, chat_check = chat_endpoint(h)
-        gr.on([], chat_api, [*api_in, state], outputs, api_name="chat", validator=chat_check)
+        one_pass_event(functools.partial(gr.on, []), chat_api, [*api_in, state], outputs, api_name="chat",
+                       validator=chat_check, preprocess=False)
         # The Stages tab follows the language of the last question (and the user's own choice).
-        asked.then(h.stages_language, [state, stages_lang], [stages_lang], api_visibility="private")
+        one_pass_event(asked.then, h.stages_language, [state, stages_lang], [stages_lang], api_visibility="private")
         stages_lang.change(h.stages_html, [stages_lang], [stages_html], api_visibility="private")
-        clear.click(h.clear, None, [chat, evidence, answer_json, flag_choice, state, feedback_status],
-                    api_name="clear")
-        chat.clear(h.clear, None, [chat, evidence, answer_json, flag_choice, state, feedback_status],
-                   api_visibility="private")
+        cleared = [chat, evidence, answer_json, flag_choice, state, feedback_status]
+        one_pass_event(clear.click, h.clear, None, cleared, api_name="clear")
+        one_pass_event(chat.clear, h.clear, None, cleared, api_visibility="private")
         chat.like(like, [state], [feedback_status], api_visibility="private")
         flag_btn.click(h.flag, [flag_choice, flag_comment, state], [feedback_status, flag_comment], api_name="flag")
     # Sessions are answered in parallel: everything a turn shares through the Coach is safe to share
@@ -129,6 +134,60 @@ def create_app(coach: Coach, store: FeedbackStore | None = None) -> gr.Blocks:
     quiet_queue_analytics()
     app.queue(default_concurrency_limit=coach.settings.ui_concurrency, status_update_rate=QUEUE_STATUS_EVERY_S)
     return app
+
+
+def one_pass_event(register: Callable[..., Any], fn: Callable[..., Any], inputs: Any, outputs: Sequence[Any],
+                   **kwargs: Any) -> Any:
+    """`register(fn, inputs, outputs, **kwargs)` (an event listener such as `clear.click`) for a busy
+    event: `fn` postprocesses its own outputs (`in_one_pass`) and Gradio's per-output pass is off."""
+    return register(in_one_pass(fn, outputs), inputs, outputs, postprocess=False, **kwargs)
+
+
+def in_one_pass(fn: Callable[..., Any], outputs: Sequence[Any]) -> Callable[..., Any]:
+    """`fn` with each of its results postprocessed by its output component right after it returns, in
+    the worker thread that ran it. For an event registered with `postprocess=False`.
+
+    Gradio postprocesses an event's outputs one component at a time, each in a trip through its
+    worker-thread pool (`anyio.to_thread.run_sync`): for the chat's six outputs that is four more
+    thread hand-offs after the answer itself, each waking a worker and then the event loop. Under 20
+    sessions on two cores those hand-offs, not the work in them, were the largest single cost in the
+    server (py-spy --gil: ~17% of the time the GIL was held went to waking worker threads). Here the
+    same `Component.postprocess` calls run in the thread that already holds the result, and Gradio
+    sends what they return as it is (`postprocess=False`), so the browser and API clients receive the
+    same data. Session state passes through untouched, and a `gr.update(...)` too (Gradio applies a
+    property update itself, with or without postprocessing)."""
+    comps = [None if getattr(c, "stateful", False) else c for c in outputs]
+    single = len(comps) == 1
+
+    def post(results: Any) -> Any:
+        values = [results] if single else list(results)
+        out = [v if c is None or _is_update(v) else _serialized(c.postprocess(v))
+               for c, v in zip(comps, values, strict=True)]
+        return out[0] if single else tuple(out)
+
+    if inspect.isgeneratorfunction(fn):
+        @functools.wraps(fn)
+        def streamed(*args: Any) -> Iterator[Any]:
+            for results in fn(*args):
+                yield post(results)
+
+        return streamed
+
+    @functools.wraps(fn)
+    def once(*args: Any) -> Any:
+        return post(fn(*args))
+
+    return once
+
+
+def _is_update(value: Any) -> bool:
+    return isinstance(value, dict) and value.get("__type__") == "update"
+
+
+def _serialized(value: Any) -> Any:
+    """A component's postprocessed value as Gradio sends it (its pydantic models dumped to plain data)."""
+    dump = getattr(value, "model_dump", None)
+    return dump() if callable(dump) else value
 
 
 def quiet_queue_analytics() -> None:
