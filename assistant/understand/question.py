@@ -53,7 +53,9 @@ _KO_YES_NO = re.compile(r"(?:나요|까요|가요|습니까|ㅂ니까|할까|일
 _WHO = re.compile(r"\bwho (?:said|says|wrote|writes|came up|is behind)|\b(?:original|source) (?:article|list|author|post)|"
                   r"\bthe blogger(?:'s)? (?:own|addition|opinion|view|take)|\b(?:hosang|jeon)\b.*\b(?:or|vs\.?)\b.*\b(?:blogger|mk)\b|"
                   r"\b(?:blogger|mk)\b.*\b(?:or|vs\.?)\b.*\b(?:hosang|jeon|original|source)\b|from the (?:original|source)|"
-                  r"누구의? (?:말|의견|생각|주장)|누가 (?:말|한|쓴|했)|(?:원문|원래|블로거|글쓴이)?\s*저자가 한|한 말(?:이에요|인가요|이야|이죠)|원문(?:에|의|에서|에 있|이에요|인가요|내용)|원래 글|블로거(?:의|가)? (?:의견|생각|말|추가|덧붙)|"
+                  r"누구의? (?:말|의견|생각|주장|거|것|표현|아이디어)|"
+                  r"\bwhose (?:point|idea|words?|phrase|term|view|claim|list)\b|"
+                  r"누가 (?:말|한|쓴|했)|(?:원문|원래|블로거|글쓴이)?\s*저자가 한|한 말(?:이에요|인가요|이야|이죠)|원문(?:에|의|에서|에 있|이에요|인가요|내용)|원래 글|블로거(?:의|가)? (?:의견|생각|말|추가|덧붙)|"
                   r"Hosang Jeon (?:글|의 글)|호상|글쓴이(?:의|가)? (?:의견|생각)|출처|"
                   r"\bdid (?:hosang|jeon|the (?:original )?author|the blogger|mk) (?:say|mention|write|talk|bring up)|"
                   r"(?:Hosang Jeon|Hosang|Jeon|원문 저자|원저자|블로거|글쓴이|MK)(?:이|가|은|는|도)?\s.{0,30}(?:했나요|했어요\?|말했|언급|얘기를? 했|썼)", re.I)

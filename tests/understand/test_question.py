@@ -363,3 +363,7 @@ def test_what_someone_else_says_is_asked_about_not_held(coach):
     q = coach.understand("We're 8 people. My cofounder thinks engineering culture is a luxury at our size. "
                          "Should I invest in it now?", [], None).understood
     assert q.qtype == "yes_no"
+
+
+def test_whose_words_is_an_attribution_question(coach):
+    assert coach.ask("'예비 유니콘'이라는 표현은 누구 거예요? 원문 저자인가요?").direct == "blogger"
