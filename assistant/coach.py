@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from assistant.answer import passage_choice as plan
 from assistant.answer.compose import (
@@ -49,7 +49,7 @@ from assistant.answer.verifier import SupportChecker
 from assistant.article.corpus import Corpus, load_corpus
 from assistant.article.profile import BLOGGER_AUTHOR, SOURCE_AUTHOR, STAGE_NAMES_KO, label
 from assistant.article.rendering import Rendering, load_renderings
-from assistant.errors import CoachError
+from assistant.errors import CoachError, IndexUnavailableError
 from assistant.search.bm25 import BM25
 from assistant.search.embeddings import embeddings_for
 from assistant.search.retrieval import HybridRetriever
@@ -78,6 +78,7 @@ def _no_steps(name: str, data: dict[str, Any]) -> None:
     pass
 
 log = logging.getLogger("cto_coach")
+T = TypeVar("T")
 
 
 @dataclass(kw_only=True)
@@ -171,7 +172,7 @@ class Coach:
             # The unit's own words find its chunk through BM25 (a few fetches by id); only if that misses
             # is every chunk read (chunks are fetched from Chroma, not held: a scan costs a read each).
             ranked = [cid for cid, _ in self.retriever.bm25.search(unit.text, 5)]
-            fetched = self.retriever.index.fetch(ranked)
+            fetched = self._on_live_index(lambda: self.retriever.index.fetch(ranked))
             candidates = [fetched[c] for c in ranked if c in fetched]
 
             def holds(chunk: Chunk) -> bool:
@@ -389,9 +390,21 @@ class Coach:
         vector = None
         if self.topics is not None and turn.query == turn.text:
             vector = self.topics.vector(turn.understood.topic_text).tolist()
-        turn.passages = self.retriever.retrieve(turn.query, self.settings.top_k, d.stage, d.stages, vector=vector,
-                                                english=not turn.korean)
+        turn.passages = self._on_live_index(lambda: self.retriever.retrieve(
+            turn.query, self.settings.top_k, d.stage, d.stages, vector=vector, english=not turn.korean))
         turn.lap("retrieval")
+
+    def _on_live_index(self, read: Callable[[], T]) -> T:
+        """Run a read of the index; if it fails because a rebuild published a newer generation and removed
+        the one this coach had open (it keeps only the live one and the one before), switch and read again.
+        A coach serving while `cto-coach index` runs twice would otherwise fail that query."""
+        try:
+            return read()
+        except IndexUnavailableError:
+            if not self.refresh():
+                raise
+            log.info("index generation replaced during a query; read again on the live one")
+            return read()
 
     def extractive_answer(self, question: str, diag: Diagnosis, passages: list[Passage]) -> AnswerBuilder:
         b = self.builder(is_korean(question))
