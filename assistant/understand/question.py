@@ -113,7 +113,8 @@ _ABOUT_ARTICLE = re.compile(r"글쓴이|저자|블로거|원문|이 글|글에�
 # "Jira, Linear, or SonarQube?"): the article never picks between tools or options.
 _CHOICE = re.compile(r"(?:까요|할래요|갈까요)[,\s]+\S.{0,40}(?:까요|할래요)\s*[?？]|"
                      r"\S+(?:랑|이랑|와|과|하고)\s+\S+\s*(?:중에?서?|중)\s*(?:뭐|뭘|어느|어떤|무엇)|"
-                     r"\b(?:which|what)\b[^?]{0,60}\b(?:or|vs\.?|versus)\b[^?]{1,40}\?|"
+                     # (not "…, or is that premature?": an "or" that opens a second yes/no clause)
+                     r"\b(?:which|what)\b[^?]{0,60}\b(?:or(?!\s+(?:is|are|was|should|would|do|does|did|can|could|will|not|am)\b)|vs\.?|versus)\b[^?]{1,40}\?|"
                      r"\w+,\s*\w+,?\s+or\s+\w+\s*\?|"
                    r"\b(?:use|pick|choose|go with|adopt|switch to|build (?:it |our \w+ |the \w+ )?(?:in|with|on))\s+(?:a |an |the )?"
                    r"[\w.+#-]+(?:\s[\w.+#-]+)?\s+or\s+(?:a |an |the )?[\w.+#-]+", re.I)

@@ -367,3 +367,10 @@ def test_what_someone_else_says_is_asked_about_not_held(coach):
 
 def test_whose_words_is_an_attribution_question(coach):
     assert coach.ask("'예비 유니콘'이라는 표현은 누구 거예요? 원문 저자인가요?").direct == "blogger"
+
+
+def test_an_or_that_opens_a_second_yes_no_clause_is_not_a_choice_between_options():
+    from assistant.understand.question import _CHOICE
+
+    assert _CHOICE.search("Which is better for us, Jira or Linear?")
+    assert not _CHOICE.search("Should I decide what we build first, or is that premature before we have users?")
