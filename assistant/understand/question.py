@@ -364,6 +364,13 @@ def quoted(text: str) -> list[str]:
     return [f for f in found if len(f) >= 2]
 
 
+# Who makes the choice, not which option to take ("Should I be the one deciding what database we use?",
+# "기술 스택은 누가 정해야 하나요?"): the article's "② 초기 기술 스택의 선정" says whose job it is.
+_WHO_DECIDES = re.compile(r"\bthe one (?:deciding|choosing|picking|making the call)\b|\bwho (?:should )?(?:decides?|chooses?|picks?)\b|"
+                          r"\b(?:should|must) I (?:be the one to )?(?:decide|choose|pick|own)\b|누가 (?:정|결정|선택|고르|골라)|"
+                          r"제가 (?:직접 )?(?:정해야|결정해야|선택해야|골라야)|CTO가 (?:직접 )?(?:정해야|결정해야|선택해야|골라야)", re.I)
+
+
 # "… or a monolith for our MVP?": what the choice is for is context, not one of the options.
 _FOR_CONTEXT = re.compile(r"\s+(?:for|in|at|during|before|after|on)\s+(?:our|the|a|an|my|this|its)\b[^?]*", re.I)
 
@@ -393,6 +400,7 @@ def understand(text: str, history: list[tuple[str, str]], topic_map: TopicMap | 
     # ("성숙기 CTO가 코드까지 봐야 한다고 하나요?") or that the article answers strongly.
     if qtype == "out_of_scope" and topic_map is not None and (
             diag.source in ("stage_name", "stage_number") or topic_map.named_item(ask) is not None
+            or _WHO_DECIDES.search(ask)
             or _article_speaks_to(ask, sit, topic_map, language)):
         intent = replace(intent, kind="answer")
         qtype, claim = classify_type(intent, asks, diag, cleaned)
@@ -410,7 +418,8 @@ def understand(text: str, history: list[tuple[str, str]], topic_map: TopicMap | 
             and not _options_in_article(_FOR_CONTEXT.sub("", ask), topics, topic_map, language):
         in_scope, reason, reason_ko = False, "choosing between specific options", "특정 선택지 중 고르기"
     elif examples is not None and qtype not in ("injection", "premise", "belief", "attribution", "overview") \
-            and diag.source not in ("stage_name", "stage_number", "followup") and not _ABOUT_ARTICLE.search(cleaned):
+            and diag.source not in ("stage_name", "stage_number", "followup") and not _ABOUT_ARTICLE.search(cleaned) \
+            and not _WHO_DECIDES.search(ask):
         # A question that names one of the article's stages, or the article itself, is about the article;
         # otherwise the scope is judged on what is asked, without the clauses that describe the user's
         # situation.

@@ -374,3 +374,12 @@ def test_an_or_that_opens_a_second_yes_no_clause_is_not_a_choice_between_options
 
     assert _CHOICE.search("Which is better for us, Jira or Linear?")
     assert not _CHOICE.search("Should I decide what we build first, or is that premature before we have users?")
+
+
+@pytest.mark.parametrize("text, refused", [
+    ("Three of us, nothing shipped. Should I be the one deciding which database we use, or is that premature?", False),
+    ("기술 스택은 누가 정해야 하나요? 저희 셋이에요.", False),
+    ("Which database should we use, Postgres or MySQL?", True),
+])
+def test_who_makes_the_choice_is_in_scope_which_option_is_not(coach, text, refused):
+    assert coach.ask(text).refused is refused
