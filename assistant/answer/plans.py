@@ -189,7 +189,7 @@ def plan_which_stage(b: AnswerBuilder, ctx: PlanContext, q: Question,
     # "Amazon … which stage?": the sentences that name it and state its stage answer, wherever they sit
     # ("아마존은 3단계를 한참 전에 넘어서 4단계의 정점에 있지요" sits in the stage-3 commentary).
     saying = [m.unit for m in ranked[:6] if named and _STATED_STAGE.search(m.unit.text)
-              and any(n in m.unit.text.lower() or n in m.unit.text for n in named)]
+              and any(n in m.unit.text.lower() for n in named)]
     if saying:
         said = int(_STATED_STAGE.findall(saying[0].text)[-1])
         # The sentence right after, when it goes on about stages ("정확하게는 회사는 2.5단계, 우리 IT는 2단계").

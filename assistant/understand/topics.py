@@ -191,8 +191,7 @@ class TopicMap:
             cos = np.maximum(cos, self.en @ q - self.hub_en)
         # Terms the article never uses count at full weight: a question about "외주 개발사" is mostly about
         # something the article does not cover, however well its one word "관리" matches.
-        q_terms = {t for t in terms_of(f"{topic_text(question)} {translate_terms(topic_text(question))}")
-                   if t in self.idf or (t not in self.common and not _KO_PREDICATE.search(t))}
+        q_terms = self.topic_terms(question)
         total = sum(self.idf.get(t, self.max_idf) for t in q_terms) or 1.0
         # Only the terms that carry a topic: "stage", "company", "CTO" would match half the article.
         kw = self.keywords.scores(" ".join(sorted(q_terms))) if self.keywords is not None and q_terms else None
@@ -207,11 +206,16 @@ class TopicMap:
             out.append(Match(u, float(cos[i]) + LEXICAL_WEIGHT * lexical, float(cos[i]), lexical, float(kw[i])))
         return sorted(out, key=lambda m: -m.rank)
 
+    def topic_terms(self, text: str) -> set[str]:
+        """The text's terms that can carry a topic: the article's rare terms and words it never uses, without
+        its common terms and Korean verb forms (English terms also bring their Korean glossary aliases)."""
+        return {t for t in terms_of(f"{topic_text(text)} {translate_terms(topic_text(text))}")
+                if t in self.idf or (t not in self.common and not _KO_PREDICATE.search(t))}
+
     def known_share(self, text: str) -> float:
         """Share (idf-weighted) of the text's topic terms that occur anywhere in the article; terms the
         article never uses weigh the most. "tech debt or hiring" → 1.0; "microservices or a monolith" → 0."""
-        terms = {t for t in terms_of(f"{topic_text(text)} {translate_terms(topic_text(text))}")
-                 if t in self.idf or (t not in self.common and not _KO_PREDICATE.search(t))}
+        terms = self.topic_terms(text)
         total = sum(self.idf.get(t, self.max_idf) for t in terms)
         return sum(self.idf[t] for t in terms if t in self.idf) / total if total else 0.0
 
