@@ -22,6 +22,8 @@ SETTINGS = {
     "PASSIVE": {"OMP_WAIT_POLICY": "PASSIVE"},
     "1 thread": {"OMP_NUM_THREADS": "1", "OMP_WAIT_POLICY": "PASSIVE"},
     "GOMP_SPINCOUNT=100k": {"GOMP_SPINCOUNT": "100000"},
+    "GOMP_SPINCOUNT=10k": {"GOMP_SPINCOUNT": "10000"},
+    "GOMP_SPINCOUNT=1k (the app's)": {"GOMP_SPINCOUNT": "1000"},
 }
 QUERIES = ["직원 20명인데 CTO로서 뭘 해야 하죠?", "What should the CTO of a 3-person startup focus on?",
            "성장기에 기술 부채는 어떻게 관리하나요? 2단계 성장기 CTO 역할"]

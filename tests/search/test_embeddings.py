@@ -88,18 +88,27 @@ def test_the_bundled_engine_embeds_from_many_threads_at_once(embeddings):
     assert not wrong, wrong[:3]
 
 
-def test_a_query_runs_on_one_thread_of_its_caller_and_gives_the_same_vector(embeddings):
-    """Queries are embedded on one OpenMP thread (set for the calling thread only), batches on every
-    core; the vector does not depend on how many threads computed it."""
+def test_a_query_uses_every_core_alone_and_one_thread_beside_other_queries(embeddings):
+    """A query embedded while no other one is runs on the runtime's whole team; one embedded while
+    another is in flight runs on one OpenMP thread (set for the calling thread only); the vector does
+    not depend on how many threads computed it, and batches keep every core."""
     import threading
 
     threads = embeddings.threads
     if not threads.available:
         pytest.skip("the e5 engine does not run on libgomp here")
     q = "직원 20명인데 CTO로서 뭘 해야 하죠?"
-    threads.use(2)
-    two = embeddings._model.query(q).tolist()
-    assert embeddings.embed_query(q) == two and threads.current() == 1
+    alone = embeddings.embed_query(q)
+    assert threads.current() == embeddings._batch_threads
+    with embeddings._count_lock:
+        embeddings._in_flight += 1  # another session's query, as the counter sees it
+    try:
+        shared = embeddings.embed_query(q)
+        assert threads.current() == 1
+    finally:
+        with embeddings._count_lock:
+            embeddings._in_flight -= 1
+    assert shared == alone and embeddings._in_flight == 0
     seen: list[int | None] = []
     other = threading.Thread(target=lambda: seen.append(threads.current()))
     other.start()
