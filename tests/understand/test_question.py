@@ -383,3 +383,23 @@ def test_an_or_that_opens_a_second_yes_no_clause_is_not_a_choice_between_options
 ])
 def test_who_makes_the_choice_is_in_scope_which_option_is_not(coach, text, refused):
     assert coach.ask(text).refused is refused
+
+
+@pytest.mark.parametrize("text, stage, item, said", [
+    # The verdict may rest on another stage's unit or on an aside; what the article says for the user's
+    # own stage that is closest to the question is cited beside it.
+    ("We're 300 people. Should the CTO still be the one approving every pull request?", 3,
+     "역할의 분리", None),
+    ("We're 250 people. Is it my job as CTO to make sure outsiders know about our engineering?", 3,
+     "브랜딩과 보호", None),
+])
+def test_a_yes_no_answer_cites_the_users_own_stage(coach, text, stage, item, said):
+    a = coach.ask(text)
+    quotes = " ".join(c.quote for c in a.citations)
+    assert a.stage == stage and a.direct in ("yes", "no"), a.text
+    own = [c for c in a.citations if c.stage == stage]
+    assert own, a.text
+    if item:
+        assert item in quotes, a.text
+    if said:
+        assert said in quotes, a.text
