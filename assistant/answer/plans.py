@@ -344,9 +344,19 @@ def judge(ctx: PlanContext, q: Question, text: str) -> tuple[str, Match | None]:
     return ("yes" if u.stage is None else "depends"), top
 
 
+def asks_to_drop(ask: str, unit_text: str) -> bool:
+    """Does the ask propose dropping, deferring or handing off the thing the article tells this stage to do
+    ("프론트 개발자 뽑을 때까지 그쪽은 손 놓고 기다려도 될까요?" against stage 1's "다재다능해야 합니다")? Then the
+    article's "yes, that is your stage's job" answers the ask with "no". Not when the unit itself speaks of
+    letting go ("팀 운영의 디테일을 챙기는 것은 점점 줄이고"): there the dropping is what the unit is about."""
+    return bool(_DISMISSIVE.search(ask)) and not _DISMISSIVE.search(unit_text) and not advice_negated(unit_text)
+
+
 def plan_yes_no(b: AnswerBuilder, ctx: PlanContext, q: Question, passages: list[Passage]) -> tuple[AnswerKind, str | None]:
     user_stage = q.diagnosis.stage
     verdict, top = judge(ctx, q, q.topic_text)
+    if verdict == "yes" and top is not None and asks_to_drop(q.ask_text, top.unit.text):
+        verdict = "no"
     if top is None:
         if user_stage:
             return plan_stage_advice(b, ctx, q)

@@ -48,6 +48,8 @@ _WHEN = re.compile(r"\b(?:when|at what (?:point|stage|phase|size|headcount|scale
 _WH = re.compile(r"\b(?:what|when|which|who|where|why|how)\b|뭐|뭘|뭔|뭣|무엇|무슨|어떻게|어떤|어느|왜|언제|몇|누가|누구|얼마", re.I)
 _YES_NO_EN = re.compile(r"^\s*(?:so\s*,?\s*|and\s+|but\s+|ok(?:ay)?\s*,?\s*|honestly\s*,?\s*)?"
                         r"(?:do|does|did|should|shall|is|are|was|were|can|could|must|will|would|have|has|am)\b", re.I)
+_YES_NO_CLAUSE_EN = re.compile(r"[,;:]\s*(?:so|and|but|then)?\s*(?:do|does|should|is|are|can|could|must|would)\s+"
+                               r"(?:i|we|you|it|they|that|this|there|my|our|the)\b[^,;:]*[?？]\s*$", re.I)
 _KO_YES_NO = re.compile(r"(?:나요|까요|가요|습니까|ㅂ니까|할까|일까|죠|지요|되나요|인가요|맞나요|있나요|없나요|해야\s*(?:하나|돼|할까|해)요?|"
                         r"도\s*(?:되나|돼|될까)요?|어야\s*(?:하나|해|돼)요?|[가-힣]+(?:어|아|해)요)\s*[?？]?\s*$")
 _WHO = re.compile(r"\bwho (?:said|says|wrote|writes|came up|is behind)|\b(?:original|source) (?:article|list|author|post)|"
@@ -186,8 +188,9 @@ def asks_of(text: str) -> tuple[str, ...]:
 def is_yes_no(ask: str) -> bool:
     if is_korean(ask):
         return bool(_KO_YES_NO.search(ask)) and not _WH.search(ask)
-    # English: a question that opens with an auxiliary is yes/no ("Is hiring my job when we're 4?").
-    return bool(_YES_NO_EN.search(ask))
+    # English: a question that opens with an auxiliary is yes/no ("Is hiring my job when we're 4?"), and so is
+    # one whose last clause does when nothing else is asked ("I only know mobile, so can I skip the backend?").
+    return bool(_YES_NO_EN.search(ask)) or (bool(_YES_NO_CLAUSE_EN.search(ask)) and not _WH.search(ask))
 
 
 def _size_diagnosis(sit: Situation, present: Diagnosis) -> Diagnosis | None:
@@ -384,6 +387,17 @@ def _options_in_article(options: str, topics: tuple[Match, ...], topic_map: Topi
     return topic_map.known_share(options) >= 0.5
 
 
+_TOOL_CHOICE = "choosing specific tools or technologies"  # the examples' label (examples.yaml)
+# Picking among tools: a wh-word or an "or" beside the tool, or a named tool (the scope patterns hold the names).
+_PICK = re.compile(r"\b(?:which|what|or|vs\.?|versus)\b|뭘|뭐|무엇|무슨|어떤|어느|어디|아니면|중에", re.I)
+
+
+def _picks_a_tool(ask: str) -> bool:
+    """Does the ask pick a tool ("Which database should we pick?", "Should we move to Kubernetes?"), as opposed to
+    asking about the team's way of choosing them ("Everyone uses their own framework. Is that OK?")?"""
+    return bool(_PICK.search(ask)) or out_of_scope_topic(ask) is not None
+
+
 def understand(text: str, history: list[tuple[str, str]], topic_map: TopicMap | None,
                examples: ScopeExamples | None = None, fixed: Diagnosis | None = None) -> Question:
     intent = classify(text)
@@ -435,6 +449,11 @@ def understand(text: str, history: list[tuple[str, str]], topic_map: TopicMap | 
             about, max((m.score for m in [*near, *topics]), default=None), topic_map.vector(about) if topic_map else None,
             max((m.lexical for m in [*near[:3], *topics[:3]]), default=0.0),
             about_own_role=diag.stage is not None and bool(ROLE_WORDS.search(ask)))
+        if not verdict.in_scope and verdict.reason == _TOOL_CHOICE and not _picks_a_tool(about):
+            # Close to "which framework should we use?" by meaning, yet nothing is being picked: "개발자들이
+            # 각자 원하는 프레임워크를 쓰는데 그냥 둬도 될까요?" asks how far the CTO steers the team's
+            # technology, which the article's architecture and stack items speak to.
+            verdict = ScopeVerdict(True)
         in_scope, reason, reason_ko = verdict.in_scope, verdict.reason, verdict.reason_ko
     return Question(text=text, cleaned=cleaned, language=language, situation=sit, asks=asks, qtype=qtype,
                     diagnosis=diag,

@@ -403,3 +403,27 @@ def test_a_yes_no_answer_cites_the_users_own_stage(coach, text, stage, item, sai
         assert item in quotes, a.text
     if said:
         assert said in quotes, a.text
+
+
+@pytest.mark.parametrize("text", [
+    # The team's way of choosing tools, not a pick among tools: the article's stack and architecture items speak to it.
+    "We're 18 people now and every squad picked its own language and libraries. Should I just let that continue?",
+    "개발자 열두 명인데 팀마다 라이브러리를 제각각 고르고 있어요. 이대로 놔둬도 괜찮을까요?",
+])
+def test_leaving_tool_choice_to_the_team_is_not_a_tool_pick(coach, text):
+    a = coach.ask(text)
+    assert not a.refused and a.stage == 2, a.text
+
+
+def test_a_pick_among_named_tools_is_still_declined(coach):
+    assert coach.ask("We're 18 people. Should our services move from Django to Go?").refused
+
+
+@pytest.mark.parametrize("text", [
+    # Proposing to drop what the article gives the user's stage: the article's answer is "no".
+    "Just me and one cofounder, nothing launched. I only know mobile, so can I ignore the backend until we hire?",
+    "둘이서 창업 준비 중이에요. 서버 쪽은 잘 몰라서 사람 뽑을 때까지 미뤄둬도 될까요?",
+])
+def test_asking_to_drop_the_stages_own_job_is_answered_no(coach, text):
+    a = coach.ask(text)
+    assert a.stage == 1 and a.direct == "no", a.text
