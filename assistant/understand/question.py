@@ -392,6 +392,19 @@ _TOOL_CHOICE = "choosing specific tools or technologies"  # the examples' label 
 _PICK = re.compile(r"\b(?:which|what|or|vs\.?|versus)\b|뭘|뭐|무엇|무슨|어떤|어느|어디|아니면|중에", re.I)
 
 
+# Topics the article declines as techniques ("How do I write OKRs?") yet answers as a question of how much of
+# them is the CTO's own job at a stage (its stage-3 "팀 운영의 디테일을 챙기는 것은 점점 줄이고").
+_ROLE_SCOPED_TOPICS = {"specific management techniques"}
+
+
+def _asks_about_own_involvement(intent: Intent, asks: tuple[str, ...], diag: Diagnosis) -> bool:
+    """A yes/no question, at a known stage, on whether the CTO should be doing a management routine
+    ("직원 30명인데 CTO인 제가 모든 회고에 다 들어가도 괜찮을까요?"), not how to run it ("How should I structure
+    on-call?", "OKR은 어떻게 세우나요?"): what the article says the CTO's job is at that stage answers it."""
+    return (intent.topic_en in _ROLE_SCOPED_TOPICS and diag.stage is not None and bool(asks)
+            and is_yes_no(asks[-1]) and not _WH.search(" ".join(asks)))
+
+
 def _picks_a_tool(ask: str) -> bool:
     """Does the ask pick a tool ("Which database should we pick?", "Should we move to Kubernetes?"), as opposed to
     asking about the team's way of choosing them ("Everyone uses their own framework. Is that OK?")?"""
@@ -415,6 +428,7 @@ def understand(text: str, history: list[tuple[str, str]], topic_map: TopicMap | 
     if qtype == "out_of_scope" and topic_map is not None and (
             diag.source in ("stage_name", "stage_number") or topic_map.named_item(ask) is not None
             or _WHO_DECIDES.search(ask)
+            or _asks_about_own_involvement(intent, asks, diag)
             or _article_speaks_to(ask, sit, topic_map, language)):
         intent = replace(intent, kind="answer")
         qtype, claim = classify_type(intent, asks, diag, cleaned)

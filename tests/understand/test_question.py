@@ -427,3 +427,15 @@ def test_a_pick_among_named_tools_is_still_declined(coach):
 def test_asking_to_drop_the_stages_own_job_is_answered_no(coach, text):
     a = coach.ask(text)
     assert a.stage == 1 and a.direct == "no", a.text
+
+
+@pytest.mark.parametrize("text, refused", [
+    # Whether the CTO should be doing a management routine at their stage: the article's role per stage answers it.
+    ("At 300 employees, should I as CTO still be on the on-call rotation myself?", False),
+    ("회사가 직원 200명 넘었는데 CTO가 팀원 전원이랑 원온원을 계속 해야 하나요?", False),
+    # How to run the routine itself is a technique the article does not give.
+    ("We're about 120 people. How should we run sprint retros so people actually speak up?", True),
+])
+def test_own_involvement_in_a_routine_is_in_scope_but_the_technique_is_not(coach, text, refused):
+    a = coach.ask(text)
+    assert a.refused is refused, a.text
