@@ -49,8 +49,8 @@ eval: $(STAMP) ## answer-quality suite; exits non-zero when a gate in evals/thre
 eval-add: $(STAMP) ## add reviewed candidate cases (FILE=evals/candidates.jsonl) to the dataset
 	$(PY) -m evals.add $(FILE)
 
-bench: $(STAMP) ## latency, start-up, memory and scale benchmarks vs a textbook LangChain pipeline
-	$(PY) -m bench.run
+bench: $(STAMP) ## latency, start-up, memory and scale benchmarks (100k: embedded and Chroma server) vs a textbook LangChain pipeline
+	$(PY) -m bench.run --chroma-server 100000
 
 lint: $(STAMP) ## ruff, the import layers contract (lint-imports) and mypy
 	$(BIN)/ruff check .

@@ -9,6 +9,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -266,6 +267,13 @@ def run_measured(cmd: list[str], env: dict[str, str], timeout: float = 300, cwd:
     return Measured(proc.returncode, first[0] if first else None, exit_s, usage.ru_maxrss / 1024.0,
                     usage.ru_utime + usage.ru_stime,
                     b"".join(out).decode("utf-8", "replace"), b"".join(err).decode("utf-8", "replace"))
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on right now (the servers the bench starts bind it next)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def _kill(pid: int) -> None:

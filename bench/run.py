@@ -12,7 +12,8 @@ Parts (each measured in its own process so memory numbers are its own):
   load      N parallel chat sessions (N = 1, 5, 20) against that live server on 127.0.0.1, and the same
             load against the pre-issue-14 web UI (`--ui legacy,current`), rounds alternating
   index     indexing throughput: the corpus, and a synthetic sample extrapolated to 10k chunks
-  scale     retrieval latency and memory at 1k / 10k / 100k chunks (synthetic vectors)
+  scale     retrieval latency and memory at 1k / 10k / 100k chunks (synthetic vectors); with
+            `--chroma-server SIZES`, also the app in server mode against a real `chroma run` on 127.0.0.1
 Benchmarks are never tests: nothing here fails `make test`. Exit code is 0 unless a part crashed.
 """
 
@@ -44,7 +45,7 @@ from .common import (
     save_questions,
     state_env,
 )
-from .report import evaluate_targets, render
+from .report import dig, evaluate_targets, render
 
 PARTS = ["warm", "cold", "baseline", "serve", "load", "index", "scale"]
 ASK_Q = "직원 20명인데 CTO로서 뭘 해야 하죠?"
@@ -155,9 +156,10 @@ def part_baseline(work: Path, questions_file: Path, repeat: int, warm_repeat: in
 
 
 def part_scale(work: Path, cache: Path | None, questions_file: Path, sizes: list[int], repeat: int, asks: int,
-               variants: dict[str, Path | None], legacy: bool) -> dict:
+               variants: dict[str, Path | None], legacy: bool, server_sizes: tuple[int, ...] = ()) -> dict:
     """Per size: a synthetic store (cached), then query processes of each variant (and of the pre-bm25s
-    stack with `legacy`), alternating; with more than one, two processes each and their medians."""
+    stack with `legacy`, and of the app in server mode for the sizes in `server_sizes`), alternating;
+    with more than one, two processes each and their medians."""
     out = {}
     for n in sizes:
         where = (cache / f"scale-{n}-seed7-{CACHE_VERSION}") if cache else (work / f"scale-{n}")
@@ -172,20 +174,77 @@ def part_scale(work: Path, cache: Path | None, questions_file: Path, sizes: list
             meta_file.write_text(json.dumps(build))
         qargs = ["query", "--work", str(where), "--questions", str(questions_file), "--repeat", str(repeat),
                  "--asks", str(asks), "--max-queries", "60" if n >= 50_000 else "0"]
-        kinds = [(name, folder, "bm25s") for name, folder in variants.items()]
+        kinds: list[tuple[str, Path | None, list[str]]] = [(name, folder, ["--retriever", "bm25s"])
+                                                           for name, folder in variants.items()]
         if legacy:
-            kinds.insert(0, ("legacy", None, "legacy"))
-        runs: dict[str, list[dict]] = {name: [] for name, _, _ in kinds}
-        for _ in range(2 if len(kinds) > 1 else 1):
-            for name, folder, retriever in kinds:
-                log(f"scale {n}: querying ({name})")
-                with code_of(folder):
-                    runs[name].append(run_worker("scale", [*qargs, "--retriever", retriever], timeout=1800)[0])
+            kinds.insert(0, ("legacy", None, ["--retriever", "legacy"]))
         entry: dict = {"build": build}
+        with contextlib.ExitStack() as stack:
+            server = None
+            if n in server_sizes:
+                server, server_args, entry["chroma_server"] = stack.enter_context(
+                    scale_server(where, work / f"chroma-{n}", questions_file))
+                kinds.append(("server", None, server_args))
+            runs: dict[str, list[dict]] = {name: [] for name, _, _ in kinds}
+            for _ in range(2 if len(kinds) > 1 else 1):
+                for name, folder, extra in kinds:
+                    log(f"scale {n}: querying ({name})")
+                    with code_of(folder):
+                        runs[name].append(_served_query(server, [*qargs, *extra]) if name == "server"
+                                          else run_worker("scale", [*qargs, *extra], timeout=1800)[0])
         for name, rs in runs.items():
             entry["query" if name == "current" else f"query_{name}"] = _median_run(rs)
+        if "chroma_server" in entry:
+            _server_summary(entry, runs)
         out[str(n)] = entry
     return out
+
+
+@contextlib.contextmanager
+def scale_server(where: Path, folder: Path, questions_file: Path):
+    """The server configuration of one size: a copy of the store served by `chroma run` on loopback, and
+    one warm-up app process first (it builds the app's local BM25 cache from the server's collection,
+    as the first start against a new server does; timed and reported apart, not in the medians).
+    Yields the server, the query arguments of server mode, and the record of the server's figures; the
+    server is stopped when the block leaves, on error too."""
+    from .chroma_server import chroma_server, seed_from_generation
+
+    seed_s = seed_from_generation(where / "index", folder / "store")
+    with chroma_server(folder / "store", folder / "chroma.log") as srv:
+        args = ["--retriever", "bm25s", "--chroma-port", str(srv.port), "--data", str(folder / "app-data")]
+        info: dict = {"host": srv.host, "port": srv.port, "pid": srv.proc.pid, "store_copy_s": round(seed_s, 2),
+                      "start_s": round(srv.start_s, 2), "rss_after_start_mb": srv.memory_mb()}
+        log(f"chroma run on {srv.host}:{srv.port} (up in {srv.start_s:.1f} s); warm-up process (BM25 cache)")
+        warm, _ = run_worker("scale", ["query", "--work", str(where), "--questions", str(questions_file), "--repeat",
+                                       "0", "--asks", "0", "--max-queries", "1", *args], timeout=1800)
+        info["first_open"] = {k: warm[k] for k in ("open_index_s", "ready_s", "maxrss_mb")}
+        info["rss_after_warmup_mb"] = srv.memory_mb()  # its VmHWM: the server's peak so far, the warm-up's included
+        yield srv, args, info
+        info["rss_end_mb"] = srv.memory_mb()
+    info["stopped"] = not srv.alive()
+
+
+def _served_query(server, args: list[str]) -> dict:
+    """One app process in server mode, with the server's own memory while it served that process
+    (its peak is reset first: the warm-up and earlier processes are not in it)."""
+    reset = server.reset_peak()
+    res = run_worker("scale", args, timeout=1800)[0]
+    res["server_rss_mb"] = server.memory_mb()
+    res["server_peak_since"] = "this process started" if reset else "the server started"
+    return res
+
+
+def _server_summary(entry: dict, runs: dict[str, list[dict]]) -> None:
+    """What only the pair tells: app + server memory, and whether both configurations found the same."""
+    q, info = entry["query_server"], entry["chroma_server"]
+    peaks = [dig(info, "rss_after_warmup_mb", "VmHWM"), dig(info, "rss_end_mb", "VmHWM"),
+             *(dig(r, "server_rss_mb", "VmHWM") for r in runs["server"])]
+    info["server_peak_life_mb"] = max((x for x in peaks if x is not None), default=None)  # its peak was reset per process
+    server_peak = dig(q, "server_rss_mb", "VmHWM")
+    info["app_plus_server_peak_mb"] = round(q["maxrss_mb"] + server_peak, 1) if server_peak is not None else None
+    embedded = [r.get("hit3_single_turn") for r in runs.get("current", [])]
+    info["hit3_same_as_embedded"] = (all(r.get("hit3_single_turn") == embedded[0] for r in runs["server"])
+                                     if embedded and all(e == embedded[0] for e in embedded) else None)
 
 
 def _median_run(runs: list[dict]) -> dict:
@@ -200,6 +259,9 @@ def _median_run(runs: list[dict]) -> dict:
                               if all(k in r["ms"] and p in r["ms"][k] for r in runs)}}
                   for k, v in runs[0]["ms"].items()}
     best["rss_end_mb"] = {k: round(median([r["rss_end_mb"][k] for r in runs]), 1) for k in runs[0]["rss_end_mb"]}
+    if all("server_rss_mb" in r for r in runs):
+        best["server_rss_mb"] = {k: round(median([r["server_rss_mb"][k] for r in runs]), 1)
+                                 for k in runs[0]["server_rss_mb"]}
     if all("ask_ms" in r for r in runs):
         best["ask_ms"] = {**runs[0]["ask_ms"], **{p: round(median([r["ask_ms"][p] for r in runs]), 2)
                                                   for p in ("p50", "p95")}}
@@ -231,6 +293,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                     "beside this one's, interleaved, under the same measurements (results under \"before\")")
     ap.add_argument("--retriever", default="bm25s", help="scale only: legacy,bm25s adds the pre-bm25s retrieval "
                     "stack (bench/legacy.py: every chunk read at open, BM25 rebuilt per process)")
+    ap.add_argument("--chroma-server", nargs="?", const="all", default="", metavar="SIZES",
+                    help="scale: for these sizes (comma-separated; alone: every scale size) also measure the app "
+                    "in server mode against a real `chroma run` on 127.0.0.1 started for the run, alternating "
+                    "with the embedded store (results under scale.<n>.query_server and .chroma_server)")
     ap.add_argument("--no-cache", action="store_true", help="rebuild the synthetic scale stores")
     ap.add_argument("--keep", action="store_true", help="keep the temporary work folder")
     ap.add_argument("--out", type=Path, default=None, help="JSON file (default bench/results/<timestamp>.json)")
@@ -245,6 +311,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.load_rounds = args.load_rounds or (1 if q else 2)
     args.ui = [x for x in args.ui.split(",") if x]
     args.asks = args.asks if args.asks is not None else (5 if q else 10)
+    if args.chroma_server == "all":
+        args.server_sizes = tuple(args.sizes)
+    else:  # sizes named here are measured even when --sizes leaves them out
+        try:
+            args.server_sizes = tuple(int(x) for x in args.chroma_server.split(",") if x)
+        except ValueError:
+            ap.error(f"--chroma-server wants comma-separated sizes (e.g. 100000), not {args.chroma_server!r}")
+        args.sizes = sorted(set(args.sizes) | set(args.server_sizes))
     args.parts = [p for p in args.only.split(",") if p]
     args.legacy_retriever = "legacy" in args.retriever.split(",")
     unknown = set(args.parts) - set(PARTS)
@@ -284,6 +358,7 @@ def main(argv: list[str] | None = None) -> int:
                         "python": platform.python_version(), "loadavg_before": loadavg(), "questions": len(questions),
                         "question_source": source, "quick": args.quick, "repeat": args.repeat,
                         "warm_repeat": args.warm_repeat, "parts": parts, "proto": os.environ.get("BENCH_PROTO", ""),
+                        "chroma_server_sizes": list(args.server_sizes),
                         "before": ({"path": str(args.before), "commit": git_commit(args.before)}
                                    if args.before is not None else None),
                         "omp_env": {k: os.environ[k] for k in ("OMP_NUM_THREADS", "OMP_WAIT_POLICY", "GOMP_SPINCOUNT")
@@ -356,7 +431,8 @@ def run_parts(r: dict, args: argparse.Namespace, work: Path, questions: list) ->
     if "scale" in parts:
         cache = None if args.no_cache else RESULTS_DIR / ".cache"
         r["scale"] = attempt(r, "scale", lambda: part_scale(work, cache, qfile, args.sizes, 1 if args.quick else 2,
-                                                            args.asks, args.variants, args.legacy_retriever))
+                                                            args.asks, args.variants, args.legacy_retriever,
+                                                            args.server_sizes))
     if before is not None and not before:
         del r["before"]
 

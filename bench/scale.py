@@ -4,12 +4,16 @@
     python -m bench.scale build --work DIR --n 100000 --out r.json      # synthetic store, precomputed vectors
     python -m bench.scale query --work DIR --questions F --out r.json   # open it, time HybridRetriever.retrieve
     python -m bench.scale query --retriever legacy ...                  # the same with the pre-bm25s stack
+    python -m bench.scale query --chroma-port P --data D ...            # the same through a `chroma run` server
 
 `build` writes a real index generation (Chroma collection with the pipeline's chunk metadata and
 cosine space, the BM25 files built from the collection as `cto-coach index` builds them, manifest in
 the collection and in manifest.json, CURRENT pointer) so `query` opens it exactly as the app does
 (`open_index` + `HybridRetriever.from_settings`), in a fresh process so its memory is its own.
 `--retriever legacy` opens it the old way instead (bench/legacy.py: every chunk read, BM25 rebuilt).
+`--chroma-port` opens it as the app does with `chroma_host`/`chroma_port` set: the collection on a
+`chroma run` server on 127.0.0.1 (bench/chroma_server.py serves a copy of the generation), the BM25
+files in the app's local cache under `--data` (built from the server's collection on the first open).
 """
 
 from __future__ import annotations
@@ -27,10 +31,13 @@ from .common import CORPUS_DIR, proc_status_kb, read_questions, self_maxrss_mb, 
 from .synth import Generator, corpus_sentences, sentence_vectors, write_markdown_corpus
 
 
-def _settings(work: Path, corpus_dir: Path = CORPUS_DIR):
+def _settings(work: Path, corpus_dir: Path = CORPUS_DIR, chroma_port: int | None = None, data_dir: Path | None = None):
+    """The app's settings over the bench's store; with `chroma_port`, its server mode on loopback."""
     from assistant.settings import Settings
 
-    return Settings(corpus_dir=corpus_dir, index_dir=work / "index", data_dir=work / "data", auto_index=False)
+    server = {"chroma_host": "127.0.0.1", "chroma_port": chroma_port} if chroma_port else {}
+    return Settings(corpus_dir=corpus_dir, index_dir=work / "index", data_dir=data_dir or work / "data",
+                    auto_index=False, **server)
 
 
 def cmd_index(work: Path, sample: int) -> dict:
@@ -138,7 +145,7 @@ def _rss_mb() -> float:
 
 
 def cmd_query(work: Path, questions_file: Path, repeat: int, asks: int, max_queries: int = 0,
-              retriever: str = "bm25s") -> dict:
+              retriever: str = "bm25s", chroma_port: int | None = None, data_dir: Path | None = None) -> dict:
     from assistant.search.embeddings import make_embeddings
     from assistant.understand.diagnosis import diagnose
 
@@ -149,7 +156,7 @@ def cmd_query(work: Path, questions_file: Path, repeat: int, asks: int, max_quer
         from assistant.search.retrieval import HybridRetriever
         from assistant.search.store import open_index
 
-    settings = _settings(work)
+    settings = _settings(work, chroma_port=chroma_port, data_dir=data_dir)
     t = time.perf_counter()
     emb = make_embeddings(settings.embedder)
     emb.embed_query("warm")
@@ -210,6 +217,8 @@ def cmd_query(work: Path, questions_file: Path, repeat: int, asks: int, max_quer
             timed("bm25", lambda: r.bm25.search(q, settings.candidates))  # noqa: B023
     out = {
         "retriever": retriever,
+        "store": "server" if settings.chroma_host else "embedded",
+        "location": index.location,
         "n": len(r.by_id),
         "open_index_s": round(open_s, 3),
         "bm25_build_s": round(bm25_s, 3),
@@ -264,6 +273,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--staged", action="store_true", help="synthetic chunks inherit stages (pessimistic)")
     ap.add_argument("--retriever", choices=["bm25s", "legacy"], default="bm25s",
                     help="query with the current stack or the pre-bm25s one (bench/legacy.py)")
+    ap.add_argument("--chroma-port", type=int, default=None,
+                    help="query: open the collection on a Chroma server on 127.0.0.1:PORT (the app's server mode)")
+    ap.add_argument("--data", type=Path, default=None,
+                    help="query: the app's data_dir (server mode keeps its BM25 cache there; default WORK/data)")
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args(argv)
     from .proto import apply
@@ -275,7 +288,8 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "build":
         res = cmd_build(args.work, args.n, args.seed, args.staged)
     else:
-        res = cmd_query(args.work, args.questions, args.repeat, args.asks, args.max_queries, args.retriever)
+        res = cmd_query(args.work, args.questions, args.repeat, args.asks, args.max_queries, args.retriever,
+                        args.chroma_port, args.data)
     res.setdefault("maxrss_mb", round(self_maxrss_mb(), 1))
     args.out.write_text(json.dumps(res, ensure_ascii=False, indent=1), encoding="utf-8")
     return 0

@@ -12,7 +12,6 @@ import contextlib
 import html
 import os
 import signal
-import socket
 import subprocess
 import threading
 import time
@@ -22,16 +21,20 @@ from pathlib import Path
 
 from assistant.text import MARKER
 
-from .common import Question, cli_cmd, code_dir, median, proc_cpu_s, state_env, summarize, tree_peak_rss_mb
+from .common import (
+    Question,
+    cli_cmd,
+    code_dir,
+    free_port,
+    median,
+    proc_cpu_s,
+    state_env,
+    summarize,
+    tree_peak_rss_mb,
+)
 
 FIRST_Q = "직원 20명인데 CTO로서 뭘 해야 하죠?"
 FIRST_STAGE = 2
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass

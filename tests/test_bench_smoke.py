@@ -156,3 +156,98 @@ def test_report_shows_before_and_after_side_by_side():
     assert "Before (before1) and after (after1)" in text
     assert re.search(r"warm answer p95 ms\s+24\.00\s+20\.00\s+0\.83×", text)
     assert re.search(r"100000: peak RSS MB\s+550\.00\s+500\.00", text)
+
+
+def _server_scale_entry(ready: float, rss: float, p95: float, server_peak: float) -> dict:
+    ms = {k: {"p50": p95 / 2, "p95": p95} for k in ("retrieve", "retrieve_no_stage", "retrieve_vector_given", "embed",
+                                                    "dense", "bm25")}
+
+    def query(ready_s: float, maxrss: float, **extra) -> dict:
+        return {"ready_s": ready_s, "maxrss_mb": maxrss, "ms": ms, "open_index_s": 0.4, "bm25_build_s": 0.0,
+                "rss_end_mb": {"VmRSS": maxrss, "RssAnon": maxrss / 2, "RssFile": maxrss / 2},
+                "hit3_single_turn": {"en": 0.9, "ko": 0.8}, "hit3_single_turn_n": {"en": 10, "ko": 10}, **extra}
+
+    return {"build": {"insert_chunks_per_s": 1.0},
+            "query": query(1.5, 550.0),
+            "query_server": query(ready, rss, processes=2,
+                                  server_rss_mb={"VmHWM": server_peak, "VmRSS": server_peak, "RssAnon": 200.0,
+                                                 "RssFile": 100.0}),
+            "chroma_server": {"host": "127.0.0.1", "start_s": 0.7, "first_open": {"open_index_s": 20.0},
+                              "server_peak_life_mb": server_peak + 50, "app_plus_server_peak_mb": rss + server_peak,
+                              "hit3_same_as_embedded": True, "stopped": True}}
+
+
+def test_report_shows_the_chroma_server_beside_the_embedded_store():
+    r = {"meta": {"started": "now", "commit": "x", "cpus": 2, "loadavg_before": [0.1], "questions": 3,
+                  "question_source": "t"},
+         "scale": {"100000": _server_scale_entry(ready=1.2, rss=250.0, p95=30.0, server_peak=350.0)}, "errors": {}}
+    r["targets"] = run.evaluate_targets(r)
+    t = r["targets"]
+    assert t["ready_100k_server_s"] == {"value": 1.2, "limit": 2.0, "unit": "s", "met": True}
+    assert t["query_p95_100k_server_ms"]["met"] is True and t["rss_100k_server_mb"]["met"] is True
+    assert t["rss_100k_server_total_mb"]["value"] == 600.0 and t["rss_100k_server_total_mb"]["met"] is False
+    assert t["rss_100k_mb"]["met"] is False  # the embedded row keeps its own target
+    text = run.render(r)
+    assert re.search(r"^\s+server\s+15\.0\s+30\.0", text, re.M)  # the server row under the embedded one
+    assert "Embedded Chroma vs a `chroma run` server on 127.0.0.1, 100000 chunks" in text
+    assert re.search(r"ready s \(start → ready, imports excluded\)\s+1\.50\s+1\.20", text)
+    assert re.search(r"app peak RSS MB\s+550\s+250", text) and re.search(r"server peak RSS MB.*\s+—\s+350", text)
+    assert re.search(r"app \+ server peak MB\s+550\s+600", text) and re.search(r"hit@3 ko\s+0\.800\s+0\.800", text)
+    assert "✓ Chroma server: ready at 100k" in text and "✗ Chroma server: app + server RSS 100k" in text
+    assert "differs" not in text
+    r["scale"]["100000"]["chroma_server"]["hit3_same_as_embedded"] = False
+    assert "! hit@3 differs" in run.render(r)
+    del r["scale"]["100000"]["query_server"], r["scale"]["100000"]["chroma_server"]  # an embedded-only run
+    r["targets"] = run.evaluate_targets(r)
+    assert r["targets"]["ready_100k_server_s"]["met"] is None and "Embedded Chroma vs" not in run.render(r)
+
+
+def test_chroma_server_flag_selects_sizes():
+    args = run.parse_args(["--chroma-server", "100000"])
+    assert args.server_sizes == (100000,) and 100000 in args.sizes
+    args = run.parse_args(["--quick", "--chroma-server", "5000"])  # a size --sizes left out is measured too
+    assert args.server_sizes == (5000,) and args.sizes == [1000, 5000, 10000]
+    assert run.parse_args(["--sizes", "60,70", "--chroma-server"]).server_sizes == (60, 70)
+    assert run.parse_args([]).server_sizes == ()
+
+
+def test_chroma_server_is_stopped_when_the_block_fails(tmp_path):
+    from bench import chroma_server as cs
+
+    if not cs.CHROMA.exists():
+        pytest.skip("chroma CLI not installed")
+    (tmp_path / "store").mkdir()
+    with pytest.raises(RuntimeError, match="inside"), cs.chroma_server(tmp_path / "store", tmp_path / "c.log") as srv:
+        assert srv.alive() and cs.heartbeat(srv.port) and srv.memory_mb()["VmRSS"] > 0
+        raise RuntimeError("inside")
+    assert not srv.alive() and not cs.heartbeat(srv.port)
+
+
+def test_scale_server_mode_against_a_real_chroma_server(tmp_path):
+    """The whole server configuration on 60 chunks: a real `chroma run` on loopback, the warm-up, embedded
+    and server app processes alternating; same store, so the same hits; the server gone afterwards."""
+    from bench import chroma_server as cs
+    from bench import scale
+
+    if not cs.CHROMA.exists():
+        pytest.skip("chroma CLI not installed")
+    qs, _ = common.load_questions()
+    qfile = tmp_path / "q.jsonl"
+    common.save_questions([q for q in qs if q.gold_evidence and not q.history and q.expect != "refuse"][:4], qfile)
+    cache = tmp_path / "cache"
+    where = cache / f"scale-60-seed7-{run.CACHE_VERSION}"  # built here, in this process: part_scale reuses it
+    assert scale.main(["build", "--work", str(where), "--n", "60", "--out", str(where / "build.json")]) == 0
+    out = run.part_scale(tmp_path / "work", cache, qfile, [60], repeat=1, asks=0, variants={"current": None},
+                         legacy=False, server_sizes=(60,))["60"]
+    emb, srv, info = out["query"], out["query_server"], out["chroma_server"]
+    assert emb["store"] == "embedded" and srv["store"] == "server"
+    assert srv["location"] == f"chroma://127.0.0.1:{info['port']}/cto_coach" and srv["n"] == 60
+    assert srv["processes"] == emb["processes"] == 2
+    assert srv["hit3_single_turn"] == emb["hit3_single_turn"] and srv["hit3_single_turn"]
+    assert info["hit3_same_as_embedded"] is True
+    assert 0 < srv["ready_s"] < 30 and srv["ms"]["retrieve"]["n"] == 4 and srv["ms"]["retrieve"]["p95"] > 0
+    assert srv["maxrss_mb"] > 0 and srv["rss_end_mb"]["RssAnon"] > 0 and srv["rss_end_mb"]["RssFile"] > 0
+    assert srv["server_rss_mb"]["VmHWM"] > 0 and srv["server_rss_mb"]["RssAnon"] > 0
+    assert info["app_plus_server_peak_mb"] == pytest.approx(srv["maxrss_mb"] + srv["server_rss_mb"]["VmHWM"], abs=0.2)
+    assert info["server_peak_life_mb"] >= srv["server_rss_mb"]["VmHWM"] and info["first_open"]["open_index_s"] > 0
+    assert info["stopped"] is True and not cs.heartbeat(info["port"]) and not Path(f"/proc/{info['pid']}").exists()
