@@ -142,6 +142,9 @@ def _placed(u: Unit, korean: bool) -> str:
 def _quote_with_context(b: AnswerBuilder, ctx: PlanContext, q: Question, u: Unit) -> None:
     """The unit a verdict rests on, then its stage heading (for an item) and the blogger's closest sentence."""
     _quote(b, ctx, u, prefix=_who(u, b.korean))
+    for x in ctx.topics.dismissal(u):
+        if not b.quoted(x.text):
+            _quote(b, ctx, x, prefix=_who(x, b.korean))
     if not u.stage:
         return
     head = ctx.topics.heading(u.stage)
@@ -333,6 +336,11 @@ def judge(ctx: PlanContext, q: Question, text: str) -> tuple[str, Match | None]:
     u = top.unit
     if q.asks_article:
         return ("yes" if top.score >= FOCUS_MIN or top.lexical >= 0.5 else "no"), top
+    if u.rejected:
+        # Said only to be called nonsense ("쿠팡의 CTO에게 react 코드를 … 평가의 기준으로 이야기 하는 건… / 반대로
+        # 5명짜리 스타트업 CTO에게 기술 경영의 … 또한… 웃기는 말이겠죠"): the article's point is that what a
+        # CTO is judged on depends on the company's stage.
+        return ("no" if user_stage is not None else "depends"), top
     if user_stage is None and u.stage is not None:
         # Advice the article gives for one stage (even advice against: "관리 따위는 개나 줘버려도" is stage 1,
         # "⑥ 기술팀의 사람 관리" stage 2) answers a stage-less question with "it depends on the stage".
@@ -467,7 +475,7 @@ def plan_decline(b: AnswerBuilder, ctx: PlanContext, q: Question) -> tuple[Answe
 _DISMISSIVE = re.compile(r"\b(?:ignore|skip|later|postpone|defer|put off|not yet|can wait|don't need|no need|unnecessary|overrated|"
                          r"stay out of|step (?:back|away) from|hand (?:it |this |that )?off|outsourc\w*|give up|giving up|"
                          r"sacrific\w*|not my job|someone else's)\b|"
-                         r"나중에|미뤄|미루|무시|필요\s*없|안 해도|안해도|건너뛰|포기|손\s*(?:떼|놓)|(?:에게|한테|에) 맡기|외주", re.I)
+                         r"나중에|미뤄|미루|무시|필요\s*없|안 해도|안해도|건너뛰|포기|손\s*(?:떼|놓|놔)|(?:에게|한테|에) 맡기|외주", re.I)
 
 
 # A belief that endorses one thing over another: "an MVP out fast, not building process", "X rather than

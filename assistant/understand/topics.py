@@ -83,6 +83,7 @@ class Unit:
     doc_id: str
     order: int  # reading order in the corpus
     en: str | None = None  # the project's English rendering, when there is one
+    rejected: bool = False  # the article calls it nonsense in the sentence after it ("…, 웃기는 말이겠죠.")
 
     @property
     def number(self) -> int | None:
@@ -113,11 +114,35 @@ def section_units(section: Section, start: int, rendering: Rendering | None) -> 
         raw += [("item", i) for i in items]
     else:
         raw += [("sentence", s) for s in split_sentences(section.text) if len(s) >= 6]
+    rejected = rejected_by_next([text for _, text in raw])
     out = []
     for i, (kind, text) in enumerate(raw):
         en = rendering.english(text) if rendering else None
         out.append(Unit(text, kind, section.stage, section.section, section.voice, section.author, section.doc_id,
-                        start + i, en))
+                        start + i, en, i in rejected))
+    return out
+
+
+# A short verdict that dismisses what was just said: "이게 말이 안되는 말이거든요...", "웃기는 말이겠죠.".
+_DISMISSES = re.compile(r"말이 안\s*되|말도 안\s*되|웃기는 (?:말|얘기|소리)|어불성설|넌센스|\bnonsense\b|laughable|"
+                        r"(?:does ?n[o']t|doesn't) make (?:any )?sense|makes? no sense|\babsurd\b", re.I)
+_TRAILS_OFF = re.compile(r"(?:\.{2,}|…)\s*$")
+
+
+def rejected_by_next(sentences: list[str]) -> set[int]:
+    """Indices of sentences that a following short verdict dismisses: the one just before the verdict,
+    and before it those that trail off into it ("…평가의 기준으로 이야기 하는 건... 쫌..." / "반대로 … 또한..." /
+    "웃기는 말이겠죠."). The article states such things only to reject them, so a question that matches one
+    must not be told "yes"."""
+    out: set[int] = set()
+    for r, verdict in enumerate(sentences):
+        if r == 0 or len(verdict) > 40 or not _DISMISSES.search(verdict):
+            continue
+        i = r - 1
+        out.add(i)
+        while i - 1 >= 0 and _TRAILS_OFF.search(sentences[i - 1]) and not _DISMISSES.search(sentences[i - 1]):
+            i -= 1
+            out.add(i)
     return out
 
 
@@ -233,6 +258,18 @@ class TopicMap:
                 if share >= 0.75 and (best is None or share > best[0]):
                     best = (share, u)
         return best[1] if best else None
+
+    def dismissal(self, u: Unit) -> list[Unit]:
+        """For a rejected unit, the sentences after it through the verdict that dismisses it: quoted alone,
+        "…평가의 기준으로 이야기 하는 건... 쫌..." does not say what the article thinks of it."""
+        out: list[Unit] = []
+        for x in self.units[u.order + 1:] if u.rejected else []:
+            if x.section != u.section or x.doc_id != u.doc_id:
+                break
+            out.append(x)
+            if not x.rejected:
+                break
+        return out
 
     def items(self, stage: int) -> list[Unit]:
         return [u for u in self.units if u.stage == stage and u.kind == "item"]

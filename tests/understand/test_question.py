@@ -439,3 +439,24 @@ def test_asking_to_drop_the_stages_own_job_is_answered_no(coach, text):
 def test_own_involvement_in_a_routine_is_in_scope_but_the_technique_is_not(coach, text, refused):
     a = coach.ask(text)
     assert a.refused is refused, a.text
+
+
+def test_sentences_the_article_dismisses_are_found_from_its_structure():
+    from assistant.understand.topics import rejected_by_next
+    said = ["A CTO must be able to do X!", "That makes no sense...", "Take case one... hmm...",
+            "Conversely, case two would also be...", "Pretty laughable, right?", "Here is what I think."]
+    assert rejected_by_next(said) == {0, 2, 3}
+
+
+@pytest.mark.parametrize("text, direct", [
+    # The article raises judging a big company's CTO on code only to call it laughable.
+    ("We're about 250 people now. Should I, as CTO, be judged on how good my own code is?", "no"),
+    ("직원 300명 회사인데 CTO 평가 기준이 코딩 실력이어야 하나요?", "no"),
+    ("Is a CTO supposed to be judged on coding ability?", "depends"),
+])
+def test_a_verdict_on_what_the_article_dismisses(coach, text, direct):
+    a = coach.ask(text)
+    quotes = " ".join(c.quote for c in a.citations)
+    assert a.direct == direct, a.text
+    if direct == "no":
+        assert "웃기는 말이겠죠" in quotes, a.text  # the dismissal is quoted with what it dismisses
