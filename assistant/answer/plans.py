@@ -381,6 +381,8 @@ def plan_yes_no(b: AnswerBuilder, ctx: PlanContext, q: Question, passages: list[
     _quote_with_context(b, ctx, q, u)
     if user_stage:
         _for_your_stage(b, ctx, q, q.topic_text, user_stage)
+    elif verdict == "depends":
+        _at_each_stage(b, ctx, q, q.topic_text)
     if user_stage and u.stage == user_stage and _describes_stage(ctx, u):
         # The verdict rests on the sentence that describes the stage as a whole (matched through the
         # user's situation more than through what they asked): show the stage's capability list too,
@@ -409,6 +411,24 @@ def _for_your_stage(b: AnswerBuilder, ctx: PlanContext, q: Question, text: str, 
             else f"**Closest to your question in what the article says for {stage_label(stage, False)}:**")
     for u in sorted(picks, key=lambda x: x.order):
         _quote(b, ctx, u, prefix=_who(u, b.korean))
+
+
+def _at_each_stage(b: AnswerBuilder, ctx: PlanContext, q: Question, text: str) -> None:
+    """"It depends on the stage", shown: for each stage, what the article says there that is closest to
+    the question (one unit per stage, when not quoted yet), so the user finds their own stage's answer."""
+    picks: list[Unit] = []
+    for stage in (1, 2, 3, 4):
+        ms = q.match(ctx.topics, text, stages=(stage,))
+        u = next((m.unit for m in ms if m.unit.kind in ("item", "sentence")), None)
+        if u is not None and not b.quoted(u.text):
+            picks.append(u)
+    if not picks:
+        return
+    b.blank()
+    b.frame("**단계별로 글이 하는 말 중 질문에 가장 가까운 것:**" if b.korean
+            else "**At each stage, what the article says closest to your question:**")
+    for u in picks:
+        _quote(b, ctx, u, prefix=f"{stage_label(u.stage or 0, b.korean)} — {_who(u, b.korean)}")
 
 
 def _describes_stage(ctx: PlanContext, u: Unit) -> bool:

@@ -460,3 +460,9 @@ def test_a_verdict_on_what_the_article_dismisses(coach, text, direct):
     assert a.direct == direct, a.text
     if direct == "no":
         assert "웃기는 말이겠죠" in quotes, a.text  # the dismissal is quoted with what it dismisses
+
+
+def test_it_depends_shows_what_each_stage_says(coach):
+    a = coach.ask("창업자가 CTO면 코드를 직접 짜야 하는 건가요?")
+    assert a.direct == "depends", a.text
+    assert {c.stage for c in a.citations} >= {1, 2, 3, 4}, a.text
