@@ -41,7 +41,12 @@ _EN_ASK = re.compile(r"^\s*(?:so\s*,?\s*|and\s+|but\s+|ok(?:ay)?\s*,?\s*|also\s*
 _PLACE_ME = re.compile(r"(?:저희|우리|제)\s*(?:회사|팀|조직)?\s*(?:는|은)?\s*(?:어디에|어느\s*단계|몇\s*단계)|어디에\s*해당|"
                        r"\b(?:which|what) stage (?:are we|am i|is my|is our|would we|do we)|\bwhere (?:do|would|does) (?:we|my|our)\b.{0,20}\b(?:fall|fit|sit|land)", re.I)
 _REQUEST = re.compile(r"(?:주세요|줘요|줘|주실 수 있나요|부탁(?:해요|드려요|드립니다))\s*[.!~ㅠㅎ]*$|"
-                      r"^\s*(?:please\s+)?(?:explain|summari[sz]e|tell me|give me|walk me through|list)\b", re.I)
+                      r"^\s*(?:please\s+)?(?:explain|summari[sz]e|tell me|give me|walk me through|list)\b|"
+                      # Wanting to know something is asking it: "전체 그림을 먼저 보고 싶습니다", "I'd like to understand…"
+                      # (not "CTO를 해보고 싶어요": wanting to do something).
+                      r"(?:을|를)\s*(?:먼저\s*|좀\s*|한번\s*)?(?:보고|알고|듣고|이해하고)\s*싶(?:어요|습니다|네요|은데요?)\s*[.!~ㅠㅎ]*$|"
+                      r"^\s*I(?:'d| would) (?:like|love) to (?:know|see|understand|hear|learn)\b|"
+                      r"^\s*I (?:want|need) to (?:know|understand|see|learn)\b", re.I)
 _WHEN = re.compile(r"\b(?:when|at what (?:point|stage|phase|size|headcount|scale)|(?:which|what) (?:stage|phase|period|step)|"
                    r"at which|how (?:big|large|many people)|at what number)\b|언제|몇\s*단계|어느\s*(?:단계|시기|시점)|"
                    r"어떤\s*(?:단계|시기)|몇\s*명\s*(?:규모\s*)?(?:부터|쯤|일 때|정도에서)|규모부터|단계부터|시점", re.I)
@@ -68,7 +73,11 @@ _OVERVIEW_STRONG = re.compile(r"\b(?:tl;?dr|summar(?:y|i[sz]e)|overview|each sta
 _OVERVIEW = re.compile(r"\b(?:tl;?dr|summar(?:y|i[sz]e)|overview|in a nutshell|the gist|big picture|framework|"
                        r"what does an? cto (?:actually |really )?do|what (?:is|'s) (?:the )?(?:job|role) of (?:a|the) cto|"
                        r"what (?:do|does) ctos? (?:actually |really |exactly )?do|what exactly does an? cto do|short version|main point|key points?|"
-                       r"how many stages|what are the stages|each stage|all (?:four|4) stages)\b|"
+                       r"how many stages|what are the stages|each stage|all (?:four|4) stages|"
+                       # How the role changes as a company grows: the article's thesis, its four-stage map.
+                       r"as (?:the |a |your )?compan(?:y|ies) (?:grows?|scales?|gets? bigger)|"
+                       r"(?:chang|differ|vary|varies)\w* (?:with|by|depending on) (?:the )?(?:company(?:'s)? )?(?:size|stage|growth))\b|"
+                       r"(?:회사|규모|조직)\S*\s*(?:가\s*|이\s*)?(?:커가면서|커지면서|성장하면서|성장함에 따라|에 따라)\s*\S*\s*(?:CTO|역할|하는 일)|"
                        r"요약|요지|핵심만|한마디로|정리해|한눈에|전체적|단계별로|각 단계|몇 단계로|네 단계|4단계로|무슨 일을? 하|뭐 하는|뭐하는|무엇을 하는|하는 일이 뭐|"
                        r"\bwhat (?:is|makes) (?:a|an|the) cto\b|\bdifference between (?:a |an |the )?cto and|CTO란|CTO(?:와|랑|하고) .{1,20}(?:차이|다른)|"
                        r"(?:CTO|씨티오)(?:는|란|가)? (?:정확히 |대체 |도대체 )?(?:뭐|무엇|무슨)", re.I)

@@ -466,3 +466,14 @@ def test_it_depends_shows_what_each_stage_says(coach):
     a = coach.ask("창업자가 CTO면 코드를 직접 짜야 하는 건가요?")
     assert a.direct == "depends", a.text
     assert {c.stage for c in a.citations} >= {1, 2, 3, 4}, a.text
+
+
+@pytest.mark.parametrize("text", [
+    "저는 기획자 출신이고 언젠가 창업하고 싶어요. 회사가 커가면서 CTO가 하는 일이 어떻게 바뀌는지 흐름을 알고 싶어요.",
+    "I've been a backend dev for six years and want to move up someday. I'd like to understand how a CTO's job changes as a company grows.",
+])
+def test_wanting_to_know_is_the_ask(coach, text):
+    from assistant.understand.question import asks_of
+    assert "알고 싶어요" in asks_of(text)[-1] or "I'd like" in asks_of(text)[-1]
+    a = coach.ask(text)
+    assert not a.refused and a.direct == "overview", a.text
