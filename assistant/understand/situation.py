@@ -200,6 +200,10 @@ def _value(raw: str, mod: str = "") -> int | None:
     return n
 
 
+_BELOW = {"under", "fewer than", "less than", "below"}
+_EN_BOUND = re.compile(r"\b(under|fewer than|less than|below|over|more than|above)\s+$", re.I)
+
+
 def find_sizes(clause: str) -> list[tuple[int, str, bool, int]]:
     """(n, words, team_only, position) for every size in one clause."""
     found: list[tuple[int, str, bool, int]] = []
@@ -221,6 +225,10 @@ def find_sizes(clause: str) -> list[tuple[int, str, bool, int]]:
             n = _value(m.group("n"), m.groupdict().get("mod") or "")
             if n is None or n <= 0 or n > 10_000_000:
                 continue
+            bound = _EN_BOUND.search(clause[: m.start("n")])
+            if bound:
+                # "the one under 5 people" is 4 at most (the article's own "5명 미만"); "over 300 people" 301.
+                n = max(1, n - 1) if bound.group(1).lower() in _BELOW else n + 1
             around = clause[max(0, m.start() - 12): m.end() + 4]
             team = bool(_TEAM_ONLY.search(m.group(0))) or bool(re.search(r"개발자|엔지니어|개발팀|기술팀", around) and not re.search(r"직원|전체|회사|총|company|employees", around, re.I))
             noun = _NOUN_BEFORE.search(clause[: m.start()])

@@ -477,3 +477,12 @@ def test_wanting_to_know_is_the_ask(coach, text):
     assert "알고 싶어요" in asks_of(text)[-1] or "I'd like" in asks_of(text)[-1]
     a = coach.ask(text)
     assert not a.refused and a.direct == "overview", a.text
+
+
+@pytest.mark.parametrize("text, n", [
+    ("Asking for a friend whose startup is under 5 people.", 4),
+    ("We're a bit over 300 people now.", 301),
+    ("Our team is fewer than 20 people.", 19),
+])
+def test_english_bounds_on_a_size(text, n):
+    assert [s.n for s in read_situation(text).sizes] == [n]
