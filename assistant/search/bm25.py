@@ -34,7 +34,8 @@ import mmap
 import os
 import shutil
 import sys
-from collections.abc import Iterator, Mapping, Sequence
+from array import array
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -86,6 +87,43 @@ def _import_bm25s() -> Any:
             if sys.modules.get(m, 0) is None:
                 del sys.modules[m]
     return bm25s
+
+
+def _token_ids(texts: Iterable[str]) -> tuple[list[str], list[array[int]]]:
+    """The sorted vocabulary and each text's terms as ids into it (id = rank), one text at a time.
+
+    Each text's tokens are turned into 4-byte ids as soon as it is tokenized, so the corpus is never
+    held as Python strings and ints at once (at 100k chunks that was ~1 GB of the index build's peak,
+    and of a web worker's first start against a Chroma server); ids are first given in order of first
+    appearance, then renumbered to rank order, which is what the saved files have always held."""
+    first: dict[str, int] = {}
+    docs: list[array[int]] = []
+    for text in texts:
+        docs.append(array("i", [first.setdefault(t, len(first)) for t in tokenize(text)]))
+    terms = sorted(first)
+    rank = np.empty(len(terms), dtype=np.int32)
+    for r, t in enumerate(terms):
+        rank[first[t]] = r
+    del first
+    for i, d in enumerate(docs):
+        if len(d):
+            docs[i] = array("i", rank[np.frombuffer(d, dtype=np.int32)].tobytes())
+    return terms, docs
+
+
+class _IdCount(dict):
+    """What bm25s reads of a vocabulary dict when it is given token ids: `.values()` (the ids) and its
+    length. Holding millions of str keys only to be read as 0..n-1 would cost ~100 MB at 100k chunks."""
+
+    def __init__(self, n: int) -> None:
+        super().__init__()
+        self.n = n
+
+    def values(self) -> Any:
+        return range(self.n)
+
+    def __len__(self) -> int:
+        return self.n
 
 
 class BM25FilesError(Exception):
@@ -193,10 +231,8 @@ class BM25:
               revision: str = "") -> BM25:
         """Index `texts` (in this order: document number = position, which also breaks score ties)."""
         bm25s = _import_bm25s()
-        docs = [tokenize(t) for t in texts]
-        terms = sorted({t for d in docs for t in d})
-        tid = {t: i for i, t in enumerate(terms)}
-        corpus_ids = [[tid[t] for t in d] for d in docs]
+        terms, corpus_ids = _token_ids(texts)
+        tid = _IdCount(len(terms))  # bm25s needs only the vocabulary's size and ids from the dict it is given
         model = bm25s.BM25(k1=K1, b=B, method=METHOD, idf_method=IDF_METHOD, dtype="float64",
                            backend="numpy", csc_backend="numpy")
         if terms:
@@ -205,6 +241,7 @@ class BM25:
             model.scores = {"data": np.zeros(0), "indices": np.zeros(0, np.int32),
                             "indptr": np.zeros(1, np.int64), "num_docs": len(texts)}
         model.vocab_dict = {}  # the vocabulary lives in terms.bin (sorted, mmap'd), not in a JSON dict
+        model.unique_token_ids_set = set()  # as after loading: scoring by ids never reads it
         n = len(texts)
         df = np.zeros(len(terms), dtype=np.int64)
         for d in corpus_ids:

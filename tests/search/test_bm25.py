@@ -154,3 +154,15 @@ def test_particle_stripping_and_glossary_matching_match_the_plain_versions():
         for entry in text.glossary():
             for alias in entry.english:
                 assert text._contains_phrase(t.lower(), alias) == reference_contains(t.lower(), alias)
+
+
+def test_token_ids_are_ranks_in_the_sorted_vocabulary_as_built_naively():
+    from assistant.search.bm25 import _token_ids
+    from assistant.text import tokenize
+    texts = ["기술 부채의 관리", "", "Managing technical debt at 15 people", "개발 문화의 정착과 기술 부채"]
+    terms, ids = _token_ids(texts)
+    docs = [tokenize(t) for t in texts]
+    naive_terms = sorted({t for d in docs for t in d})
+    rank = {t: i for i, t in enumerate(naive_terms)}
+    assert terms == naive_terms
+    assert [list(d) for d in ids] == [[rank[t] for t in d] for d in docs]
