@@ -15,6 +15,7 @@ themselves live in understand/, search/ and answer/.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -37,6 +38,7 @@ from assistant.answer.plans import (
     judge,
     plan_attribution,
     plan_belief,
+    plan_by_stage,
     plan_comparison,
     plan_decline,
     plan_overview,
@@ -61,7 +63,7 @@ from assistant.understand.diagnosis import NONE, Diagnosis, is_followup, overrid
 from assistant.understand.examples import ScopeExamples
 from assistant.understand.question import Question, third_party, understand
 from assistant.understand.scope import Intent, premise_claim
-from assistant.understand.topics import TopicMap, Unit
+from assistant.understand.topics import ROLE_WORDS, TopicMap, Unit
 from assistant.understand.validation import check_stage, clean_history, clean_question
 
 if TYPE_CHECKING:
@@ -112,6 +114,11 @@ class Turn:
 
     def since_lap(self) -> float:
         return (time.perf_counter() - self._lap) * 1e3
+
+
+# "What is a CTO?" asks for a definition, which the article's intro gives; not the stage map.
+_WHAT_A_CTO_IS = re.compile(r"어떤 사람|누구|무엇인가|뭔가요|뭐예요|무엇인지|란\s*(?:무엇|뭐)|\bwho (?:is|are)\b|"
+                            r"\bwhat (?:is|'s|are) (?:an? |the )?ctos?\b|\bdefin", re.I)
 
 
 @dataclass
@@ -361,6 +368,10 @@ class Coach:
         if diag.stage is not None and diag.source != "retrieval":
             return plan_stage_advice(b, ctx, q)
         turn.diagnosis = plan.stage_from_passages(diag, turn.passages, turn.korean)
+        if turn.diagnosis.stage is None and q.qtype == "general" and q.in_scope and not turn.history \
+                and ROLE_WORDS.search(q.ask_text) and not _WHAT_A_CTO_IS.search(q.ask_text):
+            # …about what the CTO does, not what a CTO is ("CTO는 어떤 사람인가요?": the intro answers that).
+            return plan_by_stage(b, ctx, q)
         kind = self._extractive(b, turn.text, turn.diagnosis, turn.passages)
         return kind, (f"stage:{turn.diagnosis.stage}" if turn.diagnosis.stage else None)
 

@@ -472,6 +472,16 @@ def plan_attribution(b: AnswerBuilder, ctx: PlanContext, q: Question,
     return "general", "source" if source else "blogger", u.stage
 
 
+def plan_by_stage(b: AnswerBuilder, ctx: PlanContext, q: Question) -> tuple[AnswerKind, str | None]:
+    """An open question about the CTO's work with no stage in it and none in the passages found
+    ("스타트업 CTO는 코딩을 얼마나 해야 하나요?"): the article's answer is its stage map, so show what each
+    stage says closest to the question instead of the intro's generalities."""
+    b.frame("**글은 이것을 회사의 성장 단계에 따라 다르게 봅니다.**" if b.korean
+            else "**The article's answer depends on the company's stage.**")
+    _at_each_stage(b, ctx, q, q.topic_text)
+    return "general", "depends"
+
+
 def plan_general(b: AnswerBuilder, ctx: PlanContext, q: Question, passages: list[Passage]) -> tuple[AnswerKind, str | None]:
     compose_general(b, q.cleaned, passages)
     return "general", None

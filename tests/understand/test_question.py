@@ -486,3 +486,10 @@ def test_wanting_to_know_is_the_ask(coach, text):
 ])
 def test_english_bounds_on_a_size(text, n):
     assert [s.n for s in read_situation(text).sizes] == [n]
+
+
+def test_an_open_stageless_question_about_the_ctos_work_gets_the_stage_map(coach):
+    a = coach.ask("CTO는 보통 코드를 어느 만큼 직접 짜야 하나요?")
+    assert not a.refused and a.direct == "depends", a.text
+    assert {c.stage for c in a.citations} >= {1, 2, 3, 4}, a.text
+    assert not any(c.quote.startswith("⁉️") for c in a.citations), a.text  # not the intro's rhetorical questions
