@@ -29,6 +29,12 @@ ORIGINAL_MARK = "↳ Korean: "  # the line under an English claim that shows the
 _HANGUL = re.compile(r"[가-힣]")
 
 
+def _position(text: str, quote: str) -> int:
+    """Where `quote` starts in the chunk's text; quotes not found verbatim sort last, in citing order."""
+    at = text.find(quote)
+    return at if at >= 0 else len(text)
+
+
 @dataclass
 class AnswerBuilder:
     """Accumulates markdown lines, numbered citations and the sentence list of one answer.
@@ -44,6 +50,7 @@ class AnswerBuilder:
     sentences: list[AnswerSentence] = field(default_factory=list)
     _cites: dict[str, Citation] = field(default_factory=dict)
     _claim_lines: set[int] = field(default_factory=set)
+    _pieces: dict[str, list[tuple[str, str | None]]] = field(default_factory=dict)  # each citation's quotes
     _rendered: bool = False  # some claim was shown in the English rendering
     _original_only: bool = False  # some claim of a document without a rendering was quoted as it is
     _finished: bool = False
@@ -64,11 +71,17 @@ class AnswerBuilder:
         existing = self._cites.get(chunk.id)
         if existing:
             if quote not in existing.quote:
+                # The quotes of one chunk read in the chunk's order, whatever order the answer cites
+                # them in: a stage's heading before its capability item ("성숙기에 필요한 능력 ①기술
+                # 경영"), so the citation reads as the passage does.
+                pieces = self._pieces.setdefault(chunk.id, [(existing.quote, existing.quote_en)])
+                pieces.append((quote, quote_en))
+                pieces.sort(key=lambda qe: _position(chunk.text, qe[0]))
+                joined = " ".join(q for q, _ in pieces).strip()
                 joined_en = existing.quote_en
                 if quote_en and existing.quote_en is not None:
-                    joined_en = f"{existing.quote_en} {quote_en}".strip()
-                self._cites[chunk.id] = Citation(**{**existing.__dict__, "quote": f"{existing.quote} {quote}".strip(),
-                                                    "quote_en": joined_en})
+                    joined_en = " ".join(e or "" for _, e in pieces).strip()
+                self._cites[chunk.id] = Citation(**{**existing.__dict__, "quote": joined, "quote_en": joined_en})
             return existing.n
         n = len(self._cites) + 1
         text_en = self.english_of(passage, chunk.text)

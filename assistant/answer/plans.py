@@ -67,7 +67,20 @@ def _quote(b: AnswerBuilder, ctx: PlanContext, u: Unit, prefix: str = "", bullet
     if p is None:
         return False
     b.claim(u.text, p, bullet=bullet, prefix=prefix)
+    _cite_heading(b, ctx, u, p)
     return True
+
+
+def _cite_heading(b: AnswerBuilder, ctx: PlanContext, u: Unit, p: Passage) -> None:
+    """A capability item's citation carries its stage's heading ("④ 기술 부채의 관리" alone does not say
+    it is stage 2's; "(5명~수십명) 성장기에서 필요한 능력" does), so the stage an answer gives an item is
+    in the quoted evidence, not only in the framing. Added to the item's own citation (same chunk)."""
+    if u.kind != "item" or not u.stage:
+        return
+    head = ctx.topics.heading(u.stage)
+    hp = ctx.locate(head) if head is not None else None
+    if head is not None and hp is not None and hp.chunk.id == p.chunk.id:  # never a citation of its own
+        b.cite(hp, head.text)
 
 
 def _checked_claim(b: AnswerBuilder, ctx: PlanContext, sentence: str, u: Unit) -> None:
@@ -78,6 +91,7 @@ def _checked_claim(b: AnswerBuilder, ctx: PlanContext, sentence: str, u: Unit) -
     if p is not None and ctx.checker.check(sentence, f"{p.chunk.author}: {p.chunk.text}", use_embeddings=False,
                                            stages=(u.stage,) if u.stage else ()).supported:
         n = b.cite(p, u.text)
+        _cite_heading(b, ctx, u, p)
         b.lines.append(f"**{sentence}** [{n}]")
         b.sentences.append(AnswerSentence(sentence, (n,), claim=True))
     else:

@@ -493,3 +493,12 @@ def test_an_open_stageless_question_about_the_ctos_work_gets_the_stage_map(coach
     assert not a.refused and a.direct == "depends", a.text
     assert {c.stage for c in a.citations} >= {1, 2, 3, 4}, a.text
     assert not any(c.quote.startswith("⁉️") for c in a.citations), a.text  # not the intro's rhetorical questions
+
+
+@pytest.mark.parametrize("text", ["기술 경영이라는 말은 몇 단계에서 등장해요?", "Which stage is 'managing technical debt' listed under?"])
+def test_an_item_is_cited_with_its_stage_heading_in_the_passages_order(coach, text):
+    a = coach.ask(text)
+    item = next(c for c in a.citations if c.section == "summary")
+    head = "성숙기에 필요한 능력" if "기술 경영" in text else "성장기에서 필요한 능력"
+    assert head in item.quote, a.text
+    assert item.quote.index(head) < item.quote.index("기술 경영" if "기술 경영" in text else "기술 부채"), item.quote
