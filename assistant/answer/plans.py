@@ -27,11 +27,11 @@ from assistant.answer.compose import (
     diagnosis_line,
 )
 from assistant.answer.verifier import SupportChecker, negated
-from assistant.article.profile import PROFILE
+from assistant.article.profile import PROFILE, STAGE_NAMES_EN, STAGE_NAMES_KO
 from assistant.text import translate_terms
 from assistant.types import AnswerKind, AnswerSentence, Passage
 from assistant.understand.question import Question, quoted, third_party
-from assistant.understand.topics import Match, TopicMap, Unit, terms_of, topic_text
+from assistant.understand.topics import ROLE_WORDS, Match, TopicMap, Unit, terms_of, topic_text
 
 STAGE_PREFERENCE = 0.02  # how much closer another stage's unit must be to beat the user's stage (dev-tuned)
 FOCUS_MIN = 0.045  # topic score at which a question is about one specific unit (tuned on dev)
@@ -266,18 +266,36 @@ def plan_comparison(b: AnswerBuilder, ctx: PlanContext, q: Question) -> tuple[An
     stages = tuple(sorted(d.stages[:2]))
     b.frame("**두 단계의 CTO 역할 비교:** " + " vs ".join(stage_label(s, True) for s in stages) if b.korean
             else "**Comparing the CTO's role at two stages:** " + " vs ".join(stage_label(s, False) for s in stages))
+    # The article's own sentence that sets the CTO of these stages against each other ("3단계의 CTO는 …
+    # 4단계의 CTO는 …"): found by the stages and the role it names, first.
+    for u in ctx.topics.units:
+        named = {int(n) for n in _STATED_STAGE.findall(u.text)}
+        if u.kind == "sentence" and set(stages) <= named and ROLE_WORDS.search(u.text):
+            _quote(b, ctx, u, prefix=_who(u, b.korean))
     b.blank()
+    # What each stage says on the compared point ("how hands-on the CTO is with the team"), matched
+    # without the stage names and numbers, which would otherwise pull in any sentence naming a stage;
+    # close enough, or sharing one of the article's rare terms with it ("팀 운영"), else the stage's
+    # description.
+    point = _STAGE_MENTION.sub(" ", q.topic_text)
     for stage in stages:
         head = ctx.topics.heading(stage)
         if head:
             _quote(b, ctx, head, prefix=f"**{stage_label(stage, b.korean)}** — ")
         for it in ctx.topics.items(stage):
             _quote(b, ctx, it, bullet="  - ")
-        for u in _commentary(ctx, q, stage, 1, set()) or [u for u in ctx.topics.units
-                                                             if u.stage == stage and u.section == "commentary"][:1]:
+        said = [m.unit for m in q.match(ctx.topics, point, stages=(stage,))
+                if m.unit.section == "commentary" and (m.score >= RELATED_MIN or m.lexical > 0)
+                and not b.quoted(m.unit.text)][:1]
+        for u in said or [u for u in ctx.topics.units if u.stage == stage and u.section == "commentary"][:1]:
             _quote(b, ctx, u, prefix=_who(u, b.korean))
         b.blank()
     return "coaching", "compare"
+
+
+_STAGE_MENTION = re.compile(
+    r"(?<![\d.])[1-4](?:\.\d)?\s*단계|\bstages?\s*[1-4](?:\s*(?:and|vs\.?|or|,|&)\s*[1-4])*\b|"
+    + "|".join(re.escape(n) for n in [*STAGE_NAMES_KO.values(), *STAGE_NAMES_EN.values()]), re.I)
 
 
 _CLAUSE_KO = re.compile(r",\s*|(?<=고)\s+|(?<=며)\s+|(?<=면서)\s+")

@@ -502,3 +502,17 @@ def test_an_item_is_cited_with_its_stage_heading_in_the_passages_order(coach, te
     head = "성숙기에 필요한 능력" if "기술 경영" in text else "성장기에서 필요한 능력"
     assert head in item.quote, a.text
     assert item.quote.index(head) < item.quote.index("기술 경영" if "기술 경영" in text else "기술 부채"), item.quote
+
+
+@pytest.mark.parametrize("text, wanted", [
+    ("How does the stage 3 CTO differ from the stage 4 CTO?", ["3단계의 CTO는 기술로 사업을 만드는 기틀"]),
+    ("2단계와 3단계에서 CTO가 팀 운영에 얼마나 관여하는지 차이가 있나요?",
+     ["관리보다는 코칭에 방점", "팀 운영의 디테일을 챙기는 것은 점점 줄이고"]),
+])
+def test_a_comparison_quotes_what_each_stage_says_on_the_compared_point(coach, text, wanted):
+    a = coach.ask(text)
+    assert a.direct == "compare", a.text
+    quotes = " ".join(c.quote for c in a.citations)
+    for w in wanted:
+        assert w in quotes, a.text
+    assert "아마존은 3단계를 한참 전에" not in quotes, a.text  # names both stages, but is not about the CTO
