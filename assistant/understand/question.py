@@ -22,7 +22,7 @@ from typing import Any, Literal
 from assistant.text import entities, is_korean, split_sentences
 from assistant.types import Diagnosis
 from assistant.understand.diagnosis import OVERLAP, cue_hits, cue_stage, diagnose, stage_for_headcount
-from assistant.understand.examples import LEXICAL_STRONG, UNIT_STRONG, ScopeExamples, ScopeVerdict
+from assistant.understand.examples import LEXICAL_STRONG, UNIT_STRONG, UNIT_WEAK, ScopeExamples, ScopeVerdict
 from assistant.understand.scope import Intent, classify, out_of_scope_topic, premise_claim
 from assistant.understand.situation import Situation, read_situation
 from assistant.understand.topics import ROLE_WORDS, Match, TopicMap, terms_of, topic_text
@@ -351,6 +351,13 @@ def _scope_text(ask: str, sit: Situation, cleaned: str) -> str:
     return _asked_or(ask, sit.present_text or cleaned)
 
 
+def _article_silent_on(near: list[Match]) -> bool:
+    """No unit of the article is even weakly close to the ask (without its words naming the article:
+    "글에서", "the blogger"), by meaning or by its rare terms."""
+    ms = near[:3]
+    return max((m.score for m in ms), default=-1.0) < UNIT_WEAK and max((m.lexical for m in ms), default=0.0) < LEXICAL_STRONG / 2
+
+
 def _article_speaks_to(ask: str, sit: Situation, topic_map: TopicMap, language: str) -> bool:
     """Does one of the article's units match the ask strongly (by meaning or by its rare terms)?
 
@@ -455,8 +462,7 @@ def understand(text: str, history: list[tuple[str, str]], topic_map: TopicMap | 
             and not _options_in_article(_FOR_CONTEXT.sub("", ask), topics, topic_map, language):
         in_scope, reason, reason_ko = False, "choosing between specific options", "특정 선택지 중 고르기"
     elif examples is not None and qtype not in ("injection", "premise", "belief", "attribution", "overview") \
-            and diag.source not in ("stage_name", "stage_number", "followup") and not _ABOUT_ARTICLE.search(cleaned) \
-            and not _WHO_DECIDES.search(ask):
+            and diag.source not in ("stage_name", "stage_number", "followup") and not _WHO_DECIDES.search(ask):
         # A question that names one of the article's stages, or the article itself, is about the article;
         # otherwise the scope is judged on what is asked, without the clauses that describe the user's
         # situation.
@@ -472,6 +478,12 @@ def understand(text: str, history: list[tuple[str, str]], topic_map: TopicMap | 
             about, max((m.score for m in [*near, *topics]), default=None), topic_map.vector(about) if topic_map else None,
             max((m.lexical for m in [*near[:3], *topics[:3]]), default=0.0),
             about_own_role=diag.stage is not None and bool(ROLE_WORDS.search(ask)))
+        if not verdict.in_scope and _ABOUT_ARTICLE.search(cleaned) and not _article_silent_on(
+                topic_map.match(_ABOUT_ARTICLE.sub(" ", about), english=language == "en") if topic_map else list(topics)):
+            # A question about the article ("What does the blogger think about management early on?") is
+            # declined only when nothing in the article comes close to what it asks about ("…about remote
+            # work?"): the examples alone would decline everything that sounds like everyday talk.
+            verdict = ScopeVerdict(True)
         if not verdict.in_scope and verdict.reason == _TOOL_CHOICE and not _picks_a_tool(about):
             # Close to "which framework should we use?" by meaning, yet nothing is being picked: "개발자들이
             # 각자 원하는 프레임워크를 쓰는데 그냥 둬도 될까요?" asks how far the CTO steers the team's

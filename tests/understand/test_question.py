@@ -516,3 +516,13 @@ def test_a_comparison_quotes_what_each_stage_says_on_the_compared_point(coach, t
     for w in wanted:
         assert w in quotes, a.text
     assert "아마존은 3단계를 한참 전에" not in quotes, a.text  # names both stages, but is not about the CTO
+
+
+@pytest.mark.parametrize("text, refused", [
+    ("글에서 재택근무에 대해서는 뭐라고 하나요?", True),  # about the article, on a topic it never touches
+    ("글에서 초기 CTO의 관리에 대해서는 뭐라고 하나요?", False),  # about the article, on what it says
+    ("We're 4 people. Should I start an engineering blog?", False),  # tech branding, which the article covers
+])
+def test_questions_about_the_article_are_declined_only_where_it_is_silent(coach, text, refused):
+    a = coach.ask(text)
+    assert a.refused is refused, a.text
