@@ -39,6 +39,7 @@ from assistant.answer.plans import (
     plan_attribution,
     plan_belief,
     plan_by_stage,
+    plan_choice,
     plan_comparison,
     plan_decline,
     plan_overview,
@@ -349,6 +350,8 @@ class Coach:
             return kind, direct
         if q.qtype == "comparison" and len(diag.stages) >= 2:
             return plan_comparison(b, ctx, q)
+        if q.qtype == "yes_no" and q.options:
+            return plan_choice(b, ctx, q)
         if q.qtype == "yes_no":
             kind, direct = plan_yes_no(b, ctx, q, turn.passages)
             if diag.stage is None and direct in ("yes", "no"):

@@ -168,6 +168,13 @@ def translate_terms(text: str) -> str:
     return " ".join(found)
 
 
+def glossary_phrases(text: str) -> list[tuple[str, tuple[str, ...]]]:
+    """The glossary phrases found in `text`, each with the article's terms it stands for
+    ("코딩" → ("구현",)): what `translate_terms` appends, with the words that brought it."""
+    low = text.lower()
+    return [(alias, entry.korean) for entry in glossary() for alias in entry.english if _contains_phrase(low, alias)]
+
+
 def entities(text: str) -> set[str]:
     """Canonical names (first Korean alias) of the glossary entities a text mentions."""
     low = text.lower()

@@ -424,6 +424,52 @@ def plan_yes_no(b: AnswerBuilder, ctx: PlanContext, q: Question, passages: list[
     return "coaching" if q.diagnosis.stage else "general", verdict
 
 
+def plan_choice(b: AnswerBuilder, ctx: PlanContext, q: Question) -> tuple[AnswerKind, str | None]:
+    """An either-or ask ("Should I keep coding or start managing?"): each option judged as its own yes/no
+    question against the user's stage, and the lead says which one the article gives that stage — one,
+    both, neither, or "it depends on the stage" — before the passages each verdict rests on. A yes or
+    no to the whole question would answer neither option."""
+    user_stage = q.diagnosis.stage
+    judged: list[tuple[str, str, Match]] = []
+    for option in q.options:
+        verdict, top = judge(ctx, q, option)
+        if top is None:
+            continue
+        if verdict == "yes" and asks_to_drop(option, top.unit.text):
+            verdict = "no"
+        judged.append((option, verdict, top))
+    if len(judged) < 2 or judged[0][2].unit.text == judged[1][2].unit.text:
+        return plan_stage_advice(b, ctx, q) if user_stage else plan_general(b, ctx, q, [])
+    yes = [o for o, v, _ in judged if v == "yes"]
+    if q.diagnosis.stage is not None and q.diagnosis.source != "none":
+        diagnosis_line(b, q.diagnosis)
+    if any(v == "depends" for _, v, _ in judged) and not yes:
+        lead, direct = ("단계에 따라 다릅니다." if b.korean else "It depends on the stage."), "depends"
+    elif len(yes) == 1:
+        lead = f"글의 답은 ‘{yes[0]}’ 쪽입니다." if b.korean else f"The article's answer for your stage: {yes[0]}."
+        direct = "first" if yes[0] == judged[0][0] else "second"
+    elif len(yes) == 2:
+        lead, direct = ("둘 다 글이 이 단계의 일로 봅니다." if b.korean
+                        else "Both: the article gives your stage both."), "both"
+    else:
+        lead, direct = ("둘 다 글이 이 단계에 두는 일이 아닙니다." if b.korean
+                        else "Neither is what the article gives your stage."), "neither"
+    b.frame(f"**{lead}**")
+    for option, verdict, top in judged:
+        said = {"yes": ("네", "yes"), "no": ("아니요", "no"), "depends": ("단계에 따라 다름", "depends on the stage")}[verdict]
+        b.frame(f"**‘{option}’ — {said[0]}.**{_placed(top.unit, True)}" if b.korean
+                else f"**“{option}” — {said[1]}.**{_placed(top.unit, False)}")
+        _quote(b, ctx, top.unit, prefix=_who(top.unit, b.korean))
+        for x in ctx.topics.dismissal(top.unit):
+            if not b.quoted(x.text):
+                _quote(b, ctx, x, prefix=_who(x, b.korean))
+    if user_stage:
+        _for_your_stage(b, ctx, q, q.topic_text, user_stage)
+    elif direct == "depends":
+        _at_each_stage(b, ctx, q, q.topic_text)
+    return ("coaching" if user_stage else "general"), direct
+
+
 def _for_your_stage(b: AnswerBuilder, ctx: PlanContext, q: Question, text: str, stage: int) -> None:
     """What the article says for the user's own stage that is closest to what they ask: the closest
     capability item on the source's list and the blogger's closest sentence, when not quoted yet.

@@ -23,7 +23,7 @@ from assistant.text import entities, is_korean, split_sentences
 from assistant.types import Diagnosis
 from assistant.understand.diagnosis import OVERLAP, cue_hits, cue_stage, diagnose, stage_for_headcount
 from assistant.understand.examples import LEXICAL_STRONG, UNIT_STRONG, UNIT_WEAK, ScopeExamples, ScopeVerdict
-from assistant.understand.scope import Intent, classify, out_of_scope_topic, premise_claim
+from assistant.understand.scope import Intent, classify, names_a_tool, out_of_scope_topic, premise_claim
 from assistant.understand.situation import Situation, read_situation
 from assistant.understand.topics import ROLE_WORDS, Match, TopicMap, terms_of, topic_text
 
@@ -151,6 +151,7 @@ class Question:
     scope_reason_ko: str = ""
     claim: str = ""  # for premises: the belief to check
     asks_article: bool = False  # "does the article say …?"
+    options: tuple[str, ...] = ()  # an either-or ask's two options ("keep coding", "start managing")
 
     @property
     def korean(self) -> bool:
@@ -391,7 +392,45 @@ _WHO_DECIDES = re.compile(r"\bthe one (?:deciding|choosing|picking|making the ca
 
 
 # "… or a monolith for our MVP?": what the choice is for is context, not one of the options.
-_FOR_CONTEXT = re.compile(r"\s+(?:for|in|at|during|before|after|on)\s+(?:our|the|a|an|my|this|its)\b[^?]*", re.I)
+_FOR_CONTEXT = re.compile(r"\s+(?:for|in|at|during|before|after|on)\s+(?:our|the|a|an|my|this|its)\b[^?]*|"
+                          # what is built with the options: "build our MVP in Flutter or React Native"
+                          r"\bbuild\s+(?:it|our \w+|the \w+)\s+(?=(?:in|with|on)\b)", re.I)
+
+
+_AUX_SUBJECT = re.compile(r"^.*?\b(?:should|shall|do|does|must|can|could|would|will|is|are|am)\s+"
+                          r"(?:i|we|you|it|they|he|she|ctos|(?:the|a|an|our|my) (?:cto|ctos|team|company))\s+", re.I)
+_EN_OR = re.compile(r"\s*,?\s+\bor\b\s+", re.I)
+# A clause or a negation after "or" makes it a yes/no question ("…, or is that premature?", "…or not?", "…or
+# just corporate noise?", "…or am I overstepping?"), not a choice between two things to do.
+_NOT_AN_OPTION = re.compile(r"^(?:not|no|just|only|merely|is|are|am|was|were|do|does|did|should|can|could|would|"
+                            r"will|has|have|it|that|this|there|something|anything|what|which|who|more|less|else)\b", re.I)
+_LEAD_PREP = re.compile(r"^(?:on|in|with|to|for|at|into|about)\b", re.I)
+_KO_OR = re.compile(r"\s*아니면\s+|(?<=까요)[,\s]+(?=\S)")
+_KO_CONTEXT = re.compile(r"^.*(?:는데|인데|은데|니까|어서|아서|해서)[,\s]+")
+_KO_ASK_END = re.compile(r"\s*(?:해야\s*)?(?:할까요|될까요|하나요|까요|나요|돼요|해요|에요|예요)$")
+_ASPECT = re.compile(r"\b(?:keep|start|stop|stay|still|continue)\b|계속|그만", re.I)
+
+
+def either_or(ask: str) -> tuple[str, str] | None:
+    """The two options of an either-or ask ("Should I keep coding or start managing?", "코딩을 계속 해야
+    할까요 아니면 관리에 집중해야 할까요?"), each as a short phrase; None for a yes/no question whose "or"
+    opens a second clause or a negation ("…or not?", "…, or is that premature?")."""
+    a = ask.strip().rstrip("?？ ").strip()
+    if is_korean(a):
+        parts = _KO_OR.split(a)
+        if len(parts) != 2:
+            return None
+        left, right = (_KO_ASK_END.sub("", p.strip(" ,")) for p in parts)
+        left = _KO_CONTEXT.sub("", left)
+        return (left, right) if left and right else None
+    parts = _EN_OR.split(a)
+    if len(parts) != 2 or not _AUX_SUBJECT.search(parts[0]) or _NOT_AN_OPTION.search(parts[1]):
+        return None
+    left, right = _AUX_SUBJECT.sub("", parts[0]).strip(), parts[1].strip()
+    if _LEAD_PREP.search(right):  # "focus on hiring or on tech debt": the second option shares the verb
+        verb = re.split(r"\s+(?=(?:on|in|with|to|for|at|into|about)\b)", left, maxsplit=1)[0]
+        right = f"{verb} {right}"
+    return (left, right) if left and len(left.split()) <= 8 and len(right.split()) <= 8 else None
 
 
 def _options_in_article(options: str, topics: tuple[Match, ...], topic_map: TopicMap | None, language: str) -> bool:
@@ -452,14 +491,23 @@ def understand(text: str, history: list[tuple[str, str]], topic_map: TopicMap | 
         probe = Question(text, cleaned, language, sit, asks, qtype, diag, intent)
         topics = tuple(probe.match(topic_map, claim or None)[:8])
     in_scope, reason, reason_ko = True, "", ""
+    options: tuple[str, ...] = (either_or(asks[-1]) or ()) if qtype == "yes_no" and asks else ()
     if intent.kind == "out_of_scope" and qtype != "out_of_scope":
         # The out-of-scope topic is only in the backstory ("the CEO wants me in every sprint planning");
         # what is asked is in scope.
         intent = replace(intent, kind="answer")
     if qtype == "out_of_scope":
         in_scope, reason, reason_ko = False, intent.topic_en, intent.topic_ko
+    elif options and any(names_a_tool(o) for o in options):
+        # "Should we build our MVP in Flutter or React Native?": picking between tools, whatever the
+        # options are for (the article's stage-1 item is choosing the stack, never which one).
+        in_scope, reason, reason_ko = False, _TOOL_CHOICE, "특정 기술·도구 선택"
     elif qtype in ("general", "yes_no", "stage_advice") and _CHOICE.search(ask) \
-            and not _options_in_article(_FOR_CONTEXT.sub("", ask), topics, topic_map, language):
+            and not _options_in_article(_FOR_CONTEXT.sub("", ask), topics, topic_map, language) \
+            and not (options and topic_map is not None
+                     and all(topic_map.known_share(_ASPECT.sub(" ", o)) >= 0.5 for o in options)):
+        # (both options things the article speaks of, "코딩을 계속 할까요 아니면 관리에 집중할까요?", is a
+        # question for the article)
         in_scope, reason, reason_ko = False, "choosing between specific options", "특정 선택지 중 고르기"
     elif examples is not None and qtype not in ("injection", "premise", "belief", "attribution", "overview") \
             and diag.source not in ("stage_name", "stage_number", "followup") and not _WHO_DECIDES.search(ask):
@@ -493,4 +541,4 @@ def understand(text: str, history: list[tuple[str, str]], topic_map: TopicMap | 
     return Question(text=text, cleaned=cleaned, language=language, situation=sit, asks=asks, qtype=qtype,
                     diagnosis=diag,
                     intent=intent, topics=topics, in_scope=in_scope, scope_reason=reason, scope_reason_ko=reason_ko, claim=claim,
-                    asks_article=bool(_DOES_ARTICLE_SAY.search(ask)))
+                    asks_article=bool(_DOES_ARTICLE_SAY.search(ask)), options=options)

@@ -34,6 +34,11 @@ _OUT_OF_SCOPE: list[tuple[str, str, re.Pattern[str]]] = [
     ("보안 사고 대응", "incident response specifics", re.compile(r"보안 ?사고|해킹 ?당|incident response|ransomware|랜섬웨어|장애 ?대응 ?절차|postmortem|포스트모템", re.I)),
 ]
 
+def names_a_tool(text: str) -> bool:
+    """Does the text name a specific tool or technology (a framework, cloud, database, language)?"""
+    return any(en == "choosing specific tools or technologies" and rx.search(text) for _, en, rx in _OUT_OF_SCOPE)
+
+
 INJECTION = re.compile(
     r"(?:ignore|disregard|forget|override)\s+(?:all\s+|any\s+|the\s+|your\s+|my\s+|previous\s+|prior\s+|above\s+)*"
     r"(?:instructions?|prompts?|rules?|guidelines?|directions?)|"

@@ -29,7 +29,7 @@ import numpy as np
 from assistant.article.corpus import Corpus, Section
 from assistant.article.profile import PROFILE
 from assistant.article.rendering import Rendering
-from assistant.text import content_terms, normalize, split_sentences, translate_terms
+from assistant.text import content_terms, glossary_phrases, normalize, split_sentences, translate_terms
 from assistant.vector_cache import cached_vectors, unit
 
 _ITEM = re.compile(r"[①-⑳][^①-⑳]+")
@@ -244,6 +244,11 @@ class TopicMap:
         """Share (idf-weighted) of the text's topic terms that occur anywhere in the article; terms the
         article never uses weigh the most. "tech debt or hiring" → 1.0; "microservices or a monolith" → 0."""
         terms = self.topic_terms(text)
+        # A user's own word for one of the article's terms ("코딩" for 구현, "hands-on") counts through
+        # that term, not as a word the article never uses.
+        for phrase, article_terms in glossary_phrases(topic_text(text)):
+            if any(terms_of(a) & self.idf.keys() for a in article_terms):
+                terms -= {t for t in terms_of(phrase) if t not in self.idf}
         total = sum(self.idf.get(t, self.max_idf) for t in terms)
         return sum(self.idf[t] for t in terms if t in self.idf) / total if total else 0.0
 

@@ -526,3 +526,36 @@ def test_a_comparison_quotes_what_each_stage_says_on_the_compared_point(coach, t
 def test_questions_about_the_article_are_declined_only_where_it_is_silent(coach, text, refused):
     a = coach.ask(text)
     assert a.refused is refused, a.text
+
+
+@pytest.mark.parametrize("text, options", [
+    ("Should I keep coding or start managing?", ("keep coding", "start managing")),
+    ("We're 12 people. Should I focus on hiring or on paying down tech debt?", ("focus on hiring", "focus on paying down tech debt")),
+    ("직원 10명인데 코딩을 계속 해야 할까요 아니면 관리에 집중해야 할까요?", ("코딩을 계속", "관리에 집중")),
+    ("MVP부터 할까요, 채용부터 할까요?", ("MVP부터", "채용부터")),
+    ("Is writing code actually part of a CTO's job or not?", None),
+    ("Should I be the one picking the database, or is that premature before we have users?", None),
+    ("Is it a legit part of my job or just corporate noise?", None),
+])
+def test_the_options_of_an_either_or_ask(text, options):
+    from assistant.understand.question import asks_of, either_or
+    assert either_or(asks_of(text)[-1]) == options
+
+
+def test_an_either_or_ask_is_answered_option_by_option(coach):
+    a = coach.ask("I'm CTO of a 3-person startup. Should I keep coding or start managing?")
+    assert not a.refused and a.direct == "first", a.text  # stage 1: design and build; management can wait
+    assert "keep coding" in a.text and "start managing" in a.text
+    a = coach.ask("MVP부터 할까요, 채용부터 할까요? 저희 셋이에요.")
+    assert a.direct == "first" and any("최소 기능 제품" in c.quote for c in a.citations), a.text
+
+
+@pytest.mark.parametrize("text", ["직원 10명인데 코딩을 계속 해야 할까요 아니면 관리에 집중해야 할까요?",
+                                  "We're 12 people. Should I focus on hiring or on paying down tech debt?"])
+def test_a_choice_between_things_the_article_discusses_is_not_declined(coach, text):
+    assert not coach.ask(text).refused
+
+
+def test_a_choice_between_tools_is_declined_whatever_it_is_for(coach):
+    a = coach.ask("Should we build our MVP in Flutter or React Native?")
+    assert a.refused, a.text
