@@ -160,7 +160,8 @@ class Answer:
     timings_ms: dict[str, float] = field(default_factory=dict)
     retrieval_query: str = ""
     # The direct answer in machine-readable form: "stage:2", "yes", "no", "depends", "overview",
-    # "compare", "source", "blogger"; None when the question has no single direct answer.
+    # "compare", "source", "blogger"; for an either-or ask "first", "second", "both", "neither" (or
+    # "depends"); None when the question has no single direct answer.
     direct: str | None = None
     question_type: str = ""
 
