@@ -34,9 +34,11 @@ QuestionType = Literal["overview", "stage_advice", "which_stage", "comparison", 
 
 _ASK_END = re.compile(r"[?？]|(?:나요|까요|가요|습니까|ㅂ니까|니까|을까|할까|일까|죠|지요|는지|건지|어요|아요|에요|예요|"
                       r"해요|돼요|되나요|인가요|인지|알려줘|알려주세요|말해줘|정리해줘|요약해줘|궁금해요|궁금합니다)\s*[.!~ㅋㅎ]*$")
+# Wondering aloud is asking ("Not sure if that's right.", "I wonder whether I should keep doing this.").
+_EN_WONDER = r"^\s*(?:honestly\s*,?\s*)?(?:i'?m\s+|i am\s+)?(?:not sure|unsure|wondering|i wonder|i don'?t know|i do not know)\s+(?:if|whether)\b"
 _EN_ASK = re.compile(r"^\s*(?:so\s*,?\s*|and\s+|but\s+|ok(?:ay)?\s*,?\s*|also\s*,?\s*|honestly\s*,?\s*)?"
                      r"(?:what|when|which|who|whose|where|why|how|do|does|did|should|is|are|was|were|can|could|"
-                     r"must|will|would|have|has|tell me|explain|give me|summari[sz]e)\b", re.I)
+                     r"must|will|would|have|has|tell me|explain|give me|summari[sz]e)\b|" + _EN_WONDER, re.I)
 # Asking where the user's own company sits.
 _PLACE_ME = re.compile(r"(?:저희|우리|제)\s*(?:회사|팀|조직)?\s*(?:는|은)?\s*(?:어디에|어느\s*단계|몇\s*단계)|어디에\s*해당|"
                        r"\b(?:which|what) stage (?:are we|am i|is my|is our|would we|do we)|\bwhere (?:do|would|does) (?:we|my|our)\b.{0,20}\b(?:fall|fit|sit|land)", re.I)
@@ -52,10 +54,10 @@ _WHEN = re.compile(r"\b(?:when|at what (?:point|stage|phase|size|headcount|scale
                    r"어떤\s*(?:단계|시기)|몇\s*명\s*(?:규모\s*)?(?:부터|쯤|일 때|정도에서)|규모부터|단계부터|시점", re.I)
 _WH = re.compile(r"\b(?:what|when|which|who|where|why|how)\b|뭐|뭘|뭔|뭣|무엇|무슨|어떻게|어떤|어느|왜|언제|몇|누가|누구|얼마", re.I)
 _YES_NO_EN = re.compile(r"^\s*(?:so\s*,?\s*|and\s+|but\s+|ok(?:ay)?\s*,?\s*|honestly\s*,?\s*)?"
-                        r"(?:do|does|did|should|shall|is|are|was|were|can|could|must|will|would|have|has|am)\b", re.I)
+                        r"(?:do|does|did|should|shall|is|are|was|were|can|could|must|will|would|have|has|am)\b|" + _EN_WONDER, re.I)
 _YES_NO_CLAUSE_EN = re.compile(r"[,;:]\s*(?:so|and|but|then)?\s*(?:do|does|should|is|are|can|could|must|would)\s+"
                                r"(?:i|we|you|it|they|that|this|there|my|our|the)\b[^,;:]*[?？]\s*$", re.I)
-_KO_YES_NO = re.compile(r"(?:나요|까요|가요|습니까|ㅂ니까|할까|일까|죠|지요|되나요|인가요|맞나요|있나요|없나요|해야\s*(?:하나|돼|할까|해)요?|"
+_KO_YES_NO = re.compile(r"(?:(?:건지|것인지|는지|인지)\s*(?:잘\s*)?(?:모르겠|궁금)[가-힣]*[.~ㅠㅜ]*|나요|까요|가요|습니까|ㅂ니까|할까|일까|죠|지요|되나요|인가요|맞나요|있나요|없나요|해야\s*(?:하나|돼|할까|해)요?|"
                         r"도\s*(?:되나|돼|될까)요?|어야\s*(?:하나|해|돼)요?|[가-힣]+(?:어|아|해)요)\s*[?？]?\s*$")
 _WHO = re.compile(r"\bwho (?:said|says|wrote|writes|came up|is behind)|\b(?:original|source) (?:article|list|author|post)|"
                   r"\bthe blogger(?:'s)? (?:own|addition|opinion|view|take)|\b(?:hosang|jeon)\b.*\b(?:or|vs\.?)\b.*\b(?:blogger|mk)\b|"

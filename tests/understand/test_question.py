@@ -559,3 +559,14 @@ def test_a_choice_between_things_the_article_discusses_is_not_declined(coach, te
 def test_a_choice_between_tools_is_declined_whatever_it_is_for(coach):
     a = coach.ask("Should we build our MVP in Flutter or React Native?")
     assert a.refused, a.text
+
+
+@pytest.mark.parametrize("text, yes_no", [
+    ("근데 저는 아직도 장애 나면 제가 직접 서버 들어가서 고쳐요. 이게 맞는 건지 모르겠어요.", True),
+    ("I still review every single PR myself. Not sure if that's right.", True),
+    ("I wonder whether I should keep writing code at all.", True),
+    ("뭘 해야 하는지 모르겠어요.", False),  # a wh-question, said the same way
+])
+def test_wondering_aloud_is_a_yes_no_ask(text, yes_no):
+    from assistant.understand.question import asks_of, is_yes_no
+    assert is_yes_no(asks_of(text)[-1]) is yes_no
