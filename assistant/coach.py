@@ -350,7 +350,7 @@ class Coach:
             return kind, direct
         if q.qtype == "comparison" and len(diag.stages) >= 2:
             return plan_comparison(b, ctx, q)
-        if q.qtype == "yes_no" and q.options:
+        if q.options:  # an either-or ask (understanding only finds options in yes/no, general and stage asks)
             return plan_choice(b, ctx, q)
         if q.qtype == "yes_no":
             kind, direct = plan_yes_no(b, ctx, q, turn.passages)

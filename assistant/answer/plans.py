@@ -424,6 +424,9 @@ def plan_yes_no(b: AnswerBuilder, ctx: PlanContext, q: Question, passages: list[
     return "coaching" if q.diagnosis.stage else "general", verdict
 
 
+_POINTERS = {"이걸", "이거", "그걸", "그거", "이것", "그것", "계속", "지금처럼", "that", "this", "it", "keep", "doing", "so"}
+
+
 def plan_choice(b: AnswerBuilder, ctx: PlanContext, q: Question) -> tuple[AnswerKind, str | None]:
     """An either-or ask ("Should I keep coding or start managing?"): each option judged as its own yes/no
     question against the user's stage, and the lead says which one the article gives that stage — one,
@@ -432,7 +435,9 @@ def plan_choice(b: AnswerBuilder, ctx: PlanContext, q: Question) -> tuple[Answer
     user_stage = q.diagnosis.stage
     judged: list[tuple[str, str, Match]] = []
     for option in q.options:
-        verdict, top = judge(ctx, q, option)
+        # An option that points back at the story ("이걸 계속할까요", "keep doing that") is judged on the story.
+        refers_back = not (ctx.topics.topic_terms(option) - _POINTERS)
+        verdict, top = judge(ctx, q, q.topic_words if refers_back else option)
         if top is None:
             continue
         if verdict == "yes" and asks_to_drop(option, top.unit.text):

@@ -407,7 +407,9 @@ _EN_OR = re.compile(r"\s*,?\s+\bor\b\s+", re.I)
 _NOT_AN_OPTION = re.compile(r"^(?:not|no|just|only|merely|is|are|am|was|were|do|does|did|should|can|could|would|"
                             r"will|has|have|it|that|this|there|something|anything|what|which|who|more|less|else)\b", re.I)
 _LEAD_PREP = re.compile(r"^(?:on|in|with|to|for|at|into|about)\b", re.I)
-_KO_OR = re.compile(r"\s*아니면\s+|(?<=까요)[,\s]+(?=\S)")
+_KO_OR = re.compile(r"[,\s]*아니면\s+|(?<=까요)[,\s]+(?=\S)")
+# "Which should come first, the P&L or org efficiency?": the options follow the wh-clause.
+_EN_WHICH_OF = re.compile(r"^.*?\b(?:which|what)\b[^,?]*,\s*(?:the\s+)?(.+?)\s*,?\s+or\s+(?:the\s+)?(.+)$", re.I)
 _KO_CONTEXT = re.compile(r"^.*(?:는데|인데|은데|니까|어서|아서|해서)[,\s]+")
 _KO_ASK_END = re.compile(r"\s*(?:해야\s*)?(?:할까요|될까요|하나요|까요|나요|돼요|해요|에요|예요)$")
 _ASPECT = re.compile(r"\b(?:keep|start|stop|stay|still|continue)\b|계속|그만", re.I)
@@ -425,6 +427,10 @@ def either_or(ask: str) -> tuple[str, str] | None:
         left, right = (_KO_ASK_END.sub("", p.strip(" ,")) for p in parts)
         left = _KO_CONTEXT.sub("", left)
         return (left, right) if left and right else None
+    which = _EN_WHICH_OF.match(a)
+    if which:
+        return (which.group(1).strip(), which.group(2).strip()) if all(
+            len(g.split()) <= 6 for g in which.groups()) else None
     parts = _EN_OR.split(a)
     if len(parts) != 2 or not _AUX_SUBJECT.search(parts[0]) or _NOT_AN_OPTION.search(parts[1]):
         return None
@@ -432,7 +438,20 @@ def either_or(ask: str) -> tuple[str, str] | None:
     if _LEAD_PREP.search(right):  # "focus on hiring or on tech debt": the second option shares the verb
         verb = re.split(r"\s+(?=(?:on|in|with|to|for|at|into|about)\b)", left, maxsplit=1)[0]
         right = f"{verb} {right}"
-    return (left, right) if left and len(left.split()) <= 8 and len(right.split()) <= 8 else None
+    return (left, right) if left and len(left.split()) <= 12 and len(right.split()) <= 12 else None
+
+
+_BACK_REFERENCE = re.compile(r"^(?:이걸|이거|그걸|그거|이것|그것|지금처럼|that|this|it|so)$", re.I)
+
+
+def _options_discussed(options: tuple[str, ...], topic_map: TopicMap) -> bool:
+    """Are the options of an either-or ask things the article speaks of ("기술 부채 정리부터 할까요, 아니면 MVP
+    빨리 내는 거부터 할까요?"), rather than alternatives it never names ("웹 먼저 할까요, 앱 먼저 할까요?")?
+    Each option that names something (not "이걸 계속", "keep doing that") must hold the article's terms
+    for at least 0.3 of its topic words — users add their own words around the article's."""
+    named = [o for o in (_ASPECT.sub(" ", x) for x in options)
+             if any(not _BACK_REFERENCE.match(t) for t in topic_map.topic_terms(o))]
+    return bool(named) and all(topic_map.known_share(o) >= 0.3 for o in named)
 
 
 def _options_in_article(options: str, topics: tuple[Match, ...], topic_map: TopicMap | None, language: str) -> bool:
@@ -493,7 +512,8 @@ def understand(text: str, history: list[tuple[str, str]], topic_map: TopicMap | 
         probe = Question(text, cleaned, language, sit, asks, qtype, diag, intent)
         topics = tuple(probe.match(topic_map, claim or None)[:8])
     in_scope, reason, reason_ko = True, "", ""
-    options: tuple[str, ...] = (either_or(asks[-1]) or ()) if qtype == "yes_no" and asks else ()
+    options: tuple[str, ...] = (either_or(asks[-1]) or ()) if qtype in ("yes_no", "general", "stage_advice") \
+        and asks else ()
     if intent.kind == "out_of_scope" and qtype != "out_of_scope":
         # The out-of-scope topic is only in the backstory ("the CEO wants me in every sprint planning");
         # what is asked is in scope.
@@ -506,10 +526,7 @@ def understand(text: str, history: list[tuple[str, str]], topic_map: TopicMap | 
         in_scope, reason, reason_ko = False, _TOOL_CHOICE, "특정 기술·도구 선택"
     elif qtype in ("general", "yes_no", "stage_advice") and _CHOICE.search(ask) \
             and not _options_in_article(_FOR_CONTEXT.sub("", ask), topics, topic_map, language) \
-            and not (options and topic_map is not None
-                     and all(topic_map.known_share(_ASPECT.sub(" ", o)) >= 0.5 for o in options)):
-        # (both options things the article speaks of, "코딩을 계속 할까요 아니면 관리에 집중할까요?", is a
-        # question for the article)
+            and not (options and topic_map is not None and _options_discussed(options, topic_map)):
         in_scope, reason, reason_ko = False, "choosing between specific options", "특정 선택지 중 고르기"
     elif examples is not None and qtype not in ("injection", "premise", "belief", "attribution", "overview") \
             and diag.source not in ("stage_name", "stage_number", "followup") and not _WHO_DECIDES.search(ask):
@@ -533,6 +550,11 @@ def understand(text: str, history: list[tuple[str, str]], topic_map: TopicMap | 
             # A question about the article ("What does the blogger think about management early on?") is
             # declined only when nothing in the article comes close to what it asks about ("…about remote
             # work?"): the examples alone would decline everything that sounds like everyday talk.
+            verdict = ScopeVerdict(True)
+        if not verdict.in_scope and diag.stage is not None and ROLE_WORDS.search(ask) and topic_map is not None \
+                and topic_map.item_of_term(about) is not None:
+            # A CTO at a known stage asking whether one of the article's capabilities is their job, named by
+            # a term only that item uses ("이 단계에서 개발자 채용하는 게 CTO 일 맞아요?" → ⑤ 채용).
             verdict = ScopeVerdict(True)
         if not verdict.in_scope and verdict.reason == _TOOL_CHOICE and not _picks_a_tool(about):
             # Close to "which framework should we use?" by meaning, yet nothing is being picked: "개발자들이

@@ -240,6 +240,17 @@ class TopicMap:
         return {t for t in terms_of(f"{topic_text(text)} {translate_terms(topic_text(text))}")
                 if t in self.idf or (t not in self.common and not _KO_PREDICATE.search(t))}
 
+    def item_of_term(self, text: str) -> Unit | None:
+        """The capability item that the text names by a term no other unit of the article uses for a
+        capability ("채용" → ⑤ 기술팀의 인재 영입(채용), "hiring" through the glossary), if any."""
+        items = [(u, ts) for u, ts in zip(self.units, self.terms, strict=True) if u.kind == "item"]
+        words = self.topic_terms(text)
+        for u, ts in items:
+            own = {t for t in ts & words if len(t) >= 2 and not any(t in other for v, other in items if v is not u)}
+            if own and any(self.idf.get(t, 0.0) >= self.max_idf * 0.6 for t in own):
+                return u
+        return None
+
     def known_share(self, text: str) -> float:
         """Share (idf-weighted) of the text's topic terms that occur anywhere in the article; terms the
         article never uses weigh the most. "tech debt or hiring" → 1.0; "microservices or a monolith" → 0."""

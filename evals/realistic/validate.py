@@ -33,11 +33,12 @@ LANGS = {"ko", "en"}
 CLASSES = {
     "overview", "which_stage", "focus", "size_words", "comparison", "backstory", "indirect",
     "yes_no", "premise_story", "attribution", "near_scope", "out_of_scope", "followup",
+    "choice",  # either-or asks (dev_more.jsonl, session 7): direct first / second / both / neither / depends
 }
 BEHAVIOURS = {"answer", "decline", "correct", "confirm"}
 DIRECTS = {"stage:1", "stage:2", "stage:3", "stage:4", "yes", "no", "depends", "overview",
-           "compare", "source", "blogger", None}
-MIN_PER_CLASS = {c: 12 for c in CLASSES}
+           "compare", "source", "blogger", "first", "second", "both", "neither", None}
+MIN_PER_CLASS = {c: 12 for c in CLASSES - {"choice"}}  # the 240-case file predates the choice class
 MIN_PER_CLASS.update({"backstory": 15, "near_scope": 30, "out_of_scope": 12, "followup": 8})
 MIN_TOTAL = 220
 MIN_EN_SHARE = 0.45

@@ -536,6 +536,8 @@ def test_questions_about_the_article_are_declined_only_where_it_is_silent(coach,
     ("Is writing code actually part of a CTO's job or not?", None),
     ("Should I be the one picking the database, or is that premature before we have users?", None),
     ("Is it a legit part of my job or just corporate noise?", None),
+    ("지금 기술 부채 정리부터 할까요, 아니면 일단 MVP 빨리 내는 거부터 할까요?", ("지금 기술 부채 정리부터", "일단 MVP 빨리 내는 거부터")),
+    ("Which should come first, the P&L or org efficiency?", ("P&L", "org efficiency")),
 ])
 def test_the_options_of_an_either_or_ask(text, options):
     from assistant.understand.question import asks_of, either_or
@@ -570,3 +572,12 @@ def test_a_choice_between_tools_is_declined_whatever_it_is_for(coach):
 def test_wondering_aloud_is_a_yes_no_ask(text, yes_no):
     from assistant.understand.question import asks_of, is_yes_no
     assert is_yes_no(asks_of(text)[-1]) is yes_no
+
+
+@pytest.mark.parametrize("text", [
+    "직원 12명인데 인사팀이 없어서 개발자 채용까지 제가 다 하고 있어요. 이거 CTO 일 맞아요?",
+    "저 포함 셋이에요. 코드가 엉망이라 기술 부채 정리부터 할까요, 아니면 MVP부터 빨리 낼까요?",
+])
+def test_a_cto_asking_about_one_of_the_articles_capabilities_is_answered(coach, text):
+    a = coach.ask(text)
+    assert not a.refused, a.text
