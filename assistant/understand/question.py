@@ -125,6 +125,7 @@ _ABOUT_ARTICLE = re.compile(r"글쓴이|저자|블로거|원문|이 글|글에�
 # Choosing between named options ("웹 먼저 할까요, 앱 먼저 할까요?", "git-flow랑 trunk-based 중에 뭐가",
 # "Jira, Linear, or SonarQube?"): the article never picks between tools or options.
 _CHOICE = re.compile(r"(?:까요|할래요|갈까요)[,\s]+\S.{0,40}(?:까요|할래요)\s*[?？]|"
+                     r"(?:갈지|할지|쓸지|고를지|정할지)\s+\S+?\s*(?:갈지|할지|쓸지|고를지|정할지)|"  # "Jira로 갈지 Linear로 갈지"
                      r"\S+(?:랑|이랑|와|과|하고)\s+\S+\s*(?:중에?서?|중)\s*(?:뭐|뭘|어느|어떤|무엇)|"
                      # (not "…, or is that premature?": an "or" that opens a second yes/no clause)
                      r"\b(?:which|what)\b[^?]{0,60}\b(?:or(?!\s+(?:is|are|was|should|would|do|does|did|can|could|will|not|am)\b)|vs\.?|versus)\b[^?]{1,40}\?|"
@@ -407,11 +408,12 @@ _EN_OR = re.compile(r"\s*,?\s+\bor\b\s+", re.I)
 _NOT_AN_OPTION = re.compile(r"^(?:not|no|just|only|merely|is|are|am|was|were|do|does|did|should|can|could|would|"
                             r"will|has|have|it|that|this|there|something|anything|what|which|who|more|less|else)\b", re.I)
 _LEAD_PREP = re.compile(r"^(?:on|in|with|to|for|at|into|about)\b", re.I)
-_KO_OR = re.compile(r"[,\s]*아니면\s+|(?<=까요)[,\s]+(?=\S)")
+_KO_OR = re.compile(r"[,\s]*아니면\s+|(?<=까요)[,\s]+(?=\S)|(?<=할지|갈지|쓸지)[,\s]+(?=\S.*(?:할지|갈지|쓸지))")
 # "Which should come first, the P&L or org efficiency?": the options follow the wh-clause.
 _EN_WHICH_OF = re.compile(r"^.*?\b(?:which|what)\b[^,?]*,\s*(?:the\s+)?(.+?)\s*,?\s+or\s+(?:the\s+)?(.+)$", re.I)
 _KO_CONTEXT = re.compile(r"^.*(?:는데|인데|은데|니까|어서|아서|해서)[,\s]+")
-_KO_ASK_END = re.compile(r"\s*(?:해야\s*)?(?:할까요|될까요|하나요|까요|나요|돼요|해요|에요|예요)$")
+_KO_ASK_END = re.compile(r"\s*(?:해야\s*)?(?:할까요|될까요|하나요|까요|나요|돼요|해요|에요|예요)$|"
+                         r"\s*(?:할지|갈지|쓸지)(?:\s*(?:고민|모르겠|궁금)[가-힣]*)?$")
 _ASPECT = re.compile(r"\b(?:keep|start|stop|stay|still|continue)\b|계속|그만", re.I)
 
 
@@ -419,7 +421,7 @@ def either_or(ask: str) -> tuple[str, str] | None:
     """The two options of an either-or ask ("Should I keep coding or start managing?", "코딩을 계속 해야
     할까요 아니면 관리에 집중해야 할까요?"), each as a short phrase; None for a yes/no question whose "or"
     opens a second clause or a negation ("…or not?", "…, or is that premature?")."""
-    a = ask.strip().rstrip("?？ ").strip()
+    a = ask.strip().rstrip("?？.!~ ").strip()
     if is_korean(a):
         parts = _KO_OR.split(a)
         if len(parts) != 2:
@@ -441,6 +443,7 @@ def either_or(ask: str) -> tuple[str, str] | None:
     return (left, right) if left and len(left.split()) <= 12 and len(right.split()) <= 12 else None
 
 
+_LATIN_JOSA = re.compile(r"(?<=[A-Za-z0-9])(?:으로|로|를|을|이|가|은|는|와|과|랑|이랑|부터|도)(?![가-힣])")  # "Linear로"
 _BACK_REFERENCE = re.compile(r"^(?:이걸|이거|그걸|그거|이것|그것|지금처럼|that|this|it|so)$", re.I)
 
 
@@ -449,7 +452,7 @@ def _options_discussed(options: tuple[str, ...], topic_map: TopicMap) -> bool:
     빨리 내는 거부터 할까요?"), rather than alternatives it never names ("웹 먼저 할까요, 앱 먼저 할까요?")?
     Each option that names something (not "이걸 계속", "keep doing that") must hold the article's terms
     for at least 0.3 of its topic words — users add their own words around the article's."""
-    named = [o for o in (_ASPECT.sub(" ", x) for x in options)
+    named = [o for o in (_LATIN_JOSA.sub(" ", _ASPECT.sub(" ", x)) for x in options)
              if any(not _BACK_REFERENCE.match(t) for t in topic_map.topic_terms(o))]
     return bool(named) and all(topic_map.known_share(o) >= 0.3 for o in named)
 
@@ -478,7 +481,9 @@ def _asks_about_own_involvement(intent: Intent, asks: tuple[str, ...], diag: Dia
     ("직원 30명인데 CTO인 제가 모든 회고에 다 들어가도 괜찮을까요?"), not how to run it ("How should I structure
     on-call?", "OKR은 어떻게 세우나요?"): what the article says the CTO's job is at that stage answers it."""
     return (intent.topic_en in _ROLE_SCOPED_TOPICS and diag.stage is not None and bool(asks)
-            and is_yes_no(asks[-1]) and not _WH.search(" ".join(asks)))
+            and is_yes_no(asks[-1]) and not _WH.search(" ".join(asks))
+            # …not whether the article covers the routine ("Does the article have anything on OKRs?")
+            and not _ABOUT_ARTICLE.search(" ".join(asks)))
 
 
 def _picks_a_tool(ask: str) -> bool:
@@ -512,8 +517,8 @@ def understand(text: str, history: list[tuple[str, str]], topic_map: TopicMap | 
         probe = Question(text, cleaned, language, sit, asks, qtype, diag, intent)
         topics = tuple(probe.match(topic_map, claim or None)[:8])
     in_scope, reason, reason_ko = True, "", ""
-    options: tuple[str, ...] = (either_or(asks[-1]) or ()) if qtype in ("yes_no", "general", "stage_advice") \
-        and asks else ()
+    options: tuple[str, ...] = next((o for o in map(either_or, asks) if o), ()) \
+        if qtype in ("yes_no", "general", "stage_advice") else ()
     if intent.kind == "out_of_scope" and qtype != "out_of_scope":
         # The out-of-scope topic is only in the backstory ("the CEO wants me in every sprint planning");
         # what is asked is in scope.

@@ -538,6 +538,7 @@ def test_questions_about_the_article_are_declined_only_where_it_is_silent(coach,
     ("Is it a legit part of my job or just corporate noise?", None),
     ("지금 기술 부채 정리부터 할까요, 아니면 일단 MVP 빨리 내는 거부터 할까요?", ("지금 기술 부채 정리부터", "일단 MVP 빨리 내는 거부터")),
     ("Which should come first, the P&L or org efficiency?", ("P&L", "org efficiency")),
+    ("MVP를 먼저 할지 채용을 먼저 할지 고민이에요.", ("MVP를 먼저", "채용을 먼저")),
 ])
 def test_the_options_of_an_either_or_ask(text, options):
     from assistant.understand.question import asks_of, either_or
@@ -581,3 +582,10 @@ def test_wondering_aloud_is_a_yes_no_ask(text, yes_no):
 def test_a_cto_asking_about_one_of_the_articles_capabilities_is_answered(coach, text):
     a = coach.ask(text)
     assert not a.refused, a.text
+
+
+def test_a_choice_between_tools_said_in_korean_is_declined(coach):
+    a = coach.ask("개발자 여섯 명인데 배포 도구를 Argo로 갈지 Flux로 갈지 고민이에요.")
+    assert a.refused, a.text
+    a = coach.ask("MVP를 먼저 할지 채용을 먼저 할지 고민이에요. 저희 셋이에요.")
+    assert not a.refused and a.direct == "first", a.text
