@@ -28,7 +28,7 @@ from assistant.answer.compose import (
 )
 from assistant.answer.verifier import SupportChecker, negated
 from assistant.article.profile import PROFILE, STAGE_NAMES_EN, STAGE_NAMES_KO
-from assistant.text import translate_terms
+from assistant.text import split_sentences, translate_terms
 from assistant.types import AnswerKind, AnswerSentence, Passage
 from assistant.understand.question import Question, quoted, third_party
 from assistant.understand.topics import ROLE_WORDS, Match, TopicMap, Unit, terms_of, topic_text
@@ -392,11 +392,29 @@ def asks_to_drop(ask: str, unit_text: str) -> bool:
     return bool(_DISMISSIVE.search(ask)) and not _DISMISSIVE.search(unit_text) and not advice_negated(unit_text)
 
 
+def _lets_go_of(text: str, u: Unit) -> bool:
+    """Does a sentence of the text let go of what the unit speaks of — a dismissive verb ("넘기", "handed",
+    "stepping back") in a sentence sharing a term with the unit ("팀 세부 운영은 팀장들한테 넘기라" and "팀 운영의
+    디테일을 챙기는 것은 점점 줄이고")? Not "hand off all coding … and focus on managing" against "관리 따위는
+    개나 줘버려도 됩니다": what is let go of there is not what the unit dismisses."""
+    unit_terms = terms_of(f"{u.text} {u.en or ''} {translate_terms(u.en or '')}")
+    for sentence in split_sentences(text):
+        for clause in re.split(r",\s*|\band\b|\bso\b|고\s+", sentence):
+            if _DISMISSIVE.search(clause) and terms_of(f"{clause} {translate_terms(clause)}") & unit_terms:
+                return True
+    return False
+
+
 def plan_yes_no(b: AnswerBuilder, ctx: PlanContext, q: Question, passages: list[Passage]) -> tuple[AnswerKind, str | None]:
     user_stage = q.diagnosis.stage
     verdict, top = judge(ctx, q, q.topic_text)
     if verdict == "yes" and top is not None and asks_to_drop(q.ask_text, top.unit.text):
         verdict = "no"
+    elif verdict == "no" and top is not None and top.unit.stage in (None, user_stage) \
+            and advice_negated(top.unit.text) and _lets_go_of(q.topic_words, top.unit):
+        # Letting go of what the article tells this stage to let go of ("팀 세부 운영은 팀장들한테 넘기라는데
+        # 맞나요?" against stage 3's "팀 운영의 디테일을 챙기는 것은 점점 줄이고"): the article agrees.
+        verdict = "yes"
     if top is None:
         if user_stage:
             return plan_stage_advice(b, ctx, q)
@@ -587,8 +605,9 @@ def plan_decline(b: AnswerBuilder, ctx: PlanContext, q: Question) -> tuple[Answe
 # stay out of it", "outsource the MVP", "효율은 좀 포기하더라도", "채용은 인사팀에 맡기고").
 _DISMISSIVE = re.compile(r"\b(?:ignore|skip|later|postpone|defer|put off|not yet|can wait|don't need|no need|unnecessary|overrated|"
                          r"stay out of|step (?:back|away) from|hand (?:it |this |that )?off|outsourc\w*|give up|giving up|"
-                         r"sacrific\w*|not my job|someone else's)\b|"
-                         r"나중에|미뤄|미루|무시|필요\s*없|안 해도|안해도|건너뛰|포기|손\s*(?:떼|놓|놔)|(?:에게|한테|에) 맡기|외주", re.I)
+                         r"sacrific\w*|not my job|someone else's|stepp?(?:ed|ing)? back|stopped|handed|delegat\w*)\b|"
+                         r"나중에|미뤄|미루|무시|필요\s*없|안 해도|안해도|건너뛰|포기|손\s*(?:떼|놓|놔)|(?:에게|한테|에) 맡기|외주|"
+                         r"(?:에게|한테)\s*넘기|넘겨|위임", re.I)
 
 
 # A belief that endorses one thing over another: "an MVP out fast, not building process", "X rather than

@@ -589,3 +589,12 @@ def test_a_choice_between_tools_said_in_korean_is_declined(coach):
     assert a.refused, a.text
     a = coach.ask("MVP를 먼저 할지 채용을 먼저 할지 고민이에요. 저희 셋이에요.")
     assert not a.refused and a.direct == "first", a.text
+
+
+@pytest.mark.parametrize("text, direct", [
+    ("직원 300명인데 이제 스프린트 운영은 팀장들에게 넘기고 기술 방향에 집중하려고요. 이 규모에서 맞는 방향인가요?", "yes"),
+    ("We're 3 people. I want to hand off all coding to a contractor and focus on managing. Is that right?", "no"),
+])
+def test_letting_go_of_what_the_article_says_to_let_go_of(coach, text, direct):
+    a = coach.ask(text)
+    assert a.direct == direct, a.text
