@@ -412,10 +412,12 @@ class Coach:
         """Run a read of the index; if it fails because a rebuild published a newer generation and removed
         the one this coach had open (it keeps only the live one and the one before), switch and read again.
         A coach serving while `cto-coach index` runs twice would otherwise fail that query."""
+        opened = self.retriever.index.generation
         try:
             return read()
         except IndexUnavailableError:
-            if not self.refresh():
+            # Switched here, or already by another session's query that hit the same removal first.
+            if not self.refresh() and self.retriever.index.generation == opened:
                 raise
             log.info("index generation replaced during a query; read again on the live one")
             return read()
