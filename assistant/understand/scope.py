@@ -29,6 +29,10 @@ _OUT_OF_SCOPE: list[tuple[str, str, re.Pattern[str]]] = [
     ("구체적인 실행 방법", "step-by-step how-tos the article does not give", re.compile(r"구체적인 (?:\S+ )?(?:방법|절차|단계별)|방법론|체크리스트|템플릿|step[- ]by[- ]step|checklist|template|best practices|playbook|이사회|board meeting|board deck|예산 ?(?:짜|편성)|budget", re.I)),
     ("채용 절차 세부", "interview and hiring process details", re.compile(r"면접 ?질문|interview questions?|코딩 ?테스트|coding test|take-?home|몇 번의 면접|how many interview|job description|채용 공고 작성", re.I)),
     ("조직 운영 세부 기법", "specific management techniques", re.compile(r"\bOKR|KPI|1:1|원온원|one-on-one|1on1|코드 ?리뷰|code reviews?|on-?call|온콜|스크럼|scrum|애자일|agile|스프린트|sprint|회고|retrospective|성과 평가|performance review|퍼포먼스 리뷰", re.I)),
+    ("CTO가 되는 경력 경로", "career paths to becoming a CTO", re.compile(
+        # (not "become a CTO priority", "a CTO who only thinks about vision가 되고 싶은데")
+        r"\b(?:become|becoming|path to (?:becoming )?) ?(?:a |the )?CTO(?=\s*(?:[?.!,]|$|\s+(?:someday|one day|eventually|later|in|at|by|"
+        r"after|within|if|when|without)\b))|(?<![가-힣] )CTO(?:가|로)?\s*(?:되려면|되는\s*(?:법|방법|길))|CTO로\s*(?:커리어|이직)", re.I)),
     ("직함 비교", "other job titles", re.compile(r"VP ?of ?Engineering|VPE|엔지니어링 ?VP|\bCIO\b|\bCPO\b|테크 ?리드|tech lead|engineering manager|엔지니어링 ?매니저|\bEM\b", re.I)),
     ("법률·세무", "legal and tax matters", re.compile(r"법률|소송|세금|세무|tax|legal|lawsuit|계약서|contract law|특허 ?출원|patent filing|GDPR|개인정보보호법", re.I)),
     ("보안 사고 대응", "incident response specifics", re.compile(r"보안 ?사고|해킹 ?당|incident response|ransomware|랜섬웨어|장애 ?대응 ?절차|postmortem|포스트모템", re.I)),

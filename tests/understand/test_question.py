@@ -598,3 +598,13 @@ def test_a_choice_between_tools_said_in_korean_is_declined(coach):
 def test_letting_go_of_what_the_article_says_to_let_go_of(coach, text, direct):
     a = coach.ask(text)
     assert a.direct == direct, a.text
+
+
+@pytest.mark.parametrize("text, refused", [
+    ("How do I become a CTO? I'm a mid-level developer with 5 years of experience.", True),
+    ("개발자에서 CTO로 커리어 전환하려면 뭘 준비해야 하나요?", True),
+    ("In this model, when does building a real dev culture become a CTO priority?", False),
+    ("I just became CTO of a 6-person startup. What should I focus on?", False),
+])
+def test_a_career_path_to_cto_is_declined_but_not_becoming_a_cto_priority(coach, text, refused):
+    assert coach.ask(text).refused is refused
