@@ -30,7 +30,7 @@ from assistant.answer.verifier import SupportChecker, negated
 from assistant.article.profile import PROFILE, STAGE_NAMES_EN, STAGE_NAMES_KO
 from assistant.text import split_sentences, translate_terms
 from assistant.types import AnswerKind, AnswerSentence, Passage
-from assistant.understand.question import Question, quoted, third_party
+from assistant.understand.question import Question, points_back, quoted, third_party
 from assistant.understand.topics import ROLE_WORDS, Match, TopicMap, Unit, terms_of, topic_text
 
 STAGE_PREFERENCE = 0.02  # how much closer another stage's unit must be to beat the user's stage (dev-tuned)
@@ -442,9 +442,6 @@ def plan_yes_no(b: AnswerBuilder, ctx: PlanContext, q: Question, passages: list[
     return "coaching" if q.diagnosis.stage else "general", verdict
 
 
-_POINTERS = {"이걸", "이거", "그걸", "그거", "이것", "그것", "계속", "지금처럼", "that", "this", "it", "keep", "doing", "so"}
-
-
 def plan_choice(b: AnswerBuilder, ctx: PlanContext, q: Question) -> tuple[AnswerKind, str | None]:
     """An either-or ask ("Should I keep coding or start managing?"): each option judged as its own yes/no
     question against the user's stage, and the lead says which one the article gives that stage — one,
@@ -454,8 +451,7 @@ def plan_choice(b: AnswerBuilder, ctx: PlanContext, q: Question) -> tuple[Answer
     judged: list[tuple[str, str, Match]] = []
     for option in q.options:
         # An option that points back at the story ("이걸 계속할까요", "keep doing that") is judged on the story.
-        refers_back = not (ctx.topics.topic_terms(option) - _POINTERS)
-        verdict, top = judge(ctx, q, q.topic_words if refers_back else option)
+        verdict, top = judge(ctx, q, q.topic_words if points_back(option, ctx.topics) else option)
         if top is None:
             continue
         if verdict == "yes" and asks_to_drop(option, top.unit.text):

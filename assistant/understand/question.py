@@ -444,7 +444,17 @@ def either_or(ask: str) -> tuple[str, str] | None:
 
 
 _LATIN_JOSA = re.compile(r"(?<=[A-Za-z0-9])(?:으로|로|를|을|이|가|은|는|와|과|랑|이랑|부터|도)(?![가-힣])")  # "Linear로"
-_BACK_REFERENCE = re.compile(r"^(?:이걸|이거|그걸|그거|이것|그것|지금처럼|that|this|it|so)$", re.I)
+_BACK_REFERENCE = re.compile(r"^(?:이걸|이거|그걸|그거|이것|그것|지금처럼|that|this|it|so|doing)$", re.I)
+
+
+def option_topic(option: str) -> str:
+    """An option without its aspect words ("keep", "계속") and the particles on a Latin name ("Linear로")."""
+    return _LATIN_JOSA.sub(" ", _ASPECT.sub(" ", option))
+
+
+def points_back(option: str, topic_map: TopicMap) -> bool:
+    """Does the option name nothing of its own, only point back at the story ("이걸 계속", "keep doing that")?"""
+    return all(_BACK_REFERENCE.match(t) for t in topic_map.topic_terms(option_topic(option)))
 
 
 def _options_discussed(options: tuple[str, ...], topic_map: TopicMap) -> bool:
@@ -452,8 +462,7 @@ def _options_discussed(options: tuple[str, ...], topic_map: TopicMap) -> bool:
     빨리 내는 거부터 할까요?"), rather than alternatives it never names ("웹 먼저 할까요, 앱 먼저 할까요?")?
     Each option that names something (not "이걸 계속", "keep doing that") must hold the article's terms
     for at least 0.3 of its topic words — users add their own words around the article's."""
-    named = [o for o in (_LATIN_JOSA.sub(" ", _ASPECT.sub(" ", x)) for x in options)
-             if any(not _BACK_REFERENCE.match(t) for t in topic_map.topic_terms(o))]
+    named = [option_topic(o) for o in options if not points_back(o, topic_map)]
     return bool(named) and all(topic_map.known_share(o) >= 0.3 for o in named)
 
 
