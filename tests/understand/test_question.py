@@ -227,6 +227,11 @@ def test_a_belief_that_prefers_one_thing_to_another(coach, text, kind):
     ("We are 3 people. Should I focus on building the MVP or on hiring first?", False),
     ("직원 12명이에요. 기술 부채 정리부터 할까요, 채용부터 할까요?", False),
     ("We are 40 people. Should I pick the tech strategy or team management as my focus?", False),
+    ("Should we build our MVP in Flutter or React Native?", True),  # tools, whatever they are for
+    ("개발자 여섯 명인데 배포 도구를 Argo로 갈지 Flux로 갈지 고민이에요.", True),
+    ("직원 10명인데 코딩을 계속 해야 할까요 아니면 관리에 집중해야 할까요?", False),
+    ("We're 12 people. Should I focus on hiring or on paying down tech debt?", False),
+    ("저 포함 셋이에요. 코드가 엉망이라 기술 부채 정리부터 할까요, 아니면 MVP부터 빨리 낼까요?", False),
 ])
 def test_a_choice_between_options_is_judged_on_the_options(coach, text, refused):
     assert coach.ask(text).refused is refused
@@ -549,19 +554,9 @@ def test_an_either_or_ask_is_answered_option_by_option(coach):
     a = coach.ask("I'm CTO of a 3-person startup. Should I keep coding or start managing?")
     assert not a.refused and a.direct == "first", a.text  # stage 1: design and build; management can wait
     assert "keep coding" in a.text and "start managing" in a.text
-    a = coach.ask("MVP부터 할까요, 채용부터 할까요? 저희 셋이에요.")
-    assert a.direct == "first" and any("최소 기능 제품" in c.quote for c in a.citations), a.text
-
-
-@pytest.mark.parametrize("text", ["직원 10명인데 코딩을 계속 해야 할까요 아니면 관리에 집중해야 할까요?",
-                                  "We're 12 people. Should I focus on hiring or on paying down tech debt?"])
-def test_a_choice_between_things_the_article_discusses_is_not_declined(coach, text):
-    assert not coach.ask(text).refused
-
-
-def test_a_choice_between_tools_is_declined_whatever_it_is_for(coach):
-    a = coach.ask("Should we build our MVP in Flutter or React Native?")
-    assert a.refused, a.text
+    for text in ("MVP부터 할까요, 채용부터 할까요? 저희 셋이에요.", "MVP를 먼저 할지 채용을 먼저 할지 고민이에요. 저희 셋이에요."):
+        a = coach.ask(text)
+        assert not a.refused and a.direct == "first" and any("최소 기능 제품" in c.quote for c in a.citations), a.text
 
 
 @pytest.mark.parametrize("text, yes_no", [
@@ -575,20 +570,9 @@ def test_wondering_aloud_is_a_yes_no_ask(text, yes_no):
     assert is_yes_no(asks_of(text)[-1]) is yes_no
 
 
-@pytest.mark.parametrize("text", [
-    "직원 12명인데 인사팀이 없어서 개발자 채용까지 제가 다 하고 있어요. 이거 CTO 일 맞아요?",
-    "저 포함 셋이에요. 코드가 엉망이라 기술 부채 정리부터 할까요, 아니면 MVP부터 빨리 낼까요?",
-])
-def test_a_cto_asking_about_one_of_the_articles_capabilities_is_answered(coach, text):
-    a = coach.ask(text)
+def test_a_cto_asking_about_one_of_the_articles_capabilities_is_answered(coach):
+    a = coach.ask("직원 12명인데 인사팀이 없어서 개발자 채용까지 제가 다 하고 있어요. 이거 CTO 일 맞아요?")
     assert not a.refused, a.text
-
-
-def test_a_choice_between_tools_said_in_korean_is_declined(coach):
-    a = coach.ask("개발자 여섯 명인데 배포 도구를 Argo로 갈지 Flux로 갈지 고민이에요.")
-    assert a.refused, a.text
-    a = coach.ask("MVP를 먼저 할지 채용을 먼저 할지 고민이에요. 저희 셋이에요.")
-    assert not a.refused and a.direct == "first", a.text
 
 
 @pytest.mark.parametrize("text, direct", [
