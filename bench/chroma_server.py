@@ -28,7 +28,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from .common import BIN, clean_env, descendants, free_port, proc_status_kb
+from .common import BIN, clean_env, descendants, free_port, proc_status_kb, stop_process
 
 CHROMA = BIN / "chroma"
 HOST = "127.0.0.1"
@@ -83,13 +83,7 @@ class ChromaServer:
             return False
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        stop_process(self.proc, signal.SIGTERM, 10)
 
 
 def heartbeat(port: int, timeout: float = 1.0) -> bool:

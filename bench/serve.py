@@ -29,6 +29,7 @@ from .common import (
     median,
     proc_cpu_s,
     state_env,
+    stop_process,
     summarize,
     tree_peak_rss_mb,
 )
@@ -51,13 +52,7 @@ class Server:
         return tree_peak_rss_mb(self.proc.pid)
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-            try:
-                self.proc.wait(8)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        stop_process(self.proc, signal.SIGINT, 8)
 
 
 # The web UI before issue 14: one chat answered at a time, every line of an extractive answer sent as
