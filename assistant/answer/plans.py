@@ -153,12 +153,17 @@ def _placed(u: Unit, korean: bool) -> str:
             else f" The article places this at {stage_label(u.stage, False)}.")
 
 
-def _quote_with_context(b: AnswerBuilder, ctx: PlanContext, q: Question, u: Unit) -> None:
-    """The unit a verdict rests on, then its stage heading (for an item) and the blogger's closest sentence."""
+def _quote_with_dismissal(b: AnswerBuilder, ctx: PlanContext, u: Unit) -> None:
+    """The unit a verdict rests on, and the sentences that call it nonsense when the article does."""
     _quote(b, ctx, u, prefix=_who(u, b.korean))
     for x in ctx.topics.dismissal(u):
         if not b.quoted(x.text):
             _quote(b, ctx, x, prefix=_who(x, b.korean))
+
+
+def _quote_with_context(b: AnswerBuilder, ctx: PlanContext, q: Question, u: Unit) -> None:
+    """The unit a verdict rests on, then its stage heading (for an item) and the blogger's closest sentence."""
+    _quote_with_dismissal(b, ctx, u)
     if not u.stage:
         return
     head = ctx.topics.heading(u.stage)
@@ -478,10 +483,7 @@ def plan_choice(b: AnswerBuilder, ctx: PlanContext, q: Question) -> tuple[Answer
         said = {"yes": ("네", "yes"), "no": ("아니요", "no"), "depends": ("단계에 따라 다름", "depends on the stage")}[verdict]
         b.frame(f"**‘{option}’ — {said[0]}.**{_placed(top.unit, True)}" if b.korean
                 else f"**“{option}” — {said[1]}.**{_placed(top.unit, False)}")
-        _quote(b, ctx, top.unit, prefix=_who(top.unit, b.korean))
-        for x in ctx.topics.dismissal(top.unit):
-            if not b.quoted(x.text):
-                _quote(b, ctx, x, prefix=_who(x, b.korean))
+        _quote_with_dismissal(b, ctx, top.unit)
     if user_stage:
         _for_your_stage(b, ctx, q, q.topic_text, user_stage)
     elif direct == "depends":
