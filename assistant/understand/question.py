@@ -23,7 +23,14 @@ from assistant.text import entities, is_korean, split_sentences
 from assistant.types import Diagnosis
 from assistant.understand.diagnosis import OVERLAP, cue_hits, cue_stage, diagnose, stage_for_headcount
 from assistant.understand.examples import LEXICAL_STRONG, UNIT_STRONG, UNIT_WEAK, ScopeExamples, ScopeVerdict
-from assistant.understand.scope import Intent, classify, names_a_tool, out_of_scope_topic, premise_claim
+from assistant.understand.scope import (
+    TOOL_TOPIC,
+    Intent,
+    classify,
+    names_a_tool,
+    out_of_scope_topic,
+    premise_claim,
+)
 from assistant.understand.situation import Situation, read_situation
 from assistant.understand.topics import ROLE_WORDS, Match, TopicMap, terms_of, topic_text
 
@@ -475,7 +482,7 @@ def _options_in_article(options: str, topics: tuple[Match, ...], topic_map: Topi
     return topic_map.known_share(options) >= 0.5
 
 
-_TOOL_CHOICE = "choosing specific tools or technologies"  # the examples' label (examples.yaml)
+_TOOL_CHOICE = TOOL_TOPIC[1]  # also the examples' label (examples.yaml)
 # Picking among tools: a wh-word or an "or" beside the tool, or a named tool (the scope patterns hold the names).
 _PICK = re.compile(r"\b(?:which|what|or|vs\.?|versus)\b|뭘|뭐|무엇|무슨|어떤|어느|어디|아니면|중에", re.I)
 
@@ -537,7 +544,7 @@ def understand(text: str, history: list[tuple[str, str]], topic_map: TopicMap | 
     elif options and any(names_a_tool(o) for o in options):
         # "Should we build our MVP in Flutter or React Native?": picking between tools, whatever the
         # options are for (the article's stage-1 item is choosing the stack, never which one).
-        in_scope, reason, reason_ko = False, _TOOL_CHOICE, "특정 기술·도구 선택"
+        in_scope, reason, reason_ko = False, TOOL_TOPIC[1], TOOL_TOPIC[0]
     elif qtype in ("general", "yes_no", "stage_advice") and _CHOICE.search(ask) \
             and not _options_in_article(_FOR_CONTEXT.sub("", ask), topics, topic_map, language) \
             and not (options and topic_map is not None and _options_discussed(options, topic_map)):

@@ -13,12 +13,15 @@ from dataclasses import dataclass
 
 from assistant.types import IntentKind
 
+# Picking a framework, cloud or database: its (Korean, English) label, shared with the scope examples.
+TOOL_TOPIC = ("특정 기술·도구 선택", "choosing specific tools or technologies")
+
 # Topics the article does not cover, with a short label for the refusal message.
 _OUT_OF_SCOPE: list[tuple[str, str, re.Pattern[str]]] = [
     ("연봉·보상", "salary and compensation", re.compile(r"연봉|월급|급여|보상 ?패키지|처우|salary|salaries|compensation|\bpay\b|paid|wage|bonus|보너스|인센티브", re.I)),
     ("지분·스톡옵션", "equity and stock options", re.compile(r"지분|스톡\s*옵션|stock ?options?|equity|vesting|베스팅|주식 ?보상|shares", re.I)),
     ("투자 유치", "fundraising", re.compile(r"투자 ?유치|펀딩|fundrais|\bVC\b|investor pitch|IR 자료", re.I)),
-    ("특정 기술·도구 선택", "choosing specific tools or technologies", re.compile(
+    (*TOOL_TOPIC, re.compile(
         r"쿠버네티스|kubernetes|k8s|docker|도커|마이크로서비스|microservice|\bgcp\b|azure|terraform|kafka|postgres|mysql|mongodb|"
         r"django|spring|rails|next\.?js|vue|angular|flutter|golang|\bgo\b 언어|rust|kotlin|typescript|파이썬|python|java\b|자바|"
         r"(?:어떤|어느|which|what)\s+(?:프로그래밍\s*)?(?:언어|프레임워크|framework|language|database|데이터베이스|db|cloud|클라우드|tool|툴|라이브러리|library|IDE)|"
@@ -40,7 +43,7 @@ _OUT_OF_SCOPE: list[tuple[str, str, re.Pattern[str]]] = [
 
 def names_a_tool(text: str) -> bool:
     """Does the text name a specific tool or technology (a framework, cloud, database, language)?"""
-    return any(en == "choosing specific tools or technologies" and rx.search(text) for _, en, rx in _OUT_OF_SCOPE)
+    return any(en == TOOL_TOPIC[1] and rx.search(text) for _, en, rx in _OUT_OF_SCOPE)
 
 
 INJECTION = re.compile(
