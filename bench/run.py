@@ -50,7 +50,7 @@ from .report import dig, evaluate_targets, render
 PARTS = ["warm", "cold", "baseline", "serve", "load", "index", "scale"]
 ASK_Q = "직원 20명인데 CTO로서 뭘 해야 하죠?"
 ASK_STAGE = 2
-CACHE_VERSION = "v2"
+CACHE_VERSION = "v3"
 
 
 
