@@ -30,6 +30,7 @@ from assistant.answer.verifier import SupportChecker, negated
 from assistant.article.profile import PROFILE, STAGE_NAMES_EN, STAGE_NAMES_KO
 from assistant.text import split_sentences, translate_terms
 from assistant.types import AnswerKind, AnswerSentence, Passage
+from assistant.understand.diagnosis import diagnose_text
 from assistant.understand.question import Question, points_back, quoted, third_party
 from assistant.understand.topics import ROLE_WORDS, Match, TopicMap, Unit, terms_of, topic_text
 
@@ -234,6 +235,8 @@ def plan_which_stage(b: AnswerBuilder, ctx: PlanContext, q: Question,
     u = best.unit
     stage = u.stage
     assert stage is not None
+    if q.diagnosis.stage is not None and q.diagnosis.source == "headcount":
+        diagnosis_line(b, q.diagnosis)  # the user's own stage beside the stage the topic belongs to
     head = ctx.topics.heading(stage)
     if head is not None and u.kind == "item":
         sentence = (f"{u.text} → {head.text}" if b.korean else f"{u.text} → {head.text} — {stage_label(stage, False)}")
@@ -351,6 +354,16 @@ def advised_against(u: Unit, ask: str) -> bool:
     return any(neg for n, neg in scored if n == best)
 
 
+def _names_other_stage_item(topics: TopicMap, text: str, unit: Unit, user_stage: int) -> bool:
+    """Is `unit` the capability item the text names by a term only it uses among the items, a term that
+    nothing the article says for the user's stage uses ("채용 계획" → ⑤ 인재 영입(채용), at stage 1)? Not
+    "비전" at stage 4: the stage-4 commentary speaks of "사업의 비전" too."""
+    if topics.item_of_term(text) is not unit:
+        return False
+    named = topics.topic_terms(text) & topics.terms[topics.units.index(unit)]
+    return not any(u.stage == user_stage and named & ts for u, ts in zip(topics.units, topics.terms, strict=True))
+
+
 def judge(ctx: PlanContext, q: Question, text: str) -> tuple[str, Match | None]:
     """yes / no / depends for a yes-no question (or a belief), and the unit it rests on.
 
@@ -362,13 +375,22 @@ def judge(ctx: PlanContext, q: Question, text: str) -> tuple[str, Match | None]:
     ms = [m for m in q.match(ctx.topics, text) if m.unit.kind in ("item", "sentence")]
     if not ms:
         return "depends", None
+    named = diagnose_text(text)
+    if user_stage and named.source in ("stage_name", "stage_number") and named.stage not in (None, user_stage) \
+            and not q.asks_article:
+        # "회사 인원은 12명이에요. 르네상스 단계 CTO처럼 움직여야 하나요?": acting as another stage's CTO is
+        # what the ask is about; the article places that role at the stage named, not the user's.
+        head = ctx.topics.heading(named.stage)
+        if head is not None:
+            return "no", Match(head, 0.0, 0.0)
     top = ms[0]
     if user_stage:
         # The user's stage is the context: its closest unit wins when it is nearly as close as the best.
         own = next((m for m in ms if m.unit.stage == user_stage), None)
-        # …unless the best unit holds the question's distinctive terms (then it is what was asked about).
-        if own is not None and top.lexical < 0.5 and (own.rank >= top.rank - STAGE_PREFERENCE
-                                                       or top.score < RELATED_MIN):
+        # …unless the best unit holds the question's distinctive terms (then it is what was asked about), or
+        # is the capability item named by a term only it uses ("채용 계획 짜는 게" → ⑤ 인재 영입(채용)).
+        if own is not None and top.lexical < 0.5 and not _names_other_stage_item(ctx.topics, text, top.unit, user_stage) \
+                and (own.rank >= top.rank - STAGE_PREFERENCE or top.score < RELATED_MIN):
             top = own
     u = top.unit
     if q.asks_article:
@@ -553,6 +575,11 @@ def plan_attribution(b: AnswerBuilder, ctx: PlanContext, q: Question,
     topic = next((x for x in quoted(q.cleaned) if ctx.topics.known_share(x) >= 0.5),
                  _ATTRIBUTION_WORDS.sub(" ", q.ask_text))
     ms = [m for m in ctx.topics.match(topic, english=not q.korean) if m.unit.voice in ("source", "blogger")]
+    if q.diagnosis.source in ("stage_name", "stage_number") and ms and ms[0].unit.stage is not None \
+            and ms[0].unit.stage not in q.diagnosis.stages:
+        # "1단계 필요 능력 두 가지는 원문 저자가 정리한 건가요?": what is asked about sits in the stage named,
+        # not in another stage's passage (a stage-less one, "알스퀘어는 2단계쯤", may be what is asked about)
+        ms = [m for m in ms if m.unit.stage in q.diagnosis.stages] or ms
     if not ms:
         return (*plan_general(b, ctx, q, passages), None)
     u = ms[0].unit

@@ -59,6 +59,10 @@ _REQUEST = re.compile(r"(?:주세요|줘요|줘|주실 수 있나요|부탁(?:�
 _WHEN = re.compile(r"\b(?:when|at what (?:point|stage|phase|size|headcount|scale)|(?:which|what) (?:stage|phase|period|step)|"
                    r"at which|how (?:big|large|many people)|at what number)\b|언제|몇\s*단계|어느\s*(?:단계|시기|시점)|"
                    r"어떤\s*(?:단계|시기)|몇\s*명\s*(?:규모\s*)?(?:부터|쯤|일 때|정도에서)|규모부터|단계부터|시점", re.I)
+# Asking from which stage something holds (not "what should we do when…"): a stage or point named with "from".
+_STAGE_OF_TOPIC = re.compile(r"(?:어느|몇|어떤)\s*(?:단계|시기|시점)(?:부터|에서부터|에|쯤)|단계부터|"
+                             r"\bat (?:which|what) (?:stage|phase|point|size|headcount)\b", re.I)
+_PLACE_ME_EN = re.compile(r"\b(?:which|what) (?:stage|phase) (?:are we|am i|is (?:my|our))\b|\bwhere (?:are we|do we (?:sit|fall|fit))\b", re.I)
 _WH = re.compile(r"\b(?:what|when|which|who|where|why|how)\b|뭐|뭘|뭔|뭣|무엇|무슨|어떻게|어떤|어느|왜|언제|몇|누가|누구|얼마", re.I)
 _YES_NO_EN = re.compile(r"^\s*(?:so\s*,?\s*|and\s+|but\s+|ok(?:ay)?\s*,?\s*|honestly\s*,?\s*)?"
                         r"(?:do|does|did|should|shall|is|are|was|were|can|could|must|will|would|have|has|am)\b|" + _EN_WONDER, re.I)
@@ -74,7 +78,11 @@ _WHO = re.compile(r"\bwho (?:said|says|wrote|writes|came up|is behind)|\b(?:orig
                   r"누가 (?:말|한|쓴|했)|(?:원문|원래|블로거|글쓴이)?\s*저자가 한|한 말(?:이에요|인가요|이야|이죠)|원문(?:에|의|에서|에 있|이에요|인가요|내용)|원래 글|블로거(?:의|가)? (?:의견|생각|말|추가|덧붙)|"
                   r"Hosang Jeon (?:글|의 글)|호상|글쓴이(?:의|가)? (?:의견|생각)|출처|"
                   r"\bdid (?:hosang|jeon|the (?:original )?author|the blogger|mk) (?:say|mention|write|talk|bring up)|"
-                  r"(?:Hosang Jeon|Hosang|Jeon|원문 저자|원저자|블로거|글쓴이|MK)(?:이|가|은|는|도)?\s.{0,30}(?:했나요|했어요\?|말했|언급|얘기를? 했|썼)", re.I)
+                  r"(?:Hosang Jeon|Hosang|Jeon|원문 저자|원저자|블로거|글쓴이|MK)(?:이|가|은|는|도)?\s.{0,30}(?:했나요|했어요\?|말했|언급|얘기를? 했|썼)|"
+                  # a source named beside a word for whose words or thoughts ("블로거 본인 생각이에요, 아니면 원문
+                  # 내용이에요?", "원글 작성자가 한 거예요?"): asking who said it
+                  r"(?:원문|원글|원래 글|원저자|작성자|저자|블로거|글쓴이|필자)(?:의|이|가|은|는)?\s*(?:본인\s*|직접\s*)?"
+                  r"(?:생각|의견|말|내용|주장|아이디어|견해|해석|추가|덧붙|한 (?:거|것|말)|쓴 (?:거|것))", re.I)
 # Asking for the whole map even while naming one stage ("단계별로 알려줘, 암흑기 말고 나머지가 기억이 안 나").
 _OVERVIEW_STRONG = re.compile(r"\b(?:tl;?dr|summar(?:y|i[sz]e)|overview|each stage|every stage|all (?:four|4|the) stages|"
                               r"how many stages|what are the stages|the (?:four|4) stages)\b|단계별로?|각 단계|모든 단계|네 단계|4단계 ?(?:전부|다)|"
@@ -87,7 +95,7 @@ _OVERVIEW = re.compile(r"\b(?:tl;?dr|summar(?:y|i[sz]e)|overview|in a nutshell|t
                        r"as (?:the |a |your )?compan(?:y|ies) (?:grows?|scales?|gets? bigger)|"
                        r"(?:chang|differ|vary|varies)\w* (?:with|by|depending on) (?:the )?(?:company(?:'s)? )?(?:size|stage|growth))\b|"
                        r"(?:회사|규모|조직)\S*\s*(?:가\s*|이\s*)?(?:커가면서|커지면서|성장하면서|성장함에 따라|에 따라)\s*\S*\s*(?:CTO|역할|하는 일)|"
-                       r"요약|요지|핵심만|한마디로|정리해|한눈에|전체적|단계별로|각 단계|몇 단계로|네 단계|4단계로|무슨 일을? 하|뭐 하는|뭐하는|무엇을 하는|하는 일이 뭐|"
+                       r"요약|요지|핵심만|한마디로|정리해|한눈에|전체적|단계별로|각 단계|몇 단계로|네 단계|4단계로|무슨 일을? 하|뭐 하는|뭐하는|무엇을 하는|하는 일이 (?:뭐|뭔|무엇)|"
                        r"\bwhat (?:is|makes) (?:a|an|the) cto\b|\bdifference between (?:a |an |the )?cto and|CTO란|CTO(?:와|랑|하고) .{1,20}(?:차이|다른)|"
                        r"(?:CTO|씨티오)(?:는|란|가)? (?:정확히 |대체 |도대체 )?(?:뭐|무엇|무슨)", re.I)
 _COMPARE = re.compile(r"\b(?:vs\.?|versus|differ(?:ence|ent|s)?|compare[ds]?|comparison|between|change[sd]?|"
@@ -132,6 +140,7 @@ _ABOUT_ARTICLE = re.compile(r"글쓴이|저자|블로거|원문|이 글|글에�
 # Choosing between named options ("웹 먼저 할까요, 앱 먼저 할까요?", "git-flow랑 trunk-based 중에 뭐가",
 # "Jira, Linear, or SonarQube?"): the article never picks between tools or options.
 _CHOICE = re.compile(r"(?:까요|할래요|갈까요)[,\s]+\S.{0,40}(?:까요|할래요)\s*[?？]|"
+                     r"\s(\S+요)[,\s]+\S.{0,40}\s\1\s*[?？]|"  # "채용 계획 짜는 게 먼저예요, MVP 만드는 게 먼저예요?"
                      r"(?:갈지|할지|쓸지|고를지|정할지)\s+\S+?\s*(?:갈지|할지|쓸지|고를지|정할지)|"  # "Jira로 갈지 Linear로 갈지"
                      r"\S+(?:랑|이랑|와|과|하고)\s+\S+\s*(?:중에?서?|중)\s*(?:뭐|뭘|어느|어떤|무엇)|"
                      # (not "…, or is that premature?": an "or" that opens a second yes/no clause)
@@ -248,6 +257,14 @@ def diagnose_question(text: str, sit: Situation, history: list[tuple[str, str]],
         by_size = _size_diagnosis(sit, present)
         if by_size is not None:
             return by_size
+    if present.source in ("stage_name", "stage_number") and not comparing and sit.current is not None \
+            and not sit.current.team_only:
+        # "회사 인원은 12명이에요. 르네상스 단계 CTO처럼 움직여야 하나요?": the stage named is what is asked
+        # about; the company's present size, outside that stage's range, says where the user is.
+        by_size = _size_diagnosis(sit, present)
+        if by_size is not None and by_size.stage is not None and by_size.stage not in present.stages \
+                and sit.current.n not in OVERLAP:
+            return by_size
     if present.source in ("stage_name", "stage_number", "followup", "override"):
         if comparing and present.source != "followup":
             sizes = [stage_for_headcount(s.n)[0] for s in sit.sizes if s.tense != "past"]
@@ -277,12 +294,25 @@ def diagnose_question(text: str, sit: Situation, history: list[tuple[str, str]],
     return present
 
 
+_EN_CONTEXT = re.compile(r"^.*[,;]\s*(?:so|but)\s+(?=(?:what|which|how|where)\b)", re.I)
+
+
+def _asking_part(ask: str) -> str:
+    """The ask without a context clause before it ("코드리뷰 프로세스부터 만들고 있는데, 지금 CTO로서 제가 해야
+    할 일이 뭔가요?" asks what to do; what the user is doing is the story) — unless what is left only points
+    back at it ("…만들고 있는데, 이게 맞나요?") or names almost nothing."""
+    rest = _EN_CONTEXT.sub("", _KO_CONTEXT.sub("", ask)) if _WH.search(ask) else ask
+    if rest == ask or _DEICTIC.search(rest) or len(terms_of(rest)) < 2:
+        return ask
+    return rest
+
+
 def classify_type(intent: Intent, asks: tuple[str, ...], diag: Diagnosis, text: str) -> tuple[QuestionType, str]:
     """(type, claim): grammar of the asks, most specific first."""
     ask = " ".join(asks)
     if intent.kind == "injection":
         return "injection", ""
-    if intent.kind == "out_of_scope" and out_of_scope_topic(ask):
+    if intent.kind == "out_of_scope" and out_of_scope_topic(_asking_part(ask)):
         return "out_of_scope", ""
     story = _STORY_PREMISE.search(text)
     # "Am I doing the CTO job right?": an auxiliary-led question whose "right" is an adverb, not a tag
@@ -306,7 +336,11 @@ def classify_type(intent: Intent, asks: tuple[str, ...], diag: Diagnosis, text: 
         return "overview", ""
     if len(diag.stages) >= 2 and (_COMPARE.search(ask) or _COMPARE.search(text)):
         return "comparison", ""
-    if _WHEN.search(ask) and (diag.source not in ("headcount", "followup", "history") or third_party(ask)):
+    if _WHEN.search(ask) and (diag.source not in ("headcount", "followup", "history") or third_party(ask)
+                              or (diag.source == "headcount" and _STAGE_OF_TOPIC.search(ask)
+                                  and not _PLACE_ME.search(ask) and not _PLACE_ME_EN.search(ask))):
+        # "CTO가 채용까지 신경 써야 하는 건 어느 단계부터인가요? 지금은 셋이서…": the stage of a topic is asked,
+        # whatever the user's own size (which the answer states beside it).
         return "which_stage", ""
     if diag.stage is None and _OVERVIEW.search(ask):
         return "overview", ""
@@ -418,6 +452,8 @@ _LEAD_PREP = re.compile(r"^(?:on|in|with|to|for|at|into|about)\b", re.I)
 _KO_OR = re.compile(r"[,\s]*아니면\s+|(?<=까요)[,\s]+(?=\S)|(?<=할지|갈지|쓸지)[,\s]+(?=\S.*(?:할지|갈지|쓸지))")
 # "Which should come first, the P&L or org efficiency?": the options follow the wh-clause.
 _EN_WHICH_OF = re.compile(r"^.*?\b(?:which|what)\b[^,?]*,\s*(?:the\s+)?(.+?)\s*,?\s+or\s+(?:the\s+)?(.+)$", re.I)
+_KO_SUBJECT = re.compile(r"^.*?(?:제가|저는|내가|나는|저희가|우리가)\s+(?:지금\s+|이제\s+|요즘\s+|당장\s+)?")  # who asks
+_KO_PARALLEL = re.compile(r"^(.+?)\s(\S+요)[,\s]+(.+?)\s\2$")
 _KO_CONTEXT = re.compile(r"^.*(?:는데|인데|은데|니까|어서|아서|해서)[,\s]+")
 _KO_ASK_END = re.compile(r"\s*(?:해야\s*)?(?:할까요|될까요|하나요|까요|나요|돼요|해요|에요|예요)$|"
                          r"\s*(?:할지|갈지|쓸지)(?:\s*(?:고민|모르겠|궁금)[가-힣]*)?$")
@@ -431,10 +467,14 @@ def either_or(ask: str) -> tuple[str, str] | None:
     a = ask.strip().rstrip("?？.!~ ").strip()
     if is_korean(a):
         parts = _KO_OR.split(a)
+        parallel = _KO_PARALLEL.match(a)
+        if len(parts) != 2 and parallel:
+            # two clauses that end in the same word ("A가 먼저예요, B가 먼저예요?"): the options before it
+            parts = [parallel.group(1), parallel.group(3)]
         if len(parts) != 2:
             return None
         left, right = (_KO_ASK_END.sub("", p.strip(" ,")) for p in parts)
-        left = _KO_CONTEXT.sub("", left)
+        left = _KO_SUBJECT.sub("", _KO_CONTEXT.sub("", left))
         return (left, right) if left and right else None
     which = _EN_WHICH_OF.match(a)
     if which:

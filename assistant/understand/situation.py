@@ -204,6 +204,11 @@ _BELOW = {"under", "fewer than", "less than", "below"}
 _EN_BOUND = re.compile(r"\b(under|fewer than|less than|below|over|more than|above)\s+$", re.I)
 
 
+# A count of people outside the company ("사용자는 200만 명", "회원 3천 명", "고객 50명"): never its size.
+_NOT_STAFF = re.compile(r"(?:사용자|유저|이용자|고객|회원|가입자|구독자|방문자|시청자|수강생|팔로워|\bMAU|\bDAU)"
+                        r"(?:\s*수)?(?:가|는|이|은|도|만)?\s*(?:약\s*|대략\s*|한\s*)?$", re.I)
+
+
 def find_sizes(clause: str) -> list[tuple[int, str, bool, int]]:
     """(n, words, team_only, position) for every size in one clause."""
     found: list[tuple[int, str, bool, int]] = []
@@ -223,14 +228,14 @@ def find_sizes(clause: str) -> list[tuple[int, str, bool, int]]:
             if any(m.start() in r or m.end() - 1 in r for r in taken):
                 continue
             n = _value(m.group("n"), m.groupdict().get("mod") or "")
-            if n is None or n <= 0 or n > 10_000_000:
+            if n is None or n <= 0 or n > 10_000_000 or _NOT_STAFF.search(clause[: m.start()]):
                 continue
             bound = _EN_BOUND.search(clause[: m.start("n")])
             if bound:
                 # "the one under 5 people" is 4 at most (the article's own "5명 미만"); "over 300 people" 301.
                 n = max(1, n - 1) if bound.group(1).lower() in _BELOW else n + 1
             around = clause[max(0, m.start() - 12): m.end() + 4]
-            team = bool(_TEAM_ONLY.search(m.group(0))) or bool(re.search(r"개발자|엔지니어|개발팀|기술팀", around) and not re.search(r"직원|전체|회사|총|company|employees", around, re.I))
+            team = bool(_TEAM_ONLY.search(m.group(0))) or bool(re.search(r"개발자|엔지니어|개발팀|기술팀", around) and not re.search(r"직원|전체|회사|총|인원|포함|company|employees|including", around, re.I))
             noun = _NOUN_BEFORE.search(clause[: m.start()])
             words = (noun.group(1) + " " if noun else "") + m.group(0).strip()
             found.append((n, words, team, m.start()))

@@ -592,3 +592,55 @@ def test_letting_go_of_what_the_article_says_to_let_go_of(coach, text, direct):
 ])
 def test_a_career_path_to_cto_is_declined_but_not_becoming_a_cto_priority(coach, text, refused):
     assert coach.ask(text).refused is refused
+
+
+@pytest.mark.parametrize("text, direct", [
+    ("1단계 필요 능력 두 가지는 원문 저자가 정리한 건가요, 아니면 블로거 본인 의견이에요?", "source"),
+    ("조직 효율성 고민이 필요하다는 얘기, 원글 작성자가 쓴 거예요?", "blogger"),
+])
+def test_who_said_it_named_with_the_source_and_a_word_for_its_words(coach, text, direct):
+    a = coach.ask(text)
+    assert a.direct == direct, a.text
+
+
+@pytest.mark.parametrize("text, options", [
+    ("저희 셋인데 제가 지금 기술 스택 정하는 게 먼저예요, 개발 문화 만드는 게 먼저예요?", ("기술 스택 정하는 게", "개발 문화 만드는 게")),
+    ("채용이 급해요, 기술 부채가 급해요?", ("채용이", "기술 부채가")),
+])
+def test_two_clauses_ending_in_the_same_word_are_an_either_or_ask(text, options):
+    from assistant.understand.question import asks_of, either_or
+    assert either_or(asks_of(text)[-1]) == options
+
+
+def test_an_option_named_by_a_term_only_another_stages_item_uses_is_not_the_users_stage(coach):
+    a = coach.ask("공동창업자랑 둘이에요. 개발자 채용하는 게 먼저예요, MVP 기능 만드는 게 먼저예요?")
+    assert a.direct == "second", a.text  # ⑤ 채용 is a stage-2 item; stage 1 builds the MVP
+
+
+@pytest.mark.parametrize("text, n", [
+    ("월간 사용자는 50만 명인데 저희 회사 직원은 9명이에요.", 9),
+    ("회원 3천 명 커뮤니티를 운영하는 회사고, 구성원은 6명입니다.", 6),
+    ("개발자 포함해서 회사 인원은 14명이에요.", 14),
+])
+def test_counts_of_users_or_members_are_not_the_company_size(text, n):
+    cur = read_situation(text).current
+    assert cur is not None and cur.n == n and not cur.team_only
+
+
+def test_acting_as_another_stages_cto_is_no_at_the_users_size(coach):
+    a = coach.ask("고객이 수십만 명이라 투자자가 성숙기 CTO처럼 행동하라고 하는데, 저희 직원은 7명이에요. 그래야 하나요?")
+    assert a.diagnosis.stage == 2 and a.direct == "no", a.text
+
+
+def test_the_stage_of_a_topic_is_answered_whatever_the_users_own_size(coach):
+    a = coach.ask("저희는 둘이서 하고 있는데요, 기술 부채 관리는 어느 단계부터 CTO 몫인가요?")
+    assert a.direct == "stage:2" and "1단계" in a.text.split("\n")[0], a.text  # the user's own stage, then the topic's
+    assert any("기술 부채의 관리" in c.quote for c in a.citations)
+    # asking where the user's own company sits is still about the user's size
+    assert coach.ask("We're 40 people and growing fast. Which stage are we in?").question_type != "which_stage"
+
+
+def test_an_out_of_scope_word_in_the_story_before_the_ask_does_not_decline_it(coach):
+    a = coach.ask("둘이서 창업했는데 스프린트 회고 방식부터 정하고 있어요. 근데 지금 CTO로서 제일 먼저 할 일이 뭘까요?")
+    assert not a.refused, a.text
+    assert coach.ask("What's the best way to run a sprint retro? Start-stop-continue or something else?").refused
