@@ -142,7 +142,7 @@ def digits(raw: str) -> int | None:
 
 def english_words(phrase: str) -> int | None:
     """"a couple hundred" → 200, "twenty-five" → 25, "tens of thousands" → 30000, "a few thousand" → 3000."""
-    p = re.sub(r"[\s-]+", " ", phrase.strip().lower())
+    p = re.sub(r"\s+of$", "", re.sub(r"[\s-]+", " ", phrase.strip().lower()))  # "a handful of" (people)
     if p in EN_SCALES and p not in EN_UNITS:
         return EN_SCALES[p]
     if p in EN_UNITS:

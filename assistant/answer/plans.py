@@ -342,16 +342,43 @@ def _clauses(u: Unit) -> list[tuple[str, bool]]:
     return [(c, neg) for c, neg in out if c.strip()]
 
 
+# The user's own contrast: what follows "보다(는)", "(아/어/해)도", "더라도", "지만" is what they favour ("깊이는 좀
+# 얕아도 빨리 만드는 게 맞다"); what precedes "rather than", "instead of", "over" in English.
+_FOCUS_AFTER_KO = re.compile(r"(?:보다(?:는|도)?|[아어해]도|더라도|지만)\s+")
+_FOCUS_BEFORE_EN = re.compile(r"\s+(?:rather than|instead of|over|more than|before)\s+", re.I)
+
+
+def _claim_focus(ask: str) -> str | None:
+    """The side of the user's own contrast that they favour, or None without one."""
+    parts = _FOCUS_AFTER_KO.split(ask, maxsplit=1)
+    if len(parts) == 2 and parts[1].strip():
+        return parts[1]
+    parts = _FOCUS_BEFORE_EN.split(ask, maxsplit=1)
+    return parts[0] if len(parts) == 2 and parts[0].strip() else None
+
+
 def advised_against(u: Unit, ask: str) -> bool:
     """Does the clause of the unit that the question is about advise against it ("줄이고", "보다는", "개나 줘버려도")?"""
-    q_terms = terms_of(f"{topic_text(ask)} {translate_terms(topic_text(ask))}")
-    scored = [(len(q_terms & terms_of(f"{c} {translate_terms(c)}")), neg) for c, neg in _clauses(u)]
+    def overlap(text: str) -> list[tuple[int, bool]]:
+        words = terms_of(f"{topic_text(text)} {translate_terms(topic_text(text))}")
+        return [(len(words & terms_of(f"{c} {translate_terms(c)}")), neg) for c, neg in _clauses(u)]
+
+    scored = overlap(ask)
     if not scored:
         return False
     best = max(n for n, _ in scored)
     if best == 0:
         return advice_negated(u.text)
-    return any(neg for n, neg in scored if n == best)
+    tied = {neg for n, neg in scored if n == best}
+    focus = _claim_focus(ask) if tied == {True, False} else None
+    if focus is not None:
+        # The ask touches both sides of the unit's contrast ("깊은 지식보다는 얕고 넓은 지식과 엄청난 스피드"
+        # against "깊이는 좀 얕아도 빨리 만드는 게"): the side the user favours decides.
+        by_focus = overlap(focus)
+        top = max(n for n, _ in by_focus)
+        if top > 0:
+            return any(neg for n, neg in by_focus if n == top)
+    return True in tied
 
 
 def _names_other_stage_item(topics: TopicMap, text: str, unit: Unit, user_stage: int) -> bool:

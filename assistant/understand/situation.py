@@ -50,7 +50,7 @@ _NOW = re.compile(r"\b(?:now|currently|today|these days|right now|at the moment|
 _FROM_TO = re.compile(r"\bfrom\s+(?P<a>[\w ,.-]{1,30}?)\s+to\s+(?P<b>[\w ,.-]{1,30}?)(?=\s|[,.!?]|$)|"
                       r"(?P<ka>[\w ]{1,12}?)\s*명에서\s*(?P<kb>[\w ]{1,12}?)\s*명", re.I)
 
-_PEOPLE_EN = (r"(?:people|persons?|employees?|engineers?|developers?|devs|staff(?:ers)?|members?|FTEs?|workers|"
+_PEOPLE_EN = (r"(?:people|ppl|peeps|persons?|employees?|engineers?|developers?|devs|staff(?:ers)?|members?|FTEs?|workers|"
               r"folks|heads|hires|full[\s-]?timers?|contractors?|founders?|co-?founders?)")
 # "직원 20명": the noun before a Korean count, kept so the diagnosis line quotes the user's own words.
 _NOUN_BEFORE = re.compile(r"(직원|개발자|엔지니어|팀원|구성원|임직원|인원|전체|총|회사|기술팀|멤버)\s*(?:이|가|은|는)?\s*$")
@@ -60,7 +60,7 @@ _EN_WORD = (r"(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|
             r"(?:[\s-](?:one|two|three|four|five|six|seven|eight|nine))?")
 # "a hundred and fifty", "two thousand five hundred": the tail after hundred/thousand.
 _EN_TAIL = rf"(?:\s+(?:and\s+)?{_EN_WORD}(?!\s+(?:hundred|thousand)))?"
-_EN_NUMWORD = (r"(?:\d[\d,.]*\s*k?(?:-?ish|\s*-?odd)?|(?:a |an )?(?:couple(?: of)?|few|handful(?: of)?|dozen|half a dozen|several)"
+_EN_NUMWORD = (r"(?:\d[\d,.]*\s*k?\+?(?:-?ish|\s*-?odd)?|(?:a |an )?(?:couple(?: of)?|few|handful(?: of)?|dozen|half a dozen|several)"
                r"(?:\s+(?:hundred|thousand))?|(?:tens|hundreds|thousands|dozens) of(?: thousands)?|"
                rf"{_EN_WORD}(?:\s+(?:hundred|thousand){_EN_TAIL})?(?:-?ish|-something)?|"
                rf"(?:a |one )?(?:hundred|thousand){_EN_TAIL})")
@@ -74,6 +74,8 @@ _SIZE_PATTERNS: list[tuple[re.Pattern[str], int]] = [
     (re.compile(r"(?:저|제가|대표)\s*포함(?:해서)?\s*(?P<n>둘|셋|넷|다섯|여섯|일곱|여덟|아홉|열)(?=이|뿐|$|\s)"), 0),
     # "친구랑 둘이 창업 준비 중", "셋이 하고 있어요": a count word + 이 before a verb of working together
     (re.compile(r"(?P<n>둘|셋|넷|다섯|여섯)이\s+(?=창업|하고|해요|해서|일하|시작|운영|만들|준비|개발|꾸려|꾸리)"), 0),
+    # "저희 둘이고", "우리 셋이에요": the count word right after "we" (not "저희 둘 다": both of us)
+    (re.compile(r"(?:저희|우리)(?:는|도)?\s+(?P<n>둘|셋|넷|다섯|여섯|일곱|여덟|아홉)(?=이에요|이고|이라|이죠|인데|입니다|예요|이요|뿐)"), 0),
     # English: "12 people", "a couple hundred people", "half a dozen of us", "three of us", "5,000-person"
     (re.compile(rf"(?P<n>{_EN_NUMWORD})[\s-]+(?:of\s+)?(?:(?:full|part)[\s-]time\s+)?{_PEOPLE_EN}\b", re.I), 0),
     (re.compile(rf"(?P<n>{_EN_NUMWORD})\s+of us\b", re.I), 0),
@@ -89,10 +91,10 @@ _SIZE_PATTERNS: list[tuple[re.Pattern[str], int]] = [
     (re.compile(r"\bour (?P<n>\d{1,5})(?:st|nd|rd|th) (?:employee|hire|person|team member|engineer)\b", re.I), 0),
     (re.compile(r"(?P<n>(?:low|mid|high|early|late)[\s-]+(?:twenties|thirties|forties|fifties|sixties|seventies|eighties|nineties))\s*(?:headcount|people|employees|-wise)?", re.I), 0),
     # "once we hit 15", "we're down to 14": a bare number after a verb of size
-    (re.compile(rf"\b(?:hit|reach|get to|grow to|grew to|down to|up to|we're|we are)\s+(?:about |around |roughly |nearly |almost |close to |~)?(?P<n>\d{{1,6}}|{_EN_NUMWORD})\b(?!\s*(?:%|percent|years?|months?|weeks?|days?|hours?|[km]\b|million|billion|users|customers|servers|dollars|usd|times|x\b|stages?|people|persons?|employees?|engineers?|developers?|devs|staff|members?|heads|of us))", re.I), 0),
+    (re.compile(rf"\b(?:hit|reach|get to|grow to|grew to|down to|up to|we're|we are|we r)\s+(?:at |like |only |just |now |currently )?(?:about |around |roughly |nearly |almost |close to |~)?(?P<n>\d{{1,6}}|{_EN_NUMWORD})\b(?!\s*(?:%|percent|years?|months?|weeks?|days?|hours?|[km]\b|million|billion|users|customers|servers|dollars|usd|times|x\b|stages?|people|persons?|employees?|engineers?|developers?|devs|staff|members?|heads|of us))", re.I), 0),
 ]
 _SOLO = re.compile(r"\b(?:solo (?:technical |tech |non-technical )?(?:co-?)?founder|just me\b(?! and)|by myself|one-person|only me)\b|혼자(?:서)?\s*(?:창업|개발|하고|해요|합니다|운영)|1인 (?:창업|기업|개발)", re.I)
-_PAIR = re.compile(r"\bjust (?:me and )?(?:my )?co-?founder\b|\bme and (?:my|one|another|an?)(?: other)? co-?founder\b|\bme and one other\b|\btwo co-?founders\b|\btwo of us\b|"
+_PAIR = re.compile(r"\bjust (?:me and )?(?:my )?co-?founder\b|\bme and (?:my|one|another|an?|the)(?: other)? (?:co-?founder|ceo)\b|\bthe two of us\b|\bme and one other\b|\btwo co-?founders\b|\btwo of us\b|"
                    r"공동\s*창업자(?:랑|와|하고)\s*(?:저\s*)?둘|둘이서|창업자\s*두\s*명", re.I)
 
 
@@ -169,7 +171,7 @@ def tense_of(clause: str) -> Tense:
 
 
 def _value(raw: str, mod: str = "") -> int | None:
-    raw = re.sub(r"\s*-?(?:ish|odd|something)$", "", raw.strip())  # "30-ish", "40-odd", "sixty-something"
+    raw = re.sub(r"\s*-?(?:ish|odd|something)$", "", raw.strip().rstrip("+").strip())  # "30-ish", "40-odd", "sixty-something", "500+"
     if raw == "혼자":
         return 1
     amount = decade_phrase(raw)

@@ -644,3 +644,31 @@ def test_an_out_of_scope_word_in_the_story_before_the_ask_does_not_decline_it(co
     a = coach.ask("둘이서 창업했는데 스프린트 회고 방식부터 정하고 있어요. 근데 지금 CTO로서 제일 먼저 할 일이 뭘까요?")
     assert not a.refused, a.text
     assert coach.ask("What's the best way to run a sprint retro? Start-stop-continue or something else?").refused
+
+
+@pytest.mark.parametrize("text, behaviour", [
+    # the user favours speed over depth, as the article's "깊은 지식보다는 … 엄청난 스피드!" does
+    ("저희 둘이고 아직 출시 전이에요. 완성도는 좀 떨어져도 빠르게 내보내는 게 지금은 맞다고 봐요. 맞죠?", "confirmation"),
+    ("저희 둘이고 아직 출시 전이에요. 빨리 내는 것보다 깊이 있게 제대로 만드는 게 맞다고 봐요. 맞죠?", "correction"),
+])
+def test_the_side_of_the_users_own_contrast_decides_against_the_articles(coach, text, behaviour):
+    assert coach.ask(text).kind == behaviour
+
+
+@pytest.mark.parametrize("text, n", [
+    ("cto at 150 ppl here, what should I care about", 150),
+    ("We're at 25 now and still hiring.", 25),
+    ("We are now 500+ employees.", 500),
+    ("we r like 7 ppl lol", 7),
+    ("It's me and the CEO, nobody else yet.", 2),
+    ("A bootstrapped shop with a handful of people.", 5),
+    ("우리 셋이에요. 아직 제품은 없고요.", 3),
+])
+def test_sizes_the_way_people_type_them(text, n):
+    cur = read_situation(text).current
+    assert cur is not None and cur.n == n, cur
+
+
+def test_a_publicly_listed_company_is_stage_4():
+    from assistant.understand.diagnosis import diagnose
+    assert diagnose("We're a publicly listed company with a big engineering org.").stage == 4
