@@ -235,6 +235,13 @@ def _size_diagnosis(sit: Situation, present: Diagnosis) -> Diagnosis | None:
     return Diagnosis(stage, conf, cur.words, "headcount", (stage,), cur.n)
 
 
+_SAME_COMPANY_BEFORE = re.compile(r"작년|재작년|\d+\s*년 전|몇 년 전|창업 (?:때|당시|초기)|처음(?:엔|에는)|"
+                                  r"\blast year\b|\b(?:a|one|two|\d+) years? ago\b|\bused to be\b|\bwhen we started\b|"
+                                  r"\bat (?:the )?(?:start|founding)\b", re.I)
+_ELSEWHERE = re.compile(r"전 직장|이전 (?:회사|직장)|전 회사|다녔|퇴사|그만두|\b(?:my|a) (?:previous|last|old|former) "
+                        r"(?:company|job|employer|startup)\b|\bleft\b|\bquit\b|\bworked at\b", re.I)
+
+
 def diagnose_question(text: str, sit: Situation, history: list[tuple[str, str]], comparing: bool) -> Diagnosis:
     """The stage(s) of the user's company: named stages and follow-ups first, then the present size, then cues."""
     present = diagnose(sit.present_text, history)
@@ -281,6 +288,11 @@ def diagnose_question(text: str, sit: Situation, history: list[tuple[str, str]],
             found.append(by_size.stage)
         for s in sit.others:
             found.append(stage_for_headcount(s.n)[0])
+        if not sit.others and _COMPARE.search(" ".join(asks_of(text))):
+            # "작년엔 직원 8명이었는데 지금은 150명이에요. 그 사이에 CTO 역할이 어떻게 바뀌었어야 하나요?": the
+            # same company's earlier size, asked how the role changes since, is the other side of the comparison
+            found += [stage_for_headcount(s.n)[0] for s in sit.sizes if s.tense == "past" and not s.team_only
+                      and _SAME_COMPANY_BEFORE.search(s.clause) and not _ELSEWHERE.search(s.clause)]
         cue_stage = diagnose(re.sub(r"\d[\d,.]*\s*(?:명|people|employees|person)", " ", sit.present_text), []).stage
         if cue_stage:
             found.append(cue_stage)

@@ -139,6 +139,13 @@ class Situation:
         return next((s for s in self.sizes if s.tense == "future"), None)
 
 
+# "from a 5 person startup to a 500 person company", "5명 스타트업에서 500명 회사로 가면": any company, not one's own
+_TO_JOIN = re.compile(r"\bto (?:join|be|become|start|run|lead|build|co-?found|work (?:at|for|on))\b|"
+                      r"(?:그만두고|관두고|퇴사하고|나와서|떠나서|떠나고)\s", re.I)
+_SIDE_BY_SIDE = re.compile(r"\bfrom an?\s|(?:으로|로)\s*(?:가면|갈 때|넘어가면|바뀌면)", re.I)
+_FIRST_PERSON = re.compile(r"\b(?:we|we're|we've|us|our|i|i'm|i've|my)\b|저희|우리|제가|저는|내가|나는|제 회사", re.I)
+
+
 def clauses(text: str) -> list[str]:
     return [c.strip() for c in _CLAUSE.split(text) if c and c.strip()]
 
@@ -249,6 +256,15 @@ def find_sizes(clause: str) -> list[tuple[int, str, bool, int]]:
     return sorted(found, key=lambda f: f[3])
 
 
+def _bare_to(ft: re.Match[str]) -> tuple[int, str] | None:
+    """The number right after "to" (or before "명" in "X명에서 Y명"), when it is one."""
+    key = "b" if ft.group("b") is not None else "kb"
+    rest = ft.string[ft.start(key):] if ft.group(key) is not None else ""
+    m = re.match(r"(?:about |around |roughly |nearly |almost |over |~)?(\d[\d,.]*\s*k?\+?)(?![\w%])", rest, re.I)
+    n = _value(m.group(1)) if m else None
+    return (n, m.group(0).strip()) if m and n else None
+
+
 def read_situation(text: str) -> Situation:
     sizes: list[Size] = []
     present: list[str] = []
@@ -256,13 +272,25 @@ def read_situation(text: str) -> Situation:
         tense = tense_of(clause)
         ft = _FROM_TO.search(clause)
         hits = find_sizes(clause)
-        if ft and len(hits) >= 2:
+        if ft and len(hits) >= 2 and _SIDE_BY_SIDE.search(clause) and not _FIRST_PERSON.search(clause):
+            # "from a 5 person startup to a 500 person company": two sizes set side by side, nobody's history
+            for n, words, team, _ in hits:
+                sizes.append(Size(n, words, clause, "unknown", team))
+        elif ft and len(hits) == 1 and _bare_to(ft) is not None:
+            # "We went from 4 people to 40 in a year": the size after "to" needs no noun of its own
+            n, words, team, _ = hits[0]
+            sizes.append(Size(n, words, clause, "past", team))
+            to_n, to_words = _bare_to(ft)  # type: ignore[misc]
+            sizes.append(Size(to_n, to_words, clause, "now", team))
+        elif ft and len(hits) >= 2:
             # "we went from two contractors to nine full-timers": the last size is now, the others past
             for i, (n, words, team, _) in enumerate(hits):
                 sizes.append(Size(n, words, clause, "now" if i == len(hits) - 1 else "past", team))
         else:
-            for n, words, team, _ in hits:
-                t = tense
+            # "I left a 5000-person bank to be CTO of a 10 person startup": past up to the purpose, now after it
+            turn = _TO_JOIN.search(clause) if tense == "past" else None
+            for n, words, team, pos in hits:
+                t = "now" if turn is not None and pos > turn.start() else tense
                 if re.search(r"down to|now|지금|현재|이제", clause[clause.find(words) - 12: clause.find(words)] if words in clause else "", re.I):
                     t = "now"
                 sizes.append(Size(n, words, clause, t, team))

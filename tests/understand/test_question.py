@@ -672,3 +672,26 @@ def test_sizes_the_way_people_type_them(text, n):
 def test_a_publicly_listed_company_is_stage_4():
     from assistant.understand.diagnosis import diagnose
     assert diagnose("We're a publicly listed company with a big engineering org.").stage == 4
+
+
+@pytest.mark.parametrize("text, current", [
+    ("We grew from 6 people to about 70 this year.", 70),
+    ("I quit a 2,000-person insurer to join a 7 person startup as CTO.", 7),
+    ("은행 만 명 조직을 그만두고 네 명짜리 스타트업에 합류했어요.", 4),
+])
+def test_the_size_after_to_or_after_leaving_is_the_present_one(text, current):
+    cur = read_situation(text).current
+    assert cur is not None and cur.n == current, read_situation(text)
+
+
+def test_two_companies_set_side_by_side_are_compared(coach):
+    a = coach.ask("What changes for a CTO going from a 3 person startup to a 300 person company?")
+    assert a.direct == "compare" and set(a.diagnosis.stages) == {1, 3}, a.text
+
+
+def test_the_same_companys_earlier_size_is_compared_when_the_change_is_asked(coach):
+    a = coach.ask("2년 전엔 6명이었고 지금은 200명이에요. 그동안 CTO 역할이 어떻게 바뀌었어야 했나요?")
+    assert a.direct == "compare" and set(a.diagnosis.stages) == {2, 3}, a.text
+    # an earlier employer is backstory, never a side of the comparison
+    b = coach.ask("I left a 3,000-person bank to be CTO of a 9 person startup. How should my approach change?")
+    assert b.diagnosis.stage == 2 and b.direct != "compare", b.text
