@@ -184,8 +184,13 @@ def _lead(ctx: PlanContext, q: Question, stages: tuple[int, ...]) -> Match | Non
 # --- plans ------------------------------------------------------------------------------------------
 
 
+def _thesis(ctx: PlanContext) -> list[Unit]:
+    """The intro's point that a CTO's job is not one fixed skill set (the sentence naming a certificate)."""
+    return [u for u in ctx.topics.units if u.section == "intro" and "자격증" in u.text]
+
+
 def plan_overview(b: AnswerBuilder, ctx: PlanContext, q: Question) -> tuple[AnswerKind, str | None]:
-    intro = [u for u in ctx.topics.units if u.section == "intro" and "자격증" in u.text]
+    intro = _thesis(ctx)
     framing = [u for u in ctx.topics.units if u.kind == "sentence" and "4단계로" in u.text]
     b.frame("**글의 답: CTO의 역할은 회사의 성장 단계에 따라 다릅니다.**" if b.korean
             else "**The article's answer: what a CTO does depends on the company's stage.**")
@@ -381,6 +386,9 @@ def advised_against(u: Unit, ask: str) -> bool:
     return True in tied
 
 
+_ASKS_ONLY = re.compile(r"[?？][.…!]*\s*$")
+
+
 def _names_other_stage_item(topics: TopicMap, text: str, unit: Unit, user_stage: int) -> bool:
     """Is `unit` the capability item the text names by a term only it uses among the items, a term that
     nothing the article says for the user's stage uses ("채용 계획" → ⑤ 인재 영입(채용), at stage 1)? Not
@@ -399,7 +407,8 @@ def judge(ctx: PlanContext, q: Question, text: str) -> tuple[str, Match | None]:
     stage than the user's; it depends when the user's stage is unknown and the unit belongs to one.
     """
     user_stage = q.diagnosis.stage
-    ms = [m for m in q.match(ctx.topics, text) if m.unit.kind in ("item", "sentence")]
+    # A sentence that only asks ("슈퍼개발자?", "뭐하는 사람들일까요...?") states nothing to say yes or no on.
+    ms = [m for m in q.match(ctx.topics, text) if m.unit.kind in ("item", "sentence") and not _ASKS_ONLY.search(m.unit.text)]
     if not ms:
         return "depends", None
     named = diagnose_text(text)
@@ -482,6 +491,11 @@ def plan_yes_no(b: AnswerBuilder, ctx: PlanContext, q: Question, passages: list[
     if q.diagnosis.stage is not None and q.diagnosis.source != "none":
         diagnosis_line(b, q.diagnosis)
     b.frame(f"**{head_ko if b.korean else head_en}**{reason}")
+    if verdict == "depends" and not user_stage and re.search(r"\bctos?\b", q.ask_text, re.I):
+        # "Does a CTO need to …?" asked of no stage: why it depends is the article's opening point — the
+        # title is not a certificate of one fixed skill set — before the stage's passage it rests on.
+        for thesis in _thesis(ctx)[:1]:
+            _quote(b, ctx, thesis, prefix=_who(thesis, b.korean))
     _quote_with_context(b, ctx, q, u)
     if user_stage:
         _for_your_stage(b, ctx, q, q.topic_text, user_stage)

@@ -95,7 +95,7 @@ _OVERVIEW = re.compile(r"\b(?:tl;?dr|summar(?:y|i[sz]e)|overview|in a nutshell|t
                        r"as (?:the |a |your )?compan(?:y|ies) (?:grows?|scales?|gets? bigger)|"
                        r"(?:chang|differ|vary|varies)\w* (?:with|by|depending on) (?:the )?(?:company(?:'s)? )?(?:size|stage|growth))\b|"
                        r"(?:회사|규모|조직)\S*\s*(?:가\s*|이\s*)?(?:커가면서|커지면서|성장하면서|성장함에 따라|에 따라)\s*\S*\s*(?:CTO|역할|하는 일)|"
-                       r"요약|요지|핵심만|한마디로|정리해|한눈에|전체적|단계별로|각 단계|몇 단계로|네 단계|4단계로|무슨 일을? 하|뭐 하는|뭐하는|무엇을 하는|하는 일이 (?:뭐|뭔|무엇)|"
+                       r"요약|요지|핵심만|한마디로|정리해|한눈에|전체적|단계별로|각 단계|몇 단계로|네 단계|4단계로|무슨 일을? 하|뭐 하는|뭐하는|무엇을 하는|하는 일이 뭐|(?<!해야 )하는 일이 (?:뭔|무엇)|"
                        r"\bwhat (?:is|makes) (?:a|an|the) cto\b|\bdifference between (?:a |an |the )?cto and|CTO란|CTO(?:와|랑|하고) .{1,20}(?:차이|다른)|"
                        r"(?:CTO|씨티오)(?:는|란|가)? (?:정확히 |대체 |도대체 )?(?:뭐|무엇|무슨)", re.I)
 _COMPARE = re.compile(r"\b(?:vs\.?|versus|differ(?:ence|ent|s)?|compare[ds]?|comparison|between|change[sd]?|"

@@ -47,7 +47,9 @@ _GENERIC = {"cto", "단계", "stage", "stages", "회사", "company", "startup", 
             "다르게", "먼저", "우선", "집중",
             # the form of asking what the article says about something ("글에서 …에 대해서는 뭐라고 하나요?",
             # "What does the blogger say about …?"), never its topic
-            "대해서", "대해", "관해서", "관해", "뭐라고", "say", "says", "said", "mention", "talk", "work"}
+            "대해서", "대해", "관해서", "관해", "뭐라고", "say", "says", "said", "mention", "talk", "work",
+            # hedges and fillers ("그냥 슈퍼개발자인가요?", "basically a tech manager?"): how it is said, not what
+            "그냥", "진짜", "정말", "솔직히", "혹시", "basically", "really", "actually", "honestly", "literally"}
 # Korean verb and adjective forms ("들어가나요", "중요할까요"): unknown to the article but not a topic.
 _KO_PREDICATE = re.compile(r"[가-힣](?:요|다|까|죠|지|고|서|면|데|며|네|니|나|게|군)$")
 LEXICAL_WEIGHT = 0.05  # one fully shared rare term ≈ 0.05 of cosine (tuned on the dev split)

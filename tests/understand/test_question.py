@@ -695,3 +695,19 @@ def test_the_same_companys_earlier_size_is_compared_when_the_change_is_asked(coa
     # an earlier employer is backstory, never a side of the comparison
     b = coach.ask("I left a 3,000-person bank to be CTO of a 9 person startup. How should my approach change?")
     assert b.diagnosis.stage == 2 and b.direct != "compare", b.text
+
+
+def test_a_sentence_that_only_asks_is_no_ground_for_yes_or_no(coach):
+    a = coach.ask("Is a CTO basically just a super developer?")  # the intro's "슈퍼개발자?" only asks
+    assert a.direct == "depends" and not any(c.quote.strip() == "슈퍼개발자?" for c in a.citations), a.text
+
+
+def test_it_depends_on_the_stage_starts_from_the_articles_opening_point(coach):
+    a = coach.ask("Does a CTO need to be the best engineer in the company?")
+    assert a.direct == "depends" and "자격증" in a.citations[0].quote, a.text
+
+
+def test_what_a_cto_should_do_first_is_not_the_overview():
+    from assistant.understand.question import _OVERVIEW
+    assert _OVERVIEW.search("CTO가 하는 일이 뭔가요?")
+    assert not _OVERVIEW.search("스타트업 CTO가 제일 먼저 해야 하는 일이 뭔가요?")
