@@ -32,7 +32,7 @@ from assistant.text import split_sentences, translate_terms
 from assistant.types import AnswerKind, AnswerSentence, Passage
 from assistant.understand.diagnosis import diagnose_text
 from assistant.understand.question import Question, points_back, quoted, third_party
-from assistant.understand.topics import ROLE_WORDS, Match, TopicMap, Unit, terms_of, topic_text
+from assistant.understand.topics import GLOSS_WEIGHT, ROLE_WORDS, Match, TopicMap, Unit, terms_of, topic_text
 
 STAGE_PREFERENCE = 0.02  # how much closer another stage's unit must be to beat the user's stage (dev-tuned)
 FOCUS_MIN = 0.045  # topic score at which a question is about one specific unit (tuned on dev)
@@ -386,6 +386,7 @@ def advised_against(u: Unit, ask: str) -> bool:
     return True in tied
 
 
+_DEICTIC_ASK = re.compile(r"^\s*(?:is|does|would|was) (?:that|this|it)\b|^\s*(?:이게|이거|그게|그거|이렇게|그렇게)", re.I)
 _ASKS_ONLY = re.compile(r"[?？][.…!]*\s*$")
 
 
@@ -471,7 +472,9 @@ def _lets_go_of(text: str, u: Unit) -> bool:
 def plan_yes_no(b: AnswerBuilder, ctx: PlanContext, q: Question, passages: list[Passage]) -> tuple[AnswerKind, str | None]:
     user_stage = q.diagnosis.stage
     verdict, top = judge(ctx, q, q.topic_text)
-    if verdict == "yes" and top is not None and asks_to_drop(q.ask_text, top.unit.text):
+    # An ask that only points back ("Is that right?") drops what the story says it drops.
+    dropping = q.topic_words if points_back(q.ask_text, ctx.topics) or _DEICTIC_ASK.search(q.ask_text) else q.ask_text
+    if verdict == "yes" and top is not None and asks_to_drop(dropping, top.unit.text):
         verdict = "no"
     elif verdict == "no" and top is not None and top.unit.stage in (None, user_stage) \
             and advice_negated(top.unit.text) and _lets_go_of(q.topic_words, top.unit):
@@ -615,7 +618,9 @@ def plan_attribution(b: AnswerBuilder, ctx: PlanContext, q: Question,
     # A quoted phrase is what is asked about ("Whose point is 'managing technical debt'?").
     topic = next((x for x in quoted(q.cleaned) if ctx.topics.known_share(x) >= 0.5),
                  _ATTRIBUTION_WORDS.sub(" ", q.ask_text))
-    ms = [m for m in ctx.topics.match(topic, english=not q.korean) if m.unit.voice in ("source", "blogger")]
+    # Who said it is asked of words (a phrase, a list), so the units' own words rank them, not their glosses.
+    ms = sorted((m for m in ctx.topics.match(topic, english=not q.korean) if m.unit.voice in ("source", "blogger")),
+                key=lambda m: -(m.rank - GLOSS_WEIGHT * m.meaning))
     if q.diagnosis.source in ("stage_name", "stage_number") and ms and ms[0].unit.stage is not None \
             and ms[0].unit.stage not in q.diagnosis.stages:
         # "1단계 필요 능력 두 가지는 원문 저자가 정리한 건가요?": what is asked about sits in the stage named,
@@ -696,7 +701,7 @@ def _believes(ctx: PlanContext, q: Question, claim: str, u: Unit) -> bool:
         if pos.strip() and neg.strip():
             def closeness(part: str) -> float:
                 hit = next((x for x in ctx.topics.match(part, english=not q.korean) if x.unit.text == u.text), None)
-                return hit.rank if hit is not None else float("-inf")
+                return hit.rank - GLOSS_WEIGHT * hit.meaning if hit is not None else float("-inf")  # its own words
             return closeness(pos) >= closeness(neg)
     return not (advice_negated(claim) or _DISMISSIVE.search(claim))
 

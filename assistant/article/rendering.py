@@ -46,6 +46,10 @@ class Rendering:
     note: str = TRANSLATION_NOTE
     sections: dict[tuple[str, int | None], SectionRendering] = field(default_factory=dict)
     title: str | None = None
+    glosses: dict[str, tuple[str, ...]] = field(default_factory=dict)  # Korean unit → plain-words meanings
+
+    def glosses_of(self, korean: str) -> tuple[str, ...]:
+        return self.glosses.get(normalize(korean).strip(), ())
 
     def english(self, korean: str) -> str | None:
         return self.pairs.get(normalize(korean).strip())
@@ -97,6 +101,7 @@ def load_rendering(path: Path) -> Rendering | None:
     if not isinstance(raw, dict):
         return None
     pairs: dict[str, str] = {}
+    glosses: dict[str, tuple[str, ...]] = {}
     sections: dict[tuple[str, int | None], SectionRendering] = {}
     for section in raw.get("sections") or []:
         section = section if isinstance(section, dict) else {}
@@ -104,6 +109,11 @@ def load_rendering(path: Path) -> Rendering | None:
             ko, en = (unit or {}).get("ko"), (unit or {}).get("en")
             if isinstance(ko, str) and isinstance(en, str) and ko.strip() and en.strip():
                 pairs[normalize(ko).strip()] = en.strip()
+                gloss = (unit or {}).get("gloss")
+                if isinstance(gloss, dict):
+                    said = tuple(str(v).strip() for v in gloss.values() if isinstance(v, str) and v.strip())
+                    if said:
+                        glosses[normalize(ko).strip()] = said
         stage = section.get("stage")
         key = (str(section.get("section") or ""), int(stage) if isinstance(stage, int) else None)
         sections.setdefault(key, SectionRendering(key[0], key[1], str(section.get("voice") or ""),
@@ -112,7 +122,7 @@ def load_rendering(path: Path) -> Rendering | None:
     names = {int(k): str(v.get("en")) for k, v in (raw.get("stage_names") or {}).items() if isinstance(v, dict)}
     doc_id = Path(str(raw.get("document") or path.name)).stem
     title = raw.get("title") if isinstance(raw.get("title"), str) else None
-    return Rendering(doc_id, pairs, names, str(raw.get("note") or TRANSLATION_NOTE), sections, title)
+    return Rendering(doc_id, pairs, names, str(raw.get("note") or TRANSLATION_NOTE), sections, title, glosses)
 
 
 def load_renderings(corpus_dir: Path) -> dict[str, Rendering]:

@@ -32,7 +32,7 @@ from assistant.understand.scope import (
     premise_claim,
 )
 from assistant.understand.situation import Situation, read_situation
-from assistant.understand.topics import ROLE_WORDS, Match, TopicMap, terms_of, topic_text
+from assistant.understand.topics import GLOSS_WEIGHT, ROLE_WORDS, Match, TopicMap, terms_of, topic_text
 
 # premise: "…, right?" about what the article says; belief: the user's own belief inside a story
 # ("I thought a CTO should mostly manage people…"), checked against the article for the user's stage.
@@ -265,7 +265,9 @@ def diagnose_question(text: str, sit: Situation, history: list[tuple[str, str]],
         if by_size is not None:
             return by_size
     if present.source in ("stage_name", "stage_number") and not comparing and sit.current is not None \
-            and not sit.current.team_only:
+            and not sit.current.team_only and present.cue not in sit.current.clause:
+        # (Not a size said of the stage itself: "성장기는 직원 100명 이상부터라고 했죠?" is a premise about the
+        # stage's range.)
         # "회사 인원은 12명이에요. 르네상스 단계 CTO처럼 움직여야 하나요?": the stage named is what is asked
         # about; the company's present size, outside that stage's range, says where the user is.
         by_size = _size_diagnosis(sit, present)
@@ -408,10 +410,15 @@ def _scope_text(ask: str, sit: Situation, cleaned: str) -> str:
     return _asked_or(ask, sit.present_text or cleaned)
 
 
+def _by_own_words(ms: list[Match]) -> list[Match]:
+    """Matches ranked as the units' own words rank them (without their glosses): what scope was tuned on."""
+    return sorted(ms, key=lambda m: -(m.rank - GLOSS_WEIGHT * m.meaning))
+
+
 def _article_silent_on(near: list[Match]) -> bool:
     """No unit of the article is even weakly close to the ask (without its words naming the article:
     "글에서", "the blogger"), by meaning or by its rare terms."""
-    ms = near[:3]
+    ms = _by_own_words(near)[:3]
     return max((m.score for m in ms), default=-1.0) < UNIT_WEAK and max((m.lexical for m in ms), default=0.0) < LEXICAL_STRONG / 2
 
 
@@ -616,7 +623,7 @@ def understand(text: str, history: list[tuple[str, str]], topic_map: TopicMap | 
         near = topic_map.match(about, english=language == "en") if topic_map else list(topics)
         verdict = ScopeVerdict(True) if generic else examples.judge(
             about, max((m.score for m in [*near, *topics]), default=None), topic_map.vector(about) if topic_map else None,
-            max((m.lexical for m in [*near[:3], *topics[:3]]), default=0.0),
+            max((m.lexical for m in [*_by_own_words(near)[:3], *_by_own_words(list(topics))[:3]]), default=0.0),
             about_own_role=diag.stage is not None and bool(ROLE_WORDS.search(ask)))
         if not verdict.in_scope and _ABOUT_ARTICLE.search(cleaned) and not _article_silent_on(
                 topic_map.match(_ABOUT_ARTICLE.sub(" ", about), english=language == "en") if topic_map else list(topics)):

@@ -54,6 +54,7 @@ _GENERIC = {"cto", "단계", "stage", "stages", "회사", "company", "startup", 
 _KO_PREDICATE = re.compile(r"[가-힣](?:요|다|까|죠|지|고|서|면|데|며|네|니|나|게|군)$")
 LEXICAL_WEIGHT = 0.05  # one fully shared rare term ≈ 0.05 of cosine (tuned on the dev split)
 KEYWORD_WEIGHT = 0.08  # the best unit's BM25 score ≈ 0.08 of cosine (tuned on the dev split)
+GLOSS_WEIGHT = 1.0  # a gloss closer than the unit's own words adds the difference to its rank (dev: 0.25-1.0 tried)
 # The article's advice lives in its four stages (the source's items, MK's commentary per stage); the
 # intro, closing and framing sentences (rhetorical questions like "슈퍼개발자?", the bookmark remark) are
 # short or generic and close to many questions by chance. Units that belong to no stage rank this much
@@ -89,6 +90,7 @@ class Unit:
     order: int  # reading order in the corpus
     en: str | None = None  # the project's English rendering, when there is one
     rejected: bool = False  # the article calls it nonsense in the sentence after it ("…, 웃기는 말이겠죠.")
+    glosses: tuple[str, ...] = ()  # what it means in plain words (the rendering's `gloss`): matched, never quoted
 
     @property
     def number(self) -> int | None:
@@ -103,10 +105,12 @@ class Match:
     cosine: float
     lexical: float = 0.0  # share of the question's rare article terms that the unit contains
     keyword: float = 0.0  # the unit's BM25 score over the best unit's (0…1); ranks, never thresholds
+    meaning: float = 0.0  # how much closer one of its plain-words glosses is than its own words; ranks only
 
     @property
     def rank(self) -> float:
-        return self.score + KEYWORD_WEIGHT * self.keyword - (UNSTAGED_PENALTY if self.unit.stage is None else 0.0)
+        return (self.score + GLOSS_WEIGHT * self.meaning + KEYWORD_WEIGHT * self.keyword
+                - (UNSTAGED_PENALTY if self.unit.stage is None else 0.0))
 
 
 def section_units(section: Section, start: int, rendering: Rendering | None) -> list[Unit]:
@@ -124,7 +128,7 @@ def section_units(section: Section, start: int, rendering: Rendering | None) -> 
     for i, (kind, text) in enumerate(raw):
         en = rendering.english(text) if rendering else None
         out.append(Unit(text, kind, section.stage, section.section, section.voice, section.author, section.doc_id,
-                        start + i, en, i in rejected))
+                        start + i, en, i in rejected, rendering.glosses_of(text) if rendering else ()))
     return out
 
 
@@ -182,6 +186,11 @@ class TopicMap:
         # each unit is to the article on average so that specific units can win.
         self.hub_ko = (self.ko @ self.ko.T).mean(axis=1) if len(units) else self.ko
         self.hub_en = (self.en @ self.en.T).mean(axis=1) if len(units) else self.en
+        # Plain-words meanings, one row each, matched in either language: a unit is as close as its closest
+        # meaning (less that meaning's own closeness to the whole article, like the hub correction above).
+        self.gloss_of = [i for i, u in enumerate(units) for _ in u.glosses]
+        self.gloss = cached_vectors(cache_dir, f"{key}|units-gloss", [g for u in units for g in u.glosses], embed)
+        self.hub_gloss = (self.gloss @ self.ko.T).mean(axis=1) if self.gloss_of else np.zeros(0, np.float32)
         self.terms = [terms_of(f"{u.text} {u.en or ''} {translate_terms(u.en or '')}") for u in units]
         df: dict[str, int] = {}
         for ts in self.terms:
@@ -219,6 +228,11 @@ class TopicMap:
         cos = self.ko @ q - self.hub_ko
         if english:
             cos = np.maximum(cos, self.en @ q - self.hub_en)
+        # A unit's glosses may rank it higher, never lift it over a threshold (scope, focus): a question on
+        # "one-on-one techniques" is no closer to what the article covers for a gloss that names 1:1s.
+        meant = cos.copy()
+        if self.gloss_of:
+            np.maximum.at(meant, self.gloss_of, self.gloss @ q - self.hub_gloss)
         # Terms the article never uses count at full weight: a question about "외주 개발사" is mostly about
         # something the article does not cover, however well its one word "관리" matches.
         q_terms = self.topic_terms(question)
@@ -233,7 +247,8 @@ class TopicMap:
             if kinds and u.kind not in kinds:
                 continue
             lexical = sum(self.idf[t] for t in q_terms & self.terms[i]) / total
-            out.append(Match(u, float(cos[i]) + LEXICAL_WEIGHT * lexical, float(cos[i]), lexical, float(kw[i])))
+            out.append(Match(u, float(cos[i]) + LEXICAL_WEIGHT * lexical, float(cos[i]), lexical, float(kw[i]),
+                             float(meant[i] - cos[i])))
         return sorted(out, key=lambda m: -m.rank)
 
     def topic_terms(self, text: str) -> set[str]:

@@ -711,3 +711,16 @@ def test_what_a_cto_should_do_first_is_not_the_overview():
     from assistant.understand.question import _OVERVIEW
     assert _OVERVIEW.search("CTO가 하는 일이 뭔가요?")
     assert not _OVERVIEW.search("스타트업 CTO가 제일 먼저 해야 하는 일이 뭔가요?")
+
+
+def test_a_units_gloss_ranks_it_for_plain_words_but_is_never_quoted(coach):
+    a = coach.ask("We're about 250 people and engineering is treated as a service desk that just builds whatever "
+                  "sales asks for. Should it stay that way?")
+    assert any("enabling" in c.quote for c in a.citations), a.text
+    glosses = [g for u in coach.topics.units for g in u.glosses]
+    assert glosses and not any(g in a.text for g in glosses)
+
+
+def test_glosses_do_not_move_scope_decisions(coach):
+    # a gloss names tech blogs and patents; how to run a conference talk is still not the article's topic
+    assert coach.ask("How do I prepare a good conference talk as a CTO? Slides, timing, rehearsal?").refused
