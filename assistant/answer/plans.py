@@ -386,6 +386,7 @@ def advised_against(u: Unit, ask: str) -> bool:
     return True in tied
 
 
+_POINTS_BACK = re.compile(r"\b(?:that|this|it)(?:'s| is)?\b|이게|이거|그게|그거|이렇게|그렇게", re.I)
 _DEICTIC_ASK = re.compile(r"^\s*(?:is|does|would|was) (?:that|this|it)\b|^\s*(?:이게|이거|그게|그거|이렇게|그렇게)", re.I)
 _ASKS_ONLY = re.compile(r"[?？][.…!]*\s*$")
 
@@ -441,7 +442,14 @@ def judge(ctx: PlanContext, q: Question, text: str) -> tuple[str, Match | None]:
         # Advice the article gives for one stage (even advice against: "관리 따위는 개나 줘버려도" is stage 1,
         # "⑥ 기술팀의 사람 관리" stage 2) answers a stage-less question with "it depends on the stage".
         return "depends", top
-    if advised_against(u, text):
+    said = f"{text} {q.topic_words}" if _POINTS_BACK.search(text) else text  # "that's what…" → the story
+    if top.against and _DISMISSIVE.search(said) and not any(_DISMISSIVE.search(r) for r in u.rules_out):
+        # Letting go of the very practice the unit rules out ("I've stopped doing sprint planning") is what
+        # the article asks for.
+        return ("yes" if u.stage in (None, user_stage) else "no"), top
+    if top.against or advised_against(u, text):
+        # (`against`: what is asked is closest to a practice the unit rules out — "reviewing every PR
+        # myself" against "팀 운영의 디테일을 챙기는 것은 점점 줄이고".)
         return "no", top
     if user_stage is not None:
         return ("yes" if u.stage in (None, user_stage) else "no"), top

@@ -47,9 +47,13 @@ class Rendering:
     sections: dict[tuple[str, int | None], SectionRendering] = field(default_factory=dict)
     title: str | None = None
     glosses: dict[str, tuple[str, ...]] = field(default_factory=dict)  # Korean unit → plain-words meanings
+    rules_out: dict[str, tuple[str, ...]] = field(default_factory=dict)  # Korean unit → practices it advises against
 
     def glosses_of(self, korean: str) -> tuple[str, ...]:
         return self.glosses.get(normalize(korean).strip(), ())
+
+    def rules_out_of(self, korean: str) -> tuple[str, ...]:
+        return self.rules_out.get(normalize(korean).strip(), ())
 
     def english(self, korean: str) -> str | None:
         return self.pairs.get(normalize(korean).strip())
@@ -102,6 +106,7 @@ def load_rendering(path: Path) -> Rendering | None:
         return None
     pairs: dict[str, str] = {}
     glosses: dict[str, tuple[str, ...]] = {}
+    rules_out: dict[str, tuple[str, ...]] = {}
     sections: dict[tuple[str, int | None], SectionRendering] = {}
     for section in raw.get("sections") or []:
         section = section if isinstance(section, dict) else {}
@@ -109,11 +114,12 @@ def load_rendering(path: Path) -> Rendering | None:
             ko, en = (unit or {}).get("ko"), (unit or {}).get("en")
             if isinstance(ko, str) and isinstance(en, str) and ko.strip() and en.strip():
                 pairs[normalize(ko).strip()] = en.strip()
-                gloss = (unit or {}).get("gloss")
-                if isinstance(gloss, dict):
-                    said = tuple(str(v).strip() for v in gloss.values() if isinstance(v, str) and v.strip())
-                    if said:
-                        glosses[normalize(ko).strip()] = said
+                for field_name, into in (("gloss", glosses), ("rules_out", rules_out)):
+                    gloss = (unit or {}).get(field_name)
+                    if isinstance(gloss, dict):
+                        said = tuple(str(v).strip() for v in gloss.values() if isinstance(v, str) and v.strip())
+                        if said:
+                            into[normalize(ko).strip()] = said
         stage = section.get("stage")
         key = (str(section.get("section") or ""), int(stage) if isinstance(stage, int) else None)
         sections.setdefault(key, SectionRendering(key[0], key[1], str(section.get("voice") or ""),
@@ -122,7 +128,7 @@ def load_rendering(path: Path) -> Rendering | None:
     names = {int(k): str(v.get("en")) for k, v in (raw.get("stage_names") or {}).items() if isinstance(v, dict)}
     doc_id = Path(str(raw.get("document") or path.name)).stem
     title = raw.get("title") if isinstance(raw.get("title"), str) else None
-    return Rendering(doc_id, pairs, names, str(raw.get("note") or TRANSLATION_NOTE), sections, title, glosses)
+    return Rendering(doc_id, pairs, names, str(raw.get("note") or TRANSLATION_NOTE), sections, title, glosses, rules_out)
 
 
 def load_renderings(corpus_dir: Path) -> dict[str, Rendering]:

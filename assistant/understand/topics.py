@@ -91,6 +91,7 @@ class Unit:
     en: str | None = None  # the project's English rendering, when there is one
     rejected: bool = False  # the article calls it nonsense in the sentence after it ("…, 웃기는 말이겠죠.")
     glosses: tuple[str, ...] = ()  # what it means in plain words (the rendering's `gloss`): matched, never quoted
+    rules_out: tuple[str, ...] = ()  # practices it advises against, in plain words (`rules_out`): matched only
 
     @property
     def number(self) -> int | None:
@@ -106,6 +107,7 @@ class Match:
     lexical: float = 0.0  # share of the question's rare article terms that the unit contains
     keyword: float = 0.0  # the unit's BM25 score over the best unit's (0…1); ranks, never thresholds
     meaning: float = 0.0  # how much closer one of its plain-words glosses is than its own words; ranks only
+    against: bool = False  # the closest of those is a practice the unit advises against (`rules_out`)
 
     @property
     def rank(self) -> float:
@@ -128,7 +130,8 @@ def section_units(section: Section, start: int, rendering: Rendering | None) -> 
     for i, (kind, text) in enumerate(raw):
         en = rendering.english(text) if rendering else None
         out.append(Unit(text, kind, section.stage, section.section, section.voice, section.author, section.doc_id,
-                        start + i, en, i in rejected, rendering.glosses_of(text) if rendering else ()))
+                        start + i, en, i in rejected, rendering.glosses_of(text) if rendering else (),
+                        rendering.rules_out_of(text) if rendering else ()))
     return out
 
 
@@ -188,8 +191,11 @@ class TopicMap:
         self.hub_en = (self.en @ self.en.T).mean(axis=1) if len(units) else self.en
         # Plain-words meanings, one row each, matched in either language: a unit is as close as its closest
         # meaning (less that meaning's own closeness to the whole article, like the hub correction above).
-        self.gloss_of = [i for i, u in enumerate(units) for _ in u.glosses]
-        self.gloss = cached_vectors(cache_dir, f"{key}|units-gloss", [g for u in units for g in u.glosses], embed)
+        rows = [(i, g, False) for i, u in enumerate(units) for g in u.glosses] + \
+               [(i, g, True) for i, u in enumerate(units) for g in u.rules_out]
+        self.gloss_of = [i for i, _, _ in rows]
+        self.gloss_against = np.array([against for _, _, against in rows], dtype=bool)
+        self.gloss = cached_vectors(cache_dir, f"{key}|units-gloss", [g for _, g, _ in rows], embed)
         self.hub_gloss = (self.gloss @ self.ko.T).mean(axis=1) if self.gloss_of else np.zeros(0, np.float32)
         self.terms = [terms_of(f"{u.text} {u.en or ''} {translate_terms(u.en or '')}") for u in units]
         df: dict[str, int] = {}
@@ -231,8 +237,15 @@ class TopicMap:
         # A unit's glosses may rank it higher, never lift it over a threshold (scope, focus): a question on
         # "one-on-one techniques" is no closer to what the article covers for a gloss that names 1:1s.
         meant = cos.copy()
+        against = np.zeros(len(self.units), dtype=bool)
         if self.gloss_of:
-            np.maximum.at(meant, self.gloss_of, self.gloss @ q - self.hub_gloss)
+            g = self.gloss @ q - self.hub_gloss
+            np.maximum.at(meant, self.gloss_of, g)
+            # the unit's closest gloss row, if closer than its own words, says whether it is ruled out
+            for r in np.flatnonzero(self.gloss_against):
+                i = self.gloss_of[r]
+                if g[r] >= meant[i] and g[r] > cos[i]:
+                    against[i] = True
         # Terms the article never uses count at full weight: a question about "외주 개발사" is mostly about
         # something the article does not cover, however well its one word "관리" matches.
         q_terms = self.topic_terms(question)
@@ -248,7 +261,7 @@ class TopicMap:
                 continue
             lexical = sum(self.idf[t] for t in q_terms & self.terms[i]) / total
             out.append(Match(u, float(cos[i]) + LEXICAL_WEIGHT * lexical, float(cos[i]), lexical, float(kw[i]),
-                             float(meant[i] - cos[i])))
+                             float(meant[i] - cos[i]), bool(against[i])))
         return sorted(out, key=lambda m: -m.rank)
 
     def topic_terms(self, text: str) -> set[str]:

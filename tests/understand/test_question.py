@@ -724,3 +724,22 @@ def test_a_units_gloss_ranks_it_for_plain_words_but_is_never_quoted(coach):
 def test_glosses_do_not_move_scope_decisions(coach):
     # a gloss names tech blogs and patents; how to run a conference talk is still not the article's topic
     assert coach.ask("How do I prepare a good conference talk as a CTO? Slides, timing, rehearsal?").refused
+
+
+@pytest.mark.parametrize("text, direct", [
+    # closest to a practice the stage's passage rules out
+    ("We're around 300 people. I still personally sign off on every merge request and join every team's daily "
+     "sync. That's the job, right?", "no"),
+    # letting go of that very practice is what the passage asks for
+    ("We're around 300 people. I've stepped back from joining every team's daily sync to focus on where our "
+     "technology should go. Is that right?", "yes"),
+])
+def test_a_practice_the_passage_rules_out(coach, text, direct):
+    a = coach.ask(text)
+    assert a.direct == direct and any("팀 운영의 디테일" in c.quote for c in a.citations), a.text
+
+
+def test_rules_out_texts_are_never_shown(coach):
+    a = coach.ask("We're 4 people, no product yet. Should I write a career ladder and an engineering handbook first?")
+    shown = [r for u in coach.topics.units for r in u.rules_out]
+    assert shown and not any(r in a.text for r in shown)
