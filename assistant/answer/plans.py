@@ -386,6 +386,10 @@ def advised_against(u: Unit, ask: str) -> bool:
     return True in tied
 
 
+_WORRY = re.compile(r"\b(?:is (?:that|this|it) (?:a )?(?:problem|red flag|bad sign|wrong|a mistake)|a red flag|"
+                    r"am i (?:failing|doing (?:it|this|something) wrong|overstepping|messing (?:it|this) up)|"
+                    r"should i (?:be )?worr(?:y|ied))\b|문제(?:인가요|일까요|인 건가요|가 되나요|될까요|있는 건가요)|"
+                    r"잘못(?:된 건가요|하고 있는 건가요|하는 건가요)|이상한(?:가요| 건가요)|걱정해야", re.I)
 _POINTS_BACK = re.compile(r"\b(?:that|this|it)(?:'s| is)?\b|이게|이거|그게|그거|이렇게|그렇게", re.I)
 _DEICTIC_ASK = re.compile(r"^\s*(?:is|does|would|was) (?:that|this|it)\b|^\s*(?:이게|이거|그게|그거|이렇게|그렇게)", re.I)
 _ASKS_ONLY = re.compile(r"[?？][.…!]*\s*$")
@@ -489,6 +493,11 @@ def plan_yes_no(b: AnswerBuilder, ctx: PlanContext, q: Question, passages: list[
         # Letting go of what the article tells this stage to let go of ("팀 세부 운영은 팀장들한테 넘기라는데
         # 맞나요?" against stage 3's "팀 운영의 디테일을 챙기는 것은 점점 줄이고"): the article agrees.
         verdict = "yes"
+    if top is not None and top.unit.stage is not None and verdict in ("yes", "no") and _WORRY.search(q.ask_text):
+        # "Is it a problem / am I failing / am I overstepping?" asks the opposite of "is it fine?": the
+        # stage's advice agreeing with what the user does means "no, it is not a problem". (Not for the
+        # intro's stage-less thesis: "the title is no certificate" already answers "am I unqualified?".)
+        verdict = "no" if verdict == "yes" else "yes"
     if top is None:
         if user_stage:
             return plan_stage_advice(b, ctx, q)

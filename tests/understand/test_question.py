@@ -743,3 +743,13 @@ def test_rules_out_texts_are_never_shown(coach):
     a = coach.ask("We're 4 people, no product yet. Should I write a career ladder and an engineering handbook first?")
     shown = [r for u in coach.topics.units for r in u.rules_out]
     assert shown and not any(r in a.text for r in shown)
+
+
+@pytest.mark.parametrize("text, direct", [
+    # the stage-1 advice (build it yourself) agrees with what the user does: not a problem
+    ("It's just me and my cofounder, no product yet, and I spend every day coding the MVP. Is that a red flag?", "no"),
+    ("저희 둘이고 제품도 아직 없어서 저는 하루 종일 MVP 코딩만 해요. 이거 문제인가요?", "no"),
+])
+def test_is_it_a_problem_asks_the_opposite_of_is_it_fine(coach, text, direct):
+    a = coach.ask(text)
+    assert a.direct == direct, a.text
