@@ -31,7 +31,7 @@ from assistant.article.profile import PROFILE, STAGE_NAMES_EN, STAGE_NAMES_KO
 from assistant.text import split_sentences, translate_terms
 from assistant.types import AnswerKind, AnswerSentence, Passage
 from assistant.understand.diagnosis import diagnose_text
-from assistant.understand.question import Question, points_back, quoted, third_party
+from assistant.understand.question import ROLE_SAME, ROLE_VARIES, Question, points_back, quoted, third_party
 from assistant.understand.topics import GLOSS_WEIGHT, ROLE_WORDS, Match, TopicMap, Unit, terms_of, topic_text
 
 STAGE_PREFERENCE = 0.02  # how much closer another stage's unit must be to beat the user's stage (dev-tuned)
@@ -483,6 +483,13 @@ def _lets_go_of(text: str, u: Unit) -> bool:
 
 def plan_yes_no(b: AnswerBuilder, ctx: PlanContext, q: Question, passages: list[Passage]) -> tuple[AnswerKind, str | None]:
     user_stage = q.diagnosis.stage
+    if user_stage is None and (ROLE_VARIES.search(q.ask_text) or ROLE_SAME.search(q.ask_text)):
+        # "Does company size really change what a CTO should be doing?": yes, that is the article's point
+        # ("Is the CTO role the same regardless of size?": no) — answered with its map of the stages.
+        same = bool(ROLE_SAME.search(q.ask_text)) and not ROLE_VARIES.search(q.ask_text)
+        b.frame(("**아니요.**" if same else "**네.**") if b.korean else ("**No.**" if same else "**Yes.**"))
+        kind, _ = plan_overview(b, ctx, q)
+        return kind, "no" if same else "yes"
     verdict, top = judge(ctx, q, q.topic_text)
     # An ask that only points back ("Is that right?") drops what the story says it drops.
     dropping = q.topic_words if points_back(q.ask_text, ctx.topics) or _DEICTIC_ASK.search(q.ask_text) else q.ask_text

@@ -59,13 +59,19 @@ _REQUEST = re.compile(r"(?:주세요|줘요|줘|주실 수 있나요|부탁(?:�
 _WHEN = re.compile(r"\b(?:when|at what (?:point|stage|phase|size|headcount|scale)|(?:which|what) (?:stage|phase|period|step)|"
                    r"at which|how (?:big|large|many people)|at what number)\b|언제|몇\s*단계|어느\s*(?:단계|시기|시점)|"
                    r"어떤\s*(?:단계|시기)|몇\s*명\s*(?:규모\s*)?(?:부터|쯤|일 때|정도에서)|규모부터|단계부터|시점", re.I)
+# Whether a CTO's job changes with the company's size or stage (the article's own thesis, asked as yes/no).
+ROLE_VARIES = re.compile(r"\b(?:size|stage|scale|grow\w*)\b[^?？]{0,40}\b(?:chang|differ|var(?:y|ies)|depend)|"
+                          r"\b(?:chang\w*|differ\w*|var(?:y|ies)|depend\w*)\b[^?？]{0,30}\b(?:size|stage|grow\w*|how (?:big|large))\b|"
+                          r"(?:규모|단계|성장)[^?？]{0,20}(?:달라|다르|바뀌|변하)", re.I)
+ROLE_SAME = re.compile(r"\b(?:the same|regardless of)\b[^?？]{0,40}\b(?:size|stage|compan)|똑같|어디서든 같", re.I)
 # Asking from which stage something holds (not "what should we do when…"): a stage or point named with "from".
 _STAGE_OF_TOPIC = re.compile(r"(?:어느|몇|어떤)\s*(?:단계|시기|시점)(?:부터|에서부터|에|쯤)|단계부터|"
                              r"\bat (?:which|what) (?:stage|phase|point|size|headcount)\b", re.I)
 _PLACE_ME_EN = re.compile(r"\b(?:which|what) (?:stage|phase) (?:are we|am i|is (?:my|our))\b|\bwhere (?:are we|do we (?:sit|fall|fit))\b", re.I)
 _WH = re.compile(r"\b(?:what|when|which|who|where|why|how)\b|뭐|뭘|뭔|뭣|무엇|무슨|어떻게|어떤|어느|왜|언제|몇|누가|누구|얼마", re.I)
 _YES_NO_EN = re.compile(r"^\s*(?:so\s*,?\s*|and\s+|but\s+|ok(?:ay)?\s*,?\s*|honestly\s*,?\s*)?"
-                        r"(?:do|does|did|should|shall|is|are|was|were|can|could|must|will|would|have|has|am)\b|" + _EN_WONDER, re.I)
+                        r"(?:do|does|did|should|shall|is|are|was|were|can|could|must|will|would|have|has|am)(?:n't|n’t)?\b|"
+                        + _EN_WONDER, re.I)
 _YES_NO_CLAUSE_EN = re.compile(r"[,;:]\s*(?:so|and|but|then)?\s*(?:do|does|should|is|are|can|could|must|would)\s+"
                                r"(?:i|we|you|it|they|that|this|there|my|our|the)\b[^,;:]*[?？]\s*$", re.I)
 _KO_YES_NO = re.compile(r"(?:(?:건지|것인지|는지|인지)\s*(?:잘\s*)?(?:모르겠|궁금)[가-힣]*[.~ㅠㅜ]*|나요|까요|가요|습니까|ㅂ니까|할까|일까|죠|지요|되나요|인가요|맞나요|있나요|없나요|해야\s*(?:하나|돼|할까|해)요?|"
@@ -350,6 +356,8 @@ def classify_type(intent: Intent, asks: tuple[str, ...], diag: Diagnosis, text: 
         return "overview", ""
     if len(diag.stages) >= 2 and (_COMPARE.search(ask) or _COMPARE.search(text)):
         return "comparison", ""
+    if diag.stage is None and is_yes_no(asks[-1]) and (ROLE_VARIES.search(ask) or ROLE_SAME.search(ask)):
+        return "yes_no", ""  # "Does it really depend on how big the company is?" (not "at which size")
     if _WHEN.search(ask) and (diag.source not in ("headcount", "followup", "history") or third_party(ask)
                               or (diag.source == "headcount" and _STAGE_OF_TOPIC.search(ask)
                                   and not _PLACE_ME.search(ask) and not _PLACE_ME_EN.search(ask))):

@@ -753,3 +753,14 @@ def test_rules_out_texts_are_never_shown(coach):
 def test_is_it_a_problem_asks_the_opposite_of_is_it_fine(coach, text, direct):
     a = coach.ask(text)
     assert a.direct == direct, a.text
+
+
+@pytest.mark.parametrize("text, direct", [
+    ("Does what a CTO does really depend on how big the company is?", "yes"),
+    ("Does the CTO role change as the company grows?", "yes"),
+    ("회사 규모가 커지면 CTO가 하는 일도 바뀌나요?", "yes"),
+    ("Isn't the CTO job the same regardless of company size?", "no"),
+])
+def test_whether_the_role_changes_with_size_is_the_articles_thesis(coach, text, direct):
+    a = coach.ask(text)
+    assert a.direct == direct and any("자격증" in c.quote for c in a.citations), a.text
