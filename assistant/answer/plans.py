@@ -386,6 +386,9 @@ def advised_against(u: Unit, ask: str) -> bool:
     return True in tied
 
 
+_ASKS_OF_LIST = re.compile(r"(?:항목|목록|리스트)(?:들)?(?:은|는|이|가|인가요|이에요|예요)|"
+                           r"\b(?:is|was) (?:this|that|the) list\b|\b(?:this|that|the) list (?:is|was|from|by)\b|"
+                           r"\bwho (?:made|wrote|compiled|put together) (?:the|this|that) list\b", re.I)
 _WORRY = re.compile(r"\b(?:is (?:that|this|it) (?:a )?(?:problem|red flag|bad sign|wrong|a mistake)|a red flag|"
                     r"am i (?:failing|doing (?:it|this|something) wrong|overstepping|messing (?:it|this) up)|"
                     r"should i (?:be )?worr(?:y|ied))\b|문제(?:인가요|일까요|인 건가요|가 되나요|될까요|있는 건가요)|"
@@ -645,6 +648,9 @@ def plan_attribution(b: AnswerBuilder, ctx: PlanContext, q: Question,
     # Who said it is asked of words (a phrase, a list), so the units' own words rank them, not their glosses.
     ms = sorted((m for m in ctx.topics.match(topic, english=not q.korean) if m.unit.voice in ("source", "blogger")),
                 key=lambda m: -(m.rank - GLOSS_WEIGHT * m.meaning))
+    if _ASKS_OF_LIST.search(q.ask_text):
+        # "항목은 누가 정리한 거예요?", "Is that list the blogger's?": the list is the source's headings and items
+        ms = [m for m in ms if m.unit.kind in ("heading", "item")] or ms
     if q.diagnosis.source in ("stage_name", "stage_number") and ms and ms[0].unit.stage is not None \
             and ms[0].unit.stage not in q.diagnosis.stages:
         # "1단계 필요 능력 두 가지는 원문 저자가 정리한 건가요?": what is asked about sits in the stage named,

@@ -72,7 +72,7 @@ _WH = re.compile(r"\b(?:what|when|which|who|where|why|how)\b|뭐|뭘|뭔|뭣|무
 _YES_NO_EN = re.compile(r"^\s*(?:so\s*,?\s*|and\s+|but\s+|ok(?:ay)?\s*,?\s*|honestly\s*,?\s*)?"
                         r"(?:do|does|did|should|shall|is|are|was|were|can|could|must|will|would|have|has|am)(?:n't|n’t)?\b|"
                         + _EN_WONDER, re.I)
-_YES_NO_CLAUSE_EN = re.compile(r"[,;:]\s*(?:so|and|but|then)?\s*(?:do|does|should|is|are|can|could|must|would)\s+"
+_YES_NO_CLAUSE_EN = re.compile(r"(?:[,;:]|\s[-–—]+)\s*(?:so|and|but|then)?\s*(?:do|does|should|is|are|can|could|must|would)\s+"
                                r"(?:i|we|you|it|they|that|this|there|my|our|the)\b[^,;:]*[?？]\s*$", re.I)
 _KO_YES_NO = re.compile(r"(?:(?:건지|것인지|는지|인지)\s*(?:잘\s*)?(?:모르겠|궁금)[가-힣]*[.~ㅠㅜ]*|나요|까요|가요|습니까|ㅂ니까|할까|일까|죠|지요|되나요|인가요|맞나요|있나요|없나요|해야\s*(?:하나|돼|할까|해)요?|"
                         r"도\s*(?:되나|돼|될까)요?|어야\s*(?:하나|해|돼)요?|[가-힣]+(?:어|아|해)요)\s*[?？]?\s*$")
@@ -81,7 +81,7 @@ _WHO = re.compile(r"\bwho (?:said|says|wrote|writes|came up|is behind)|\b(?:orig
                   r"\b(?:blogger|mk)\b.*\b(?:or|vs\.?)\b.*\b(?:hosang|jeon|original|source)\b|from the (?:original|source)|"
                   r"누구의? (?:말|의견|생각|주장|거|것|표현|아이디어)|"
                   r"\bwhose (?:point|idea|words?|phrase|term|view|claim|list)\b|"
-                  r"누가 (?:말|한|쓴|했)|(?:원문|원래|블로거|글쓴이)?\s*저자가 한|한 말(?:이에요|인가요|이야|이죠)|원문(?:에|의|에서|에 있|이에요|인가요|내용)|원래 글|블로거(?:의|가)? (?:의견|생각|말|추가|덧붙)|"
+                  r"누가 (?:말|한|쓴|했|정리|만든|만들었|작성)|(?:원문|원래|블로거|글쓴이)?\s*저자가 한|한 말(?:이에요|인가요|이야|이죠)|원문(?:에|의|에서|에 있|이에요|인가요|내용)|원래 글|블로거(?:의|가)? (?:의견|생각|말|추가|덧붙)|"
                   r"Hosang Jeon (?:글|의 글)|호상|글쓴이(?:의|가)? (?:의견|생각)|출처|"
                   r"\bdid (?:hosang|jeon|the (?:original )?author|the blogger|mk) (?:say|mention|write|talk|bring up)|"
                   r"(?:Hosang Jeon|Hosang|Jeon|원문 저자|원저자|블로거|글쓴이|MK)(?:이|가|은|는|도)?\s.{0,30}(?:했나요|했어요\?|말했|언급|얘기를? 했|썼)|"
@@ -314,6 +314,7 @@ def diagnose_question(text: str, sit: Situation, history: list[tuple[str, str]],
     return present
 
 
+_POINTS_BACK_ONLY = re.compile(r"^\s*(?:is|was|does|would|should)\s+(?:that|this|it)\b|^\s*(?:이게|이거|그게|그거|이 정도|그 정도)", re.I)
 _EN_CONTEXT = re.compile(r"^.*[,;]\s*(?:so|but)\s+(?=(?:what|which|how|where)\b)", re.I)
 
 
@@ -332,7 +333,12 @@ def classify_type(intent: Intent, asks: tuple[str, ...], diag: Diagnosis, text: 
     ask = " ".join(asks)
     if intent.kind == "injection":
         return "injection", ""
-    if intent.kind == "out_of_scope" and out_of_scope_topic(_asking_part(ask)):
+    if intent.kind == "out_of_scope" and (out_of_scope_topic(_asking_part(ask))
+                                          or (_POINTS_BACK_ONLY.search(ask) and not _WHO.search(ask)
+                                              and len(terms_of(ask)) <= 4
+                                              and out_of_scope_topic(text) not in (None, TOOL_TOPIC))):
+        # (an ask that only points back — "Is that a fair number or should I push for more?" — asks about
+        # what the story names: "1.5% equity on a 4-year vest")
         return "out_of_scope", ""
     story = _STORY_PREMISE.search(text)
     # "Am I doing the CTO job right?": an auxiliary-led question whose "right" is an adverb, not a tag
@@ -476,10 +482,11 @@ _EN_OR = re.compile(r"\s*,?\s+\bor\b\s+", re.I)
 _NOT_AN_OPTION = re.compile(r"^(?:not|no|just|only|merely|is|are|am|was|were|do|does|did|should|can|could|would|"
                             r"will|has|have|it|that|this|there|something|anything|what|which|who|more|less|else)\b", re.I)
 _LEAD_PREP = re.compile(r"^(?:on|in|with|to|for|at|into|about)\b", re.I)
-_KO_OR = re.compile(r"[,\s]*아니면\s+|(?<=까요)[,\s]+(?=\S)|(?<=할지|갈지|쓸지)[,\s]+(?=\S.*(?:할지|갈지|쓸지))")
+_KO_OR = re.compile(r"[,\s]*아니면\s+|\s+(?:vs\.?|VS\.?|대)\s+|(?<=까요)[,\s]+(?=\S)|(?<=할지|갈지|쓸지)[,\s]+(?=\S.*(?:할지|갈지|쓸지))")
 # "Which should come first, the P&L or org efficiency?": the options follow the wh-clause.
 _EN_WHICH_OF = re.compile(r"^.*?\b(?:which|what)\b[^,?]*,\s*(?:the\s+)?(.+?)\s*,?\s+or\s+(?:the\s+)?(.+)$", re.I)
 _KO_SUBJECT = re.compile(r"^.*?(?:제가|저는|내가|나는|저희가|우리가)\s+(?:지금\s+|이제\s+|요즘\s+|당장\s+)?")  # who asks
+_KO_WHICH_TAIL = re.compile(r"\s*(?:뭐가|뭘|어느\s*(?:게|쪽이)|어떤\s*게|무엇이)\s*(?:더\s*)?\S*$")  # "…, 뭐가 더 중요?"
 _KO_PARALLEL = re.compile(r"^(.+?)\s(\S+요)[,\s]+(.+?)\s\2$")
 _KO_CONTEXT = re.compile(r"^.*(?:는데|인데|은데|니까|어서|아서|해서)[,\s]+")
 _KO_ASK_END = re.compile(r"\s*(?:해야\s*)?(?:할까요|될까요|하나요|까요|나요|돼요|해요|에요|예요)$|"
@@ -500,7 +507,7 @@ def either_or(ask: str) -> tuple[str, str] | None:
             parts = [parallel.group(1), parallel.group(3)]
         if len(parts) != 2:
             return None
-        left, right = (_KO_ASK_END.sub("", p.strip(" ,")) for p in parts)
+        left, right = (_KO_ASK_END.sub("", _KO_WHICH_TAIL.sub("", p.strip(" ,")).strip(" ,")) for p in parts)
         left = _KO_SUBJECT.sub("", _KO_CONTEXT.sub("", left))
         return (left, right) if left and right else None
     which = _EN_WHICH_OF.match(a)

@@ -34,6 +34,7 @@ _CLAUSE = re.compile(r"(?<=[.!?…])\s+|\n+|\s*;\s*|,\s*(?=(?:but|and now|now|th
 _PAST = re.compile(
     r"\b(?:used to|previously|formerly|former|before (?:this|that|joining)|left|quit|was at|were at|worked at|"
     r"back when|back then|years? ago|months? ago|my (?:last|previous|old) (?:company|job|employer|startup)|"
+    r"started (?:as|with|out (?:as|with))|began (?:as|with)|"
     r"at my (?:last|previous|old)|came from|spent \w+ years|ran an? |had been|once was|i was (?:a|an|the)\b)|"
     r"전에|예전|이전 (?:회사|직장)|전 (?:직장|회사)|전직|있었|였었|했었|다녔|출신|떠나|나와서|그만두|퇴사|시절|때는|당시|"
     r"(?:이었|였)(?:는데|고|어요|습니다|지만)|(?:창업|시작)(?:할|했을) 때|처음에?는",
@@ -61,7 +62,7 @@ _EN_WORD = (r"(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|
 # "a hundred and fifty", "two thousand five hundred": the tail after hundred/thousand.
 _EN_TAIL = rf"(?:\s+(?:and\s+)?{_EN_WORD}(?!\s+(?:hundred|thousand)))?"
 _EN_NUMWORD = (r"(?:\d[\d,.]*\s*k?\+?(?:-?ish|\s*-?odd)?|(?:a |an )?(?:couple(?: of)?|few|handful(?: of)?|dozen|half a dozen|several)"
-               r"(?:\s+(?:hundred|thousand))?|(?:tens|hundreds|thousands|dozens) of(?: thousands)?|"
+               r"(?:\s+(?:hundred|thousand|dozen))?|(?:tens|hundreds|thousands|dozens) of(?: thousands)?|"
                rf"{_EN_WORD}(?:\s+(?:hundred|thousand){_EN_TAIL})?(?:-?ish|-something)?|"
                rf"(?:a |one )?(?:hundred|thousand){_EN_TAIL})")
 _KO_WORD = "|".join(sorted({*KO_APPROX, *KO_UNITS}, key=len, reverse=True))
@@ -79,6 +80,8 @@ _SIZE_PATTERNS: list[tuple[re.Pattern[str], int]] = [
     # English: "12 people", "a couple hundred people", "half a dozen of us", "three of us", "5,000-person"
     (re.compile(rf"(?P<n>{_EN_NUMWORD})[\s-]+(?:of\s+)?(?:(?:full|part)[\s-]time\s+)?{_PEOPLE_EN}\b", re.I), 0),
     (re.compile(rf"(?P<n>{_EN_NUMWORD})\s+of us\b", re.I), 0),
+    # "me and two other devs", "just me and three engineers": the others plus the user
+    (re.compile(rf"\bme and (?P<n>{_EN_NUMWORD})\s+(?:other\s+)?{_PEOPLE_EN}\b", re.I), 1),
     (re.compile(rf"(?P<n>{_EN_NUMWORD})[\s-]+(?:person|people|man|member|employee)[\s-]+(?:startup|company|team|shop|org|firm|business)", re.I), 0),
     (re.compile(rf"(?:team|company|startup|org(?:anization)?|headcount|staff|shop|outfit|firm|crew|agency|business) of\s+(?:about |around |roughly |~)?(?P<n>{_EN_NUMWORD})", re.I), 0),
     (re.compile(rf"(?:headcount|head count|company size|team size|org size)\s*(?:is|of|:|=|at|in the)?\s*(?:just |now |currently |recently )?(?:crossed |passed |hit |reached |topped )?(?:about |around |roughly |~)?(?P<n>{_EN_NUMWORD}|(?:low|mid|high|early|late)[\s-]+\w+ties)", re.I), 0),
@@ -141,6 +144,8 @@ class Situation:
 
 # "from a 5 person startup to a 500 person company", "5명 스타트업에서 500명 회사로 가면": any company, not one's own
 _TO_JOIN = re.compile(r"\bto (?:join|be|become|start|run|lead|build|co-?found|work (?:at|for|on))\b|"
+                      r"\b(?:and|but|then|now)\s+(?:i(?:'ve| have)?\s+)?(?:just\s+|recently\s+)?(?:joined|moved to|became)\b|"
+                      r"\b(?:grew|grown|have grown|'ve grown) (?:to|into)\b|"
                       r"(?:그만두고|관두고|퇴사하고|나와서|떠나서|떠나고)\s", re.I)
 _SIDE_BY_SIDE = re.compile(r"\bfrom an?\s|(?:으로|로)\s*(?:가면|갈 때|넘어가면|바뀌면)", re.I)
 _FIRST_PERSON = re.compile(r"\b(?:we|we're|we've|us|our|i|i'm|i've|my)\b|저희|우리|제가|저는|내가|나는|제 회사", re.I)
@@ -156,7 +161,7 @@ _OTHER = re.compile(r"(?<!with )(?<!and )\b(?:my|a) (?:friend|buddy|peer|classma
                     r"\bon the side\b|\b(?:our|a|my) (?:client|customer)s?\b|"
                     r"\b(?:(?:a|our|my|the) )?(?:competitors?|rivals?)\b|\bother (?:company|companies|startups?)\b|"
                     r"\bparent(?:'s|\s+(?:company|group|org(?:anization)?|corp(?:oration)?))?\b|\b(?:spun|spin) (?:out|off) (?:of|from)\b|"
-                    r"\bconglomerate\b|\bholding company\b|"
+                    r"\bconglomerate\b|\bholding company\b|\bsubsidiary of\b|"
                     r"친구(?!랑|와|하고|이랑|들이랑|들과)|지인(?!이랑|과|하고|랑)|다른 회사|고객사|거래처|부업|경쟁사|경쟁 ?업체|다른 스타트업|"
                     r"모회사|본사(?:는|가)|지주사|(?:아버지|아버님|부모님|어머니|가족) 회사|그룹(?:은|이) (?:직원|전체)", re.I)
 
@@ -232,13 +237,14 @@ def find_sizes(clause: str) -> list[tuple[int, str, bool, int]]:
         assert m is not None
         found.append((1, m.group(0), False, m.start()))
         taken.append(range(m.start(), m.end()))
-    for pattern, _ in _SIZE_PATTERNS:
+    for pattern, others in _SIZE_PATTERNS:  # others: people the count leaves out ("me and two other devs")
         for m in pattern.finditer(clause):
             if any(m.start() in r or m.end() - 1 in r for r in taken):
                 continue
             n = _value(m.group("n"), m.groupdict().get("mod") or "")
             if n is None or n <= 0 or n > 10_000_000 or _NOT_STAFF.search(clause[: m.start()]):
                 continue
+            n += others
             bound = _EN_BOUND.search(clause[: m.start("n")])
             if bound:
                 # "the one under 5 people" is 4 at most (the article's own "5명 미만"); "over 300 people" 301.
@@ -289,8 +295,16 @@ def read_situation(text: str) -> Situation:
         else:
             # "I left a 5000-person bank to be CTO of a 10 person startup": past up to the purpose, now after it
             turn = _TO_JOIN.search(clause) if tense == "past" else None
+            mixed = tense == "now" and _PAST.search(clause) is not None
             for n, words, team, pos in hits:
                 t = "now" if turn is not None and pos > turn.start() else tense
+                if mixed:
+                    # "We're a couple dozen people now (started as four of us in a garage)": in a clause with
+                    # both, the nearest marker before a size says whether it is then or now
+                    marks: list[tuple[int, Tense]] = [(m.start(), "past") for m in _PAST.finditer(clause)] + \
+                        [(m.start(), "now") for m in _NOW.finditer(clause)]
+                    before = [k for k in marks if k[0] < pos]
+                    t = max(before)[1] if before else t
                 if re.search(r"down to|now|지금|현재|이제", clause[clause.find(words) - 12: clause.find(words)] if words in clause else "", re.I):
                     t = "now"
                 sizes.append(Size(n, words, clause, t, team))

@@ -764,3 +764,33 @@ def test_is_it_a_problem_asks_the_opposite_of_is_it_fine(coach, text, direct):
 def test_whether_the_role_changes_with_size_is_the_articles_thesis(coach, text, direct):
     a = coach.ask(text)
     assert a.direct == direct and any("자격증" in c.quote for c in a.citations), a.text
+
+
+@pytest.mark.parametrize("text, current", [
+    ("We're a couple dozen people now (started as three of us in a dorm room).", 24),
+    ("I spent 6 years at a 40,000-person bank, and I just joined a 7-person startup as CTO.", 7),
+    ("We're a subsidiary of a 10k-employee group, but our company is literally me and two other devs.", 3),
+])
+def test_then_and_now_inside_one_clause(text, current):
+    cur = read_situation(text).current
+    assert cur is not None and cur.n == current, read_situation(text)
+
+
+def test_an_ask_that_points_back_at_an_out_of_scope_story_is_declined(coach):
+    assert coach.ask("They offered me 0.8% equity with a one-year cliff as the founding CTO. Is that fair?").refused
+    # …but a tool named in the story does not decline a question about the practice
+    assert not coach.ask("Two of us, no launch yet, and I've spent a month tuning Kubernetes for scale. "
+                         "Is that the right call for a CTO right now?").refused
+
+
+@pytest.mark.parametrize("text, options", [
+    ("채용 vs 기술 부채 정리, 뭐가 더 급해요?", ("채용", "기술 부채 정리")),
+])
+def test_korean_vs_is_an_either_or(text, options):
+    from assistant.understand.question import asks_of, either_or
+    assert either_or(asks_of(text)[-1]) == options
+
+
+def test_who_put_the_list_together_is_attribution(coach):
+    a = coach.ask("2단계 여섯 가지 항목은 누가 정리한 거예요? 블로거가 만든 목록인가요?")
+    assert a.question_type == "attribution" and a.direct == "source", a.text
