@@ -32,7 +32,7 @@ from assistant.text import split_sentences, translate_terms
 from assistant.types import AnswerKind, AnswerSentence, Passage
 from assistant.understand.diagnosis import diagnose_text
 from assistant.understand.question import ROLE_SAME, ROLE_VARIES, Question, points_back, quoted, third_party
-from assistant.understand.topics import GLOSS_WEIGHT, ROLE_WORDS, Match, TopicMap, Unit, terms_of, topic_text
+from assistant.understand.topics import ROLE_WORDS, Match, TopicMap, Unit, terms_of, topic_text
 
 STAGE_PREFERENCE = 0.02  # how much closer another stage's unit must be to beat the user's stage (dev-tuned)
 FOCUS_MIN = 0.045  # topic score at which a question is about one specific unit (tuned on dev)
@@ -647,7 +647,7 @@ def plan_attribution(b: AnswerBuilder, ctx: PlanContext, q: Question,
                  _ATTRIBUTION_WORDS.sub(" ", q.ask_text))
     # Who said it is asked of words (a phrase, a list), so the units' own words rank them, not their glosses.
     ms = sorted((m for m in ctx.topics.match(topic, english=not q.korean) if m.unit.voice in ("source", "blogger")),
-                key=lambda m: -(m.rank - GLOSS_WEIGHT * m.meaning))
+                key=lambda m: -m.own_rank)
     if _ASKS_OF_LIST.search(q.ask_text):
         # "항목은 누가 정리한 거예요?", "Is that list the blogger's?": the list is the source's headings and items
         ms = [m for m in ms if m.unit.kind in ("heading", "item")] or ms
@@ -731,7 +731,7 @@ def _believes(ctx: PlanContext, q: Question, claim: str, u: Unit) -> bool:
         if pos.strip() and neg.strip():
             def closeness(part: str) -> float:
                 hit = next((x for x in ctx.topics.match(part, english=not q.korean) if x.unit.text == u.text), None)
-                return hit.rank - GLOSS_WEIGHT * hit.meaning if hit is not None else float("-inf")  # its own words
+                return hit.own_rank if hit is not None else float("-inf")  # its own words
             return closeness(pos) >= closeness(neg)
     return not (advice_negated(claim) or _DISMISSIVE.search(claim))
 

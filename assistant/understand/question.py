@@ -32,7 +32,7 @@ from assistant.understand.scope import (
     premise_claim,
 )
 from assistant.understand.situation import Situation, read_situation
-from assistant.understand.topics import GLOSS_WEIGHT, ROLE_WORDS, Match, TopicMap, terms_of, topic_text
+from assistant.understand.topics import ROLE_WORDS, Match, TopicMap, terms_of, topic_text
 
 # premise: "…, right?" about what the article says; belief: the user's own belief inside a story
 # ("I thought a CTO should mostly manage people…"), checked against the article for the user's stage.
@@ -426,7 +426,7 @@ def _scope_text(ask: str, sit: Situation, cleaned: str) -> str:
 
 def _by_own_words(ms: list[Match]) -> list[Match]:
     """Matches ranked as the units' own words rank them (without their glosses): what scope was tuned on."""
-    return sorted(ms, key=lambda m: -(m.rank - GLOSS_WEIGHT * m.meaning))
+    return sorted(ms, key=lambda m: -m.own_rank)
 
 
 def _article_silent_on(near: list[Match]) -> bool:

@@ -142,11 +142,12 @@ class Situation:
         return next((s for s in self.sizes if s.tense == "future"), None)
 
 
-# "from a 5 person startup to a 500 person company", "5명 스타트업에서 500명 회사로 가면": any company, not one's own
+# Where a past clause turns to the present: "left a bank to be CTO of…", "…, and I just joined…", "그만두고".
 _TO_JOIN = re.compile(r"\bto (?:join|be|become|start|run|lead|build|co-?found|work (?:at|for|on))\b|"
                       r"\b(?:and|but|then|now)\s+(?:i(?:'ve| have)?\s+)?(?:just\s+|recently\s+)?(?:joined|moved to|became)\b|"
                       r"\b(?:grew|grown|have grown|'ve grown) (?:to|into)\b|"
                       r"(?:그만두고|관두고|퇴사하고|나와서|떠나서|떠나고)\s", re.I)
+# "from a 5 person startup to a 500 person company", "5명 스타트업에서 500명 회사로 가면": any company, not one's own
 _SIDE_BY_SIDE = re.compile(r"\bfrom an?\s|(?:으로|로)\s*(?:가면|갈 때|넘어가면|바뀌면)", re.I)
 _FIRST_PERSON = re.compile(r"\b(?:we|we're|we've|us|our|i|i'm|i've|my)\b|저희|우리|제가|저는|내가|나는|제 회사", re.I)
 

@@ -110,9 +110,13 @@ class Match:
     against: bool = False  # the closest of those is a practice the unit advises against (`rules_out`)
 
     @property
+    def own_rank(self) -> float:
+        """The rank by the unit's own words only (what scope, attribution and belief sides were tuned on)."""
+        return self.score + KEYWORD_WEIGHT * self.keyword - (UNSTAGED_PENALTY if self.unit.stage is None else 0.0)
+
+    @property
     def rank(self) -> float:
-        return (self.score + GLOSS_WEIGHT * self.meaning + KEYWORD_WEIGHT * self.keyword
-                - (UNSTAGED_PENALTY if self.unit.stage is None else 0.0))
+        return self.own_rank + GLOSS_WEIGHT * self.meaning
 
 
 def section_units(section: Section, start: int, rendering: Rendering | None) -> list[Unit]:
