@@ -184,15 +184,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--split", choices=SPLITS, default="dev", help="which split's failures to list")
     ap.add_argument("--json", type=Path, help="write the full result here")
     ap.add_argument("--ids", help="comma-separated case ids to run")
+    ap.add_argument("--cases", type=Path, help="run this JSONL file instead (e.g. a held-out batch kept outside the repository)")
+    ap.add_argument("--quiet", action="store_true", help="figures only: no per-case failure lines (for held-out batches)")
     args = ap.parse_args(argv)
-    cases = realistic_cases()
+    cases = read_jsonl(args.cases) if args.cases else realistic_cases()
     if args.ids:
         wanted = set(args.ids.split(","))
         cases = [c for c in cases if c["id"] in wanted]
     coach = Coach.from_settings(eval_settings(load_settings()))
     result = run(coach, cases)
     print(table(result))
-    for r in failures(result, args.split):
+    for r in [] if args.quiet else failures(result, args.split):
         bad = [k for k in ("behaviour_ok", "stage_ok", "evidence_hit", "direct_ok") if r[k] is False]
         case = next(c for c in cases if c["id"] == r["id"])
         print(f"{r['id']} {r['lang']} {r['class']:<13} {','.join(bad):<40} got {r['behaviour']} st={r['stages']} "
