@@ -555,7 +555,9 @@ def plan_choice(b: AnswerBuilder, ctx: PlanContext, q: Question) -> tuple[Answer
         if verdict == "yes" and asks_to_drop(option, top.unit.text):
             verdict = "no"
         judged.append((option, verdict, top))
-    if len(judged) < 2 or judged[0][2].unit.text == judged[1][2].unit.text:
+    if len(judged) < 2 or (judged[0][2].unit.text == judged[1][2].unit.text and judged[0][1] == judged[1][1]):
+        # Both options rest on one unit with one verdict: it does not tell them apart. (One unit with two
+        # verdicts does: "깊은 지식보다는 얕고 넓은 지식" says no to one option and yes to the other.)
         return plan_stage_advice(b, ctx, q) if user_stage else plan_general(b, ctx, q, [])
     yes = [o for o, v, _ in judged if v == "yes"]
     if q.diagnosis.stage is not None and q.diagnosis.source != "none":

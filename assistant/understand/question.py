@@ -482,7 +482,15 @@ _EN_OR = re.compile(r"\s*,?\s+\bor\b\s+", re.I)
 _NOT_AN_OPTION = re.compile(r"^(?:not|no|just|only|merely|is|are|am|was|were|do|does|did|should|can|could|would|"
                             r"will|has|have|it|that|this|there|something|anything|what|which|who|more|less|else)\b", re.I)
 _LEAD_PREP = re.compile(r"^(?:on|in|with|to|for|at|into|about)\b", re.I)
-_KO_OR = re.compile(r"[,\s]*아니면\s+|\s+(?:vs\.?|VS\.?|대)\s+|(?<=까요)[,\s]+(?=\S)|(?<=할지|갈지|쓸지)[,\s]+(?=\S.*(?:할지|갈지|쓸지))")
+# Syllables whose final consonant is ㄹ: "챙길지", "잡을지", "할지" all end in one of them before 지.
+_RIEUL_FINAL = "".join(chr(0xAC00 + i * 28 + 8) for i in range(19 * 21))
+_KO_WHETHER = f"[{_RIEUL_FINAL}]지"
+_KO_OR = re.compile(r"[,\s]*아니면\s+|\s+(?:vs\.?|VS\.?|대)\s+|(?<=까요)[,\s]+(?=\S)|"
+                    # "A를 챙길지 B를 잡을지", "코딩하냐 매니징하냐": two clauses, each closed the same way
+                    rf"(?<={_KO_WHETHER})[,\s]+(?=\S.*{_KO_WHETHER})|(?<=냐)[,\s]+(?=\S.*냐)")
+# "채용이랑 기술 부채 정리 중에 뭐가 먼저예요?", "A 하는 거랑 B 하는 거, 둘 중 뭐가": the options before "중".
+_KO_AMONG = re.compile(r"^(.+?)(?:이랑|랑|하고|와|과)\s+(.+?)[,\s]*(?:둘\s*)?중(?:에서|에)?\s*"
+                       r"(?:뭐|뭘|무엇|어느|어떤|어디|누가|더)")
 # "Which should come first, the P&L or org efficiency?": the options follow the wh-clause.
 _EN_WHICH_OF = re.compile(r"^.*?\b(?:which|what)\b[^,?]*,\s*(?:the\s+)?(.+?)\s*,?\s+or\s+(?:the\s+)?(.+)$", re.I)
 _KO_SUBJECT = re.compile(r"^.*?(?:제가|저는|내가|나는|저희가|우리가)\s+(?:지금\s+|이제\s+|요즘\s+|당장\s+)?")  # who asks
@@ -490,7 +498,15 @@ _KO_WHICH_TAIL = re.compile(r"\s*(?:뭐가|뭘|어느\s*(?:게|쪽이)|어떤\s*
 _KO_PARALLEL = re.compile(r"^(.+?)\s(\S+요)[,\s]+(.+?)\s\2$")
 _KO_CONTEXT = re.compile(r"^.*(?:는데|인데|은데|니까|어서|아서|해서)[,\s]+")
 _KO_ASK_END = re.compile(r"\s*(?:해야\s*)?(?:할까요|될까요|하나요|까요|나요|돼요|해요|에요|예요)$|"
-                         r"\s*(?:할지|갈지|쓸지)(?:\s*(?:고민|모르겠|궁금)[가-힣]*)?$")
+                         rf"\s*(?:{_KO_WHETHER}|하냐|냐)(?:\s*(?:고민|모르겠|궁금)[가-힣]*)?$")
+# "Between A and B, which …", "A or B — which matters more …", "…, prioritise: A or B": the options come
+# before the wh-word or after the colon, whatever opens the sentence.
+_EN_BETWEEN = re.compile(r"^.*?\bbetween\s+(.+?)\s+and\s+(.+?)\s*(?:[,:;]|\s[-–—])\s*(?:which|what|where|who|how)\b", re.I)
+_EN_OR_THEN_WH = re.compile(r"^(.+?)\s+or\s+(.+?)\s*(?:[,:;]|\s?[-–—]+)\s*(?:which|what|where)\b", re.I)
+# what frames an option without being part of it: "(it's) better for me to …", "say the CTO should …"
+_OPTION_FRAME = re.compile(r"^(?:(?:it'?s?|is it)\s+)?(?:better|best|wiser|smarter|more important|smart)\s+(?:for (?:me|us|a cto|the cto)\s+)?to\s+|"
+                           r"^(?:say|think|recommend|suggest|advise)\s+(?:that\s+)?(?:the cto|a cto|i|we|ctos)\s+(?:should|must|needs? to|ought to)\s+",
+                           re.I)
 _ASPECT = re.compile(r"\b(?:keep|start|stop|stay|still|continue)\b|계속|그만", re.I)
 
 
@@ -500,6 +516,12 @@ def either_or(ask: str) -> tuple[str, str] | None:
     opens a second clause or a negation ("…or not?", "…, or is that premature?")."""
     a = ask.strip().rstrip("?？.!~ ").strip()
     if is_korean(a):
+        among = _KO_AMONG.match(a)
+        if among:
+            left, right = (_KO_ASK_END.sub("", g.strip(" ,")) for g in among.groups())
+            left = _KO_SUBJECT.sub("", _KO_CONTEXT.sub("", left))
+            if left and right:
+                return left, right
         parts = _KO_OR.split(a)
         parallel = _KO_PARALLEL.match(a)
         if len(parts) != 2 and parallel:
@@ -510,6 +532,14 @@ def either_or(ask: str) -> tuple[str, str] | None:
         left, right = (_KO_ASK_END.sub("", _KO_WHICH_TAIL.sub("", p.strip(" ,")).strip(" ,")) for p in parts)
         left = _KO_SUBJECT.sub("", _KO_CONTEXT.sub("", left))
         return (left, right) if left and right else None
+    for pattern in (_EN_BETWEEN, _EN_OR_THEN_WH):
+        pair = pattern.match(a)
+        if pair and all(0 < len(g.split()) <= 8 for g in pair.groups()):
+            return _option(pair.group(1)), _option(pair.group(2))
+    if ":" in a and len(_EN_OR.split(a.rsplit(":", 1)[1])) == 2:  # "What should I prioritise: A or B?"
+        left, right = (_option(o) for o in _EN_OR.split(a.rsplit(":", 1)[1]))
+        if left and right and len(left.split()) <= 8 and len(right.split()) <= 8:
+            return left, right
     which = _EN_WHICH_OF.match(a)
     if which:
         return (which.group(1).strip(), which.group(2).strip()) if all(
@@ -517,11 +547,19 @@ def either_or(ask: str) -> tuple[str, str] | None:
     parts = _EN_OR.split(a)
     if len(parts) != 2 or not _AUX_SUBJECT.search(parts[0]) or _NOT_AN_OPTION.search(parts[1]):
         return None
-    left, right = _AUX_SUBJECT.sub("", parts[0]).strip(), parts[1].strip()
-    if _LEAD_PREP.search(right):  # "focus on hiring or on tech debt": the second option shares the verb
+    framed = _OPTION_FRAME.search(_AUX_SUBJECT.sub("", parts[0]).strip()) is not None
+    left, right = _option(_AUX_SUBJECT.sub("", parts[0])), _option(parts[1])
+    if framed and right.lower().startswith("to "):  # "better to keep shipping or to start hiring": both infinitives
+        right = right[3:]
+    elif _LEAD_PREP.search(right):  # "focus on hiring or on tech debt": the second option shares the verb
         verb = re.split(r"\s+(?=(?:on|in|with|to|for|at|into|about)\b)", left, maxsplit=1)[0]
         right = f"{verb} {right}"
     return (left, right) if left and len(left.split()) <= 12 and len(right.split()) <= 12 else None
+
+
+def _option(text: str) -> str:
+    """An English option without what frames it ("better for me to keep shipping" → "keep shipping")."""
+    return _OPTION_FRAME.sub("", text.strip(" ,:;-–—")).strip()
 
 
 _LATIN_JOSA = re.compile(r"(?<=[A-Za-z0-9])(?:으로|로|를|을|이|가|은|는|와|과|랑|이랑|부터|도)(?![가-힣])")  # "Linear로"

@@ -544,6 +544,16 @@ def test_questions_about_the_article_are_declined_only_where_it_is_silent(coach,
     ("지금 기술 부채 정리부터 할까요, 아니면 일단 MVP 빨리 내는 거부터 할까요?", ("지금 기술 부채 정리부터", "일단 MVP 빨리 내는 거부터")),
     ("Which should come first, the P&L or org efficiency?", ("P&L", "org efficiency")),
     ("MVP를 먼저 할지 채용을 먼저 할지 고민이에요.", ("MVP를 먼저", "채용을 먼저")),
+    # the options before the wh-word, after a colon, after "between", or framed by "better to"
+    ("Tech debt or hiring — which one matters more at 12 people?", ("Tech debt", "hiring")),
+    ("What should I prioritise right now: paying down tech debt or building the hiring pipeline?",
+     ("paying down tech debt", "building the hiring pipeline")),
+    ("Between writing code and doing sales calls, where should an early CTO spend time?", ("writing code", "doing sales calls")),
+    ("Is it better for me to keep shipping features or to start hiring a team lead?", ("keep shipping features", "start hiring a team lead")),
+    ("채용이랑 기술부채 정리 중에 뭐가 먼저예요?", ("채용", "기술부채 정리")),
+    ("영업 미팅 따라다니는 거랑 코드 리뷰하는 거, 둘 중 뭐가 CTO 일이에요?", ("영업 미팅 따라다니는 거", "코드 리뷰하는 거")),
+    ("직접 코딩하냐 매니징하냐 고민입니다", ("직접 코딩", "매니징")),
+    ("팀 운영 디테일까지 챙길지 기술 방향만 잡을지 모르겠어요", ("팀 운영 디테일까지 챙", "기술 방향만 잡")),
 ])
 def test_the_options_of_an_either_or_ask(text, options):
     from assistant.understand.question import asks_of, either_or
@@ -557,6 +567,18 @@ def test_an_either_or_ask_is_answered_option_by_option(coach):
     for text in ("MVP부터 할까요, 채용부터 할까요? 저희 셋이에요.", "MVP를 먼저 할지 채용을 먼저 할지 고민이에요. 저희 셋이에요."):
         a = coach.ask(text)
         assert not a.refused and a.direct == "first" and any("최소 기능 제품" in c.quote for c in a.citations), a.text
+
+
+@pytest.mark.parametrize("text, direct", [
+    # one unit, two verdicts: "깊은 지식보다는 얕고 넓은 지식" says no to one option and yes to the other
+    ("Which is more important for a 3-person startup CTO, deep expertise or broad knowledge?", "second"),
+    # English typed in Hangul ("매니징") is the article's 관리
+    ("3명 팀인데 직접 코딩하냐 매니징하냐 고민입니다", "first"),
+    ("직원 12명이에요. 채용이랑 기술부채 정리 중에 뭐가 먼저예요?", "both"),
+])
+def test_either_or_asks_in_other_shapes_are_answered_option_by_option(coach, text, direct):
+    a = coach.ask(text)
+    assert not a.refused and a.direct == direct, a.text
 
 
 @pytest.mark.parametrize("text, yes_no", [
