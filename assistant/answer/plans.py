@@ -30,7 +30,7 @@ from assistant.answer.verifier import SupportChecker, negated
 from assistant.article.profile import PROFILE, STAGE_NAMES_EN, STAGE_NAMES_KO
 from assistant.text import split_sentences, translate_terms
 from assistant.types import AnswerKind, AnswerSentence, Passage
-from assistant.understand.diagnosis import diagnose_text
+from assistant.understand.diagnosis import diagnose_text, names_the_stage_model
 from assistant.understand.question import ROLE_SAME, ROLE_VARIES, Question, points_back, quoted, third_party
 from assistant.understand.topics import ROLE_WORDS, Match, TopicMap, Unit, terms_of, topic_text
 
@@ -658,10 +658,15 @@ def plan_attribution(b: AnswerBuilder, ctx: PlanContext, q: Question,
         # "1단계 필요 능력 두 가지는 원문 저자가 정리한 건가요?": what is asked about sits in the stage named,
         # not in another stage's passage (a stage-less one, "알스퀘어는 2단계쯤", may be what is asked about)
         ms = [m for m in ms if m.unit.stage in q.diagnosis.stages] or ms
+    split = names_the_stage_model(topic)
+    if split:
+        # "Who came up with the 4 stages thing?": the split itself is the source's, told in the summary's
+        # stage-less sentence that introduces it ("…기업의 성장 단계를 4단계로 나누었고")
+        ms = [m for m in ms if m.unit.voice == "source" and m.unit.stage is None and m.unit.kind == "sentence"] or ms
     if not ms:
         return (*plan_general(b, ctx, q, passages), None)
     u = ms[0].unit
-    source = u.section == "summary" and u.kind in ("item", "heading")
+    source = (u.section == "summary" and u.kind in ("item", "heading")) or (split and u.voice == "source")
     if b.korean:
         b.frame("**원문(Hosang Jeon, 2021-04-11)의 목록에 있는 내용입니다.**" if source
                 else "**블로거(MK)의 의견입니다** — 원문(Hosang Jeon)의 목록에는 없습니다.")

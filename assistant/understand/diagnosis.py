@@ -50,6 +50,11 @@ _STAGE_NUM = [
 ]
 _GENERAL_STAGES = re.compile(r"4\s*단계\s*(?:로|구분|모델|체계|분류)|단계\s*구분|four-stage|4-stage|네\s*단계|four stages|4 stages|몇\s*단계|how many stages|각\s*단계|단계별|each stage|all (?:four|4) stages", re.I)
 
+
+def names_the_stage_model(text: str) -> bool:
+    """Does the text speak of the four-stage split itself ("the 4 stages thing", "4단계 구분")?"""
+    return bool(_GENERAL_STAGES.search(text))
+
 _FOLLOW_NEXT = re.compile(
     r"(?:그\s*)?다음\s*단계|다음\s*스텝|next\s+(?:stage|phase|step|level)|what comes (?:next|after)|stage after|after that stage|그\s*이후|그\s*다음은",
     re.I,

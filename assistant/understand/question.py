@@ -58,7 +58,9 @@ _REQUEST = re.compile(r"(?:주세요|줘요|줘|주실 수 있나요|부탁(?:�
                       r"^\s*I (?:want|need) to (?:know|understand|see|learn)\b", re.I)
 _WHEN = re.compile(r"\b(?:when|at what (?:point|stage|phase|size|headcount|scale)|(?:which|what) (?:stage|phase|period|step)|"
                    r"at which|how (?:big|large|many people)|at what number)\b|언제|몇\s*단계|어느\s*(?:단계|시기|시점)|"
-                   r"어떤\s*(?:단계|시기)|몇\s*명\s*(?:규모\s*)?(?:부터|쯤|일 때|정도에서)|규모부터|단계부터|시점", re.I)
+                   r"어떤\s*(?:단계|시기)|몇\s*명\s*(?:규모\s*)?(?:부터|쯤|일 때|정도에서)|규모부터|단계부터|시점|"
+                   # "회사가 어느 정도 됐을 때부터", "얼마나 커야": a size asked for, in words
+                   r"어느\s*정도\s*(?:규모|(?:됐|되었|커졌|컸|클|될)\S{0,2}\s*때)|얼마나\s*(?:커야|커지면|커졌을\s*때)", re.I)
 # Whether a CTO's job changes with the company's size or stage (the article's own thesis, asked as yes/no).
 ROLE_VARIES = re.compile(r"\b(?:size|stage|scale|grow\w*)\b[^?？]{0,40}\b(?:chang|differ|var(?:y|ies)|depend)|"
                           r"\b(?:chang\w*|differ\w*|var(?:y|ies)|depend\w*)\b[^?？]{0,30}\b(?:size|stage|grow\w*|how (?:big|large))\b|"
@@ -75,12 +77,20 @@ _YES_NO_EN = re.compile(r"^\s*(?:so\s*,?\s*|and\s+|but\s+|ok(?:ay)?\s*,?\s*|hone
 _YES_NO_CLAUSE_EN = re.compile(r"(?:[,;:]|\s[-–—]+)\s*(?:so|and|but|then)?\s*(?:do|does|should|is|are|can|could|must|would)\s+"
                                r"(?:i|we|you|it|they|that|this|there|my|our|the)\b[^,;:]*[?？]\s*$", re.I)
 _KO_YES_NO = re.compile(r"(?:(?:건지|것인지|는지|인지)\s*(?:잘\s*)?(?:모르겠|궁금)[가-힣]*[.~ㅠㅜ]*|나요|까요|가요|습니까|ㅂ니까|할까|일까|죠|지요|되나요|인가요|맞나요|있나요|없나요|해야\s*(?:하나|돼|할까|해)요?|"
-                        r"도\s*(?:되나|돼|될까)요?|어야\s*(?:하나|해|돼)요?|[가-힣]+(?:어|아|해)요)\s*[?？]?\s*$")
+                        r"도\s*(?:되나|돼|될까)요?|어야\s*(?:하나|해|돼)요?|[가-힣]+(?:어|아|해)요|"
+                        # typed casually, with the question mark that makes it one: "하는거임?", "해야 함?", "되냐?"
+                        r"(?<=[가-힣])(?:임|함|됨|냐|나|니|음)\s*[?？]+|"
+                        # wondering whether: "이게 맞나 싶어요", "CTO가 챙겨야 하나 싶네요", "욕심내는 건가 싶어요"
+                        r"(?:나|까|가|는지|인지)\s*싶(?:어요|네요|습니다|다|어|고|은데|더라고요)[.~ㅠㅜ]*)\s*[?？]?\s*$")
+# A verdict asked in a fragment: "Worth it?", "Too early?", "Good idea or bad idea?", "Right?"
+_YES_NO_FRAGMENT_EN = re.compile(r"^(?:(?:is it |is that |is this )?(?:worth it|too (?:early|soon|late|much)|premature|overkill|"
+                                 r"(?:a )?(?:good|bad) (?:idea|call|move)|right|fair|normal|ok(?:ay)?|legit|reasonable|"
+                                 r"makes? sense|a red flag|my job|my call|on me))\b[^?？]{0,40}[?？]\s*$", re.I)
 _WHO = re.compile(r"\bwho (?:said|says|wrote|writes|came up|is behind)|\b(?:original|source) (?:article|list|author|post)|"
                   r"\bthe blogger(?:'s)? (?:own|addition|opinion|view|take)|\b(?:hosang|jeon)\b.*\b(?:or|vs\.?)\b.*\b(?:blogger|mk)\b|"
                   r"\b(?:blogger|mk)\b.*\b(?:or|vs\.?)\b.*\b(?:hosang|jeon|original|source)\b|from the (?:original|source)|"
                   r"누구의? (?:말|의견|생각|주장|거|것|표현|아이디어)|"
-                  r"\bwhose (?:point|idea|words?|phrase|term|view|claim|list)\b|"
+                  r"\bwhose (?:point|idea|words?|phrase|term|view|claim|list|framework|model|split|stages)\b|"
                   r"누가 (?:말|한|쓴|했|정리|만든|만들었|작성)|(?:원문|원래|블로거|글쓴이)?\s*저자가 한|한 말(?:이에요|인가요|이야|이죠)|원문(?:에|의|에서|에 있|이에요|인가요|내용)|원래 글|블로거(?:의|가)? (?:의견|생각|말|추가|덧붙)|"
                   r"Hosang Jeon (?:글|의 글)|호상|글쓴이(?:의|가)? (?:의견|생각)|출처|"
                   r"\bdid (?:hosang|jeon|the (?:original )?author|the blogger|mk) (?:say|mention|write|talk|bring up)|"
@@ -88,7 +98,10 @@ _WHO = re.compile(r"\bwho (?:said|says|wrote|writes|came up|is behind)|\b(?:orig
                   # a source named beside a word for whose words or thoughts ("블로거 본인 생각이에요, 아니면 원문
                   # 내용이에요?", "원글 작성자가 한 거예요?"): asking who said it
                   r"(?:원문|원글|원래 글|원저자|작성자|저자|블로거|글쓴이|필자)(?:의|이|가|은|는)?\s*(?:본인\s*|직접\s*)?"
-                  r"(?:생각|의견|말|내용|주장|아이디어|견해|해석|추가|덧붙|한 (?:거|것|말)|쓴 (?:거|것))", re.I)
+                  r"(?:생각|의견|말|내용|주장|아이디어|견해|해석|추가|덧붙|한 (?:거|것|말)|쓴 (?:거|것))|"
+                  # "원문 글에 나온 거예요? 아니면 블로그 쓴 분이 덧붙인 거?": the source, or whoever wrote this post
+                  r"(?:원문|원글|원래)\s*(?:글)?\s*에\s*(?:나온|나와|있는|있던|있었)|"
+                  r"(?:블로그|포스트|이 글|글)\s*(?:를\s*|을\s*)?(?:쓴|작성한|올린)\s*(?:분|사람|이|님)(?:이|가|은|는)?\s*(?:덧붙|추가|생각|의견|지어|만든|한 (?:거|것|말))", re.I)
 # Asking for the whole map even while naming one stage ("단계별로 알려줘, 암흑기 말고 나머지가 기억이 안 나").
 _OVERVIEW_STRONG = re.compile(r"\b(?:tl;?dr|summar(?:y|i[sz]e)|overview|each stage|every stage|all (?:four|4|the) stages|"
                               r"how many stages|what are the stages|the (?:four|4) stages)\b|단계별로?|각 단계|모든 단계|네 단계|4단계 ?(?:전부|다)|"
@@ -220,12 +233,20 @@ def asks_of(text: str) -> tuple[str, ...]:
     return tuple(asks or sentences[-1:])
 
 
+def asks_explicitly(text: str) -> bool:
+    """Does any sentence ask (a question mark, a request, a question's ending)? A story that only ends
+    ("…my calendar is wall-to-wall 1:1s. Something feels off but I can't name it.") asks with all of it."""
+    sentences = [s.strip() for s in split_sentences(text) if s.strip()]
+    return any(re.search(r"[?？]", s) or _REQUEST.search(s) or _ASK_END.search(s) or _EN_ASK.search(s) for s in sentences)
+
+
 def is_yes_no(ask: str) -> bool:
     if is_korean(ask):
         return bool(_KO_YES_NO.search(ask)) and not _WH.search(ask)
     # English: a question that opens with an auxiliary is yes/no ("Is hiring my job when we're 4?"), and so is
     # one whose last clause does when nothing else is asked ("I only know mobile, so can I skip the backend?").
-    return bool(_YES_NO_EN.search(ask)) or (bool(_YES_NO_CLAUSE_EN.search(ask)) and not _WH.search(ask))
+    return bool(_YES_NO_EN.search(ask)) or bool(_YES_NO_FRAGMENT_EN.search(ask.strip())) \
+        or (bool(_YES_NO_CLAUSE_EN.search(ask)) and not _WH.search(ask))
 
 
 def _size_diagnosis(sit: Situation, present: Diagnosis) -> Diagnosis | None:
@@ -475,7 +496,8 @@ _FOR_CONTEXT = re.compile(r"\s+(?:for|in|at|during|before|after|on)\s+(?:our|the
 
 
 _AUX_SUBJECT = re.compile(r"^.*?\b(?:should|shall|do|does|must|can|could|would|will|is|are|am)\s+"
-                          r"(?:i|we|you|it|they|he|she|ctos|(?:the|a|an|our|my) (?:cto|ctos|team|company))\s+", re.I)
+                          r"(?:i|we|you|it|they|he|she|ctos|(?:the|a|an|our|my) (?:cto|ctos|team|company|job|role|priority|focus|"
+                          r"main job|first priority|time)(?:\s+be)?)\s+", re.I)
 _EN_OR = re.compile(r"\s*,?\s+\bor\b\s+", re.I)
 # A clause or a negation after "or" makes it a yes/no question ("…, or is that premature?", "…or not?", "…or
 # just corporate noise?", "…or am I overstepping?"), not a choice between two things to do.
@@ -493,7 +515,7 @@ _KO_AMONG = re.compile(r"^(.+?)(?:이랑|랑|하고|와|과)\s+(.+?)[,\s]*(?:둘
                        r"(?:뭐|뭘|무엇|어느|어떤|어디|누가|더)")
 # "Which should come first, the P&L or org efficiency?": the options follow the wh-clause.
 _EN_WHICH_OF = re.compile(r"^.*?\b(?:which|what)\b[^,?]*,\s*(?:the\s+)?(.+?)\s*,?\s+or\s+(?:the\s+)?(.+)$", re.I)
-_KO_SUBJECT = re.compile(r"^.*?(?:제가|저는|내가|나는|저희가|우리가)\s+(?:지금\s+|이제\s+|요즘\s+|당장\s+)?")  # who asks
+_KO_SUBJECT = re.compile(r"^.*?(?:제가|저는|내가|나는|저희가|우리가|CTO는|CTO가|CTO란)\s+(?:지금\s+|이제\s+|요즘\s+|당장\s+)?", re.I)  # who asks
 _KO_WHICH_TAIL = re.compile(r"\s*(?:뭐가|뭘|어느\s*(?:게|쪽이)|어떤\s*게|무엇이)\s*(?:더\s*)?\S*$")  # "…, 뭐가 더 중요?"
 _KO_PARALLEL = re.compile(r"^(.+?)\s(\S+요)[,\s]+(.+?)\s\2$")
 _KO_CONTEXT = re.compile(r"^.*(?:는데|인데|은데|니까|어서|아서|해서)[,\s]+")
@@ -602,16 +624,27 @@ _PICK = re.compile(r"\b(?:which|what|or|vs\.?|versus)\b|뭘|뭐|무엇|무슨|�
 # Topics the article declines as techniques ("How do I write OKRs?") yet answers as a question of how much of
 # them is the CTO's own job at a stage (its stage-3 "팀 운영의 디테일을 챙기는 것은 점점 줄이고").
 _ROLE_SCOPED_TOPICS = {"specific management techniques"}
+# Examples given of what is asked about ("…, like code review norms and how we document things"): a wh-word
+# inside them does not make the ask a how-to.
+_EXAMPLES = re.compile(r"[,(]?\s*\b(?:like|such as|e\.g\.|for example|for instance|including)\b[^?？.!]*|"
+                       r"(?:예를 들(?:면|어)|예컨대)[^?？.!]*", re.I)
 
 
 def _asks_about_own_involvement(intent: Intent, asks: tuple[str, ...], diag: Diagnosis) -> bool:
     """A yes/no question, at a known stage, on whether the CTO should be doing a management routine
     ("직원 30명인데 CTO인 제가 모든 회고에 다 들어가도 괜찮을까요?"), not how to run it ("How should I structure
     on-call?", "OKR은 어떻게 세우나요?"): what the article says the CTO's job is at that stage answers it."""
+    said = [_EXAMPLES.sub("", a) for a in asks]  # "…culture, like code review norms and how we document things?"
     return (intent.topic_en in _ROLE_SCOPED_TOPICS and diag.stage is not None and bool(asks)
-            and is_yes_no(asks[-1]) and not _WH.search(" ".join(asks))
+            and is_yes_no(asks[-1]) and not _WH.search(" ".join(said))
             # …not whether the article covers the routine ("Does the article have anything on OKRs?")
             and not _ABOUT_ARTICLE.search(" ".join(asks)))
+
+
+def _tools_either_side(ask: str) -> bool:
+    """"flutter or react native for our mvp?": a tool named on each side of an "or", however the ask is put."""
+    sides = _EN_OR.split(ask)
+    return len(sides) == 2 and all(names_a_tool(side) for side in sides)
 
 
 def _picks_a_tool(ask: str) -> bool:
@@ -653,7 +686,7 @@ def understand(text: str, history: list[tuple[str, str]], topic_map: TopicMap | 
         intent = replace(intent, kind="answer")
     if qtype == "out_of_scope":
         in_scope, reason, reason_ko = False, intent.topic_en, intent.topic_ko
-    elif options and any(names_a_tool(o) for o in options):
+    elif (options and any(names_a_tool(o) for o in options)) or _tools_either_side(ask):
         # "Should we build our MVP in Flutter or React Native?": picking between tools, whatever the
         # options are for (the article's stage-1 item is choosing the stack, never which one).
         in_scope, reason, reason_ko = False, TOOL_TOPIC[1], TOOL_TOPIC[0]
@@ -666,7 +699,10 @@ def understand(text: str, history: list[tuple[str, str]], topic_map: TopicMap | 
         # A question that names one of the article's stages, or the article itself, is about the article;
         # otherwise the scope is judged on what is asked, without the clauses that describe the user's
         # situation.
-        about = _without_situation(_scope_text(ask, sit, cleaned), sit)
+        told = ask if asks_explicitly(cleaned) else (sit.present_text or cleaned)  # what scope is judged on
+        scoped = _scope_text(told, sit, cleaned)
+        # what is asked about, not the examples given of it ("engineering culture, like code review norms")
+        about = _without_situation(_EXAMPLES.sub("", scoped) if len(terms_of(_EXAMPLES.sub("", scoped))) >= 3 else scoped, sit)
         generic = diag.stage is not None and len([t for t in terms_of(topic_text(_without_situation(ask, sit)))
                                                   if len(t) >= 2 and not _WH.fullmatch(t)]) <= 1
         # "지금 뭘 챙겨야 하나요?" (at most one topic word) with the user's stage known is what the article
@@ -677,7 +713,7 @@ def understand(text: str, history: list[tuple[str, str]], topic_map: TopicMap | 
         verdict = ScopeVerdict(True) if generic else examples.judge(
             about, max((m.score for m in [*near, *topics]), default=None), topic_map.vector(about) if topic_map else None,
             max((m.lexical for m in [*_by_own_words(near)[:3], *_by_own_words(list(topics))[:3]]), default=0.0),
-            about_own_role=diag.stage is not None and bool(ROLE_WORDS.search(ask)))
+            about_own_role=diag.stage is not None and bool(ROLE_WORDS.search(told)))
         if not verdict.in_scope and _ABOUT_ARTICLE.search(cleaned) and not _article_silent_on(
                 topic_map.match(_ABOUT_ARTICLE.sub(" ", about), english=language == "en") if topic_map else list(topics)):
             # A question about the article ("What does the blogger think about management early on?") is

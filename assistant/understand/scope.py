@@ -23,19 +23,21 @@ _OUT_OF_SCOPE: list[tuple[str, str, re.Pattern[str]]] = [
     ("투자 유치", "fundraising", re.compile(r"투자 ?유치|펀딩|fundrais|\bVC\b|investor pitch|IR 자료", re.I)),
     (*TOOL_TOPIC, re.compile(
         r"쿠버네티스|kubernetes|k8s|docker|도커|마이크로서비스|microservice|\bgcp\b|azure|terraform|kafka|postgres|mysql|mongodb|"
-        r"django|spring|rails|next\.?js|vue|angular|flutter|golang|\bgo\b 언어|rust|kotlin|typescript|파이썬|python|java\b|자바|"
+        r"django|spring|rails|next\.?js|vue|angular|flutter|react[\s-]?native|golang|\bgo\b 언어|rust|kotlin|typescript|파이썬|python|java\b|자바|"
         r"(?:어떤|어느|which|what)\s+(?:프로그래밍\s*)?(?:언어|프레임워크|framework|language|database|데이터베이스|db|cloud|클라우드|tool|툴|라이브러리|library|IDE)|"
         r"\b(?:react|vue|svelte|aws|gcp|java|python|go|node)\s+(?:vs\.?|or|아니면)\s+\w+", re.I)),
     ("코드 작성", "writing code", re.compile(
         r"코드\s*(?:를\s*)?(?:좀\s*)?(?:짜|작성해|만들어)\s*(?:줘|주세요|줄래)|짜\s*줘|(?:write|generate|give)\s+(?:me\s+)?(?:a|an|some|the)?\s*(?:python|javascript|sql|bash)?\s*(?:code|function|script|program|class|query)|implement (?:a|an|this)|how to (?:write|build|code|hack) (?:a|an)\b|keylogger|malware|exploit|해킹|fizzbuzz|정렬 알고리즘|알고리즘을? 구현", re.I)),
-    ("날씨·일상", "the weather and everyday topics", re.compile(r"날씨|weather|기온|비가 ?(?:오|와)|맛집|레시피|recipe|요리|cook|끓이는|김치찌개|movie|영화 추천|여행|travel|주식 ?시장|stock market|주식 ?(?:하나 )?추천|stock (?:tip|pick)|살 만한 주식|비트코인|bitcoin|crypto|로또|축구|football|soccer|노래|song|poem|시를 써|소설|novel|책 (?:추천|좀)|book recommendation|recommend a (?:good )?book", re.I)),
+    ("날씨·일상", "the weather and everyday topics", re.compile(r"날씨|weather|기온|비가 ?(?:오|와)|맛집|레시피|recipe|요리|cook|끓이는|김치찌개|movie|영화 추천|여행|travel|주식 ?시장|stock market|주식 ?(?:하나 )?추천|stock (?:tip|pick)|살 만한 주식|주식\s*(?:지금\s*)?(?:사도|사야|살까|매수)|(?:buy|sell)\s+(?:\w+\s+)?(?:stock|shares)\b|비트코인|bitcoin|crypto|로또|축구|football|soccer|노래|song|poem|시를 써|소설|novel|책 (?:추천|좀)|book recommendation|recommend a (?:good )?book", re.I)),
     ("구체적인 실행 방법", "step-by-step how-tos the article does not give", re.compile(r"구체적인 (?:\S+ )?(?:방법|절차|단계별)|방법론|체크리스트|템플릿|step[- ]by[- ]step|checklist|template|best practices|playbook|이사회|board meeting|board deck|예산 ?(?:짜|편성)|budget", re.I)),
     ("채용 절차 세부", "interview and hiring process details", re.compile(r"면접 ?질문|interview questions?|코딩 ?테스트|coding test|take-?home|몇 번의 면접|how many interview|job description|채용 공고 작성", re.I)),
     ("조직 운영 세부 기법", "specific management techniques", re.compile(r"\bOKR|KPI|1:1|원온원|one-on-one|1on1|코드 ?리뷰|code reviews?|on-?call|온콜|스크럼|scrum|애자일|agile|스프린트|sprint|회고|retrospective|성과 평가|performance review|퍼포먼스 리뷰", re.I)),
     ("CTO가 되는 경력 경로", "career paths to becoming a CTO", re.compile(
         # (not "become a CTO priority", "a CTO who only thinks about vision가 되고 싶은데")
         r"\b(?:become|becoming|path to (?:becoming )?) ?(?:a |the )?CTO(?=\s*(?:[?.!,]|$|\s+(?:someday|one day|eventually|later|in|at|by|"
-        r"after|within|if|when|without)\b))|(?<![가-힣] )CTO(?:가|로)?\s*(?:되려면|되는\s*(?:법|방법|길))|CTO로\s*(?:커리어|이직)", re.I)),
+        r"after|within|if|when|without)\b))|(?<![가-힣] )CTO(?:가|로)?\s*(?:되려면|되는\s*(?:법|방법|길))|CTO로\s*(?:커리어|이직)|"
+        # "어떤 커리어를 밟아야 CTO가 될 수 있을까요?"
+        r"(?:커리어|경력)(?:을|를)?\s*(?:밟|쌓)[^?？]{0,20}CTO|CTO(?:가|로)?\s*될\s*수\s*있(?:을까|나|어)", re.I)),
     ("직함 비교", "other job titles", re.compile(r"VP ?of ?Engineering|VPE|엔지니어링 ?VP|\bCIO\b|\bCPO\b|테크 ?리드|tech lead|engineering manager|엔지니어링 ?매니저|\bEM\b", re.I)),
     ("법률·세무", "legal and tax matters", re.compile(r"법률|소송|세금|세무|tax|legal|lawsuit|계약서|contract law|특허 ?출원|patent filing|GDPR|개인정보보호법", re.I)),
     ("보안 사고 대응", "incident response specifics", re.compile(r"보안 ?사고|해킹 ?당|incident response|ransomware|랜섬웨어|장애 ?대응 ?절차|postmortem|포스트모템", re.I)),

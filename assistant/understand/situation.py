@@ -77,6 +77,9 @@ _SIZE_PATTERNS: list[tuple[re.Pattern[str], int]] = [
     (re.compile(r"(?P<n>둘|셋|넷|다섯|여섯)이\s+(?=창업|하고|해요|해서|일하|시작|운영|만들|준비|개발|꾸려|꾸리)"), 0),
     # "저희 둘이고", "우리 셋이에요": the count word right after "we" (not "저희 둘 다": both of us)
     (re.compile(r"(?:저희|우리)(?:는|도)?\s+(?P<n>둘|셋|넷|다섯|여섯|일곱|여덟|아홉)(?=이에요|이고|이라|이죠|인데|입니다|예요|이요|뿐)"), 0),
+    # "팀원 넷이에요", "직원은 총 다섯이고": a word for the members, then the count word
+    (re.compile(r"(?:팀원|직원|인원|멤버|구성원|식구|전체 인원)(?:은|는|이|가|도)?\s*(?:총\s*|다\s*해서\s*|모두\s*)?"
+                r"(?P<n>둘|셋|넷|다섯|여섯|일곱|여덟|아홉|열)(?=이에요|이고|이라|이죠|인데|입니다|예요|이요|뿐|\s*명|[.,!\s]|$)"), 0),
     # English: "12 people", "a couple hundred people", "half a dozen of us", "three of us", "5,000-person"
     (re.compile(rf"(?P<n>{_EN_NUMWORD})[\s-]+(?:of\s+)?(?:(?:full|part)[\s-]time\s+)?{_PEOPLE_EN}\b", re.I), 0),
     (re.compile(rf"(?P<n>{_EN_NUMWORD})\s+of us\b", re.I), 0),

@@ -816,3 +816,55 @@ def test_korean_vs_is_an_either_or(text, options):
 def test_who_put_the_list_together_is_attribution(coach):
     a = coach.ask("2단계 여섯 가지 항목은 누가 정리한 거예요? 블로거가 만든 목록인가요?")
     assert a.question_type == "attribution" and a.direct == "source", a.text
+
+
+@pytest.mark.parametrize("text, stage", [
+    ("팀원 다섯이에요. CTO가 지금 뭘 제일 먼저 챙겨야 하나요?", 2),  # a word for the members, then a count word
+    ("직원은 총 셋이고 아직 제품이 없어요. 저는 뭘 해야 하죠?", 1),
+])
+def test_a_count_word_after_a_word_for_the_members_is_the_size(coach, text, stage):
+    q = coach.understand(text, None, None).understood
+    assert q.diagnosis.stage == stage, q.diagnosis
+
+
+@pytest.mark.parametrize("text, yes_no", [
+    ("채용 면접도 cto가 들어가는거임?", True),  # typed casually, the question mark makes it one
+    ("이런 것까지 CTO가 챙겨야 하나 싶네요", True),  # wondering whether
+    ("제가 너무 욕심내는 건가 싶어요.", True),
+    ("Too early?", True),
+    ("Worth it at our size?", True),
+    ("뭐부터 해야 할지 모르겠네요?", False),  # a wh-question
+])
+def test_yes_no_asks_typed_the_way_people_type_them(text, yes_no):
+    from assistant.understand.question import asks_of, is_yes_no
+    assert is_yes_no(asks_of(text)[-1]) is yes_no
+
+
+@pytest.mark.parametrize("text", [
+    "기술 블로그는 회사가 얼마나 커야 CTO가 챙기기 시작하나요?",
+    "CTO가 조직 효율까지 고민하는 건 회사가 어느 정도 규모일 때예요?",
+])
+def test_a_size_asked_for_in_words_is_a_which_stage_question(coach, text):
+    assert coach.understand(text, None, None).understood.qtype == "which_stage"
+
+
+def test_who_came_up_with_the_stage_split_is_the_source(coach):
+    for text in ("Whose framework is the four stages thing, MK's or someone else's?",
+                 "Who came up with the four-stage model, the blogger or someone else?"):
+        a = coach.ask(text)
+        assert a.question_type == "attribution" and a.direct == "source", a.text
+    a = coach.ask("3단계 예시로 나온 아마존 얘기는 원문 글에 있던 거예요? 아니면 블로그 쓴 분이 덧붙인 거예요?")
+    assert a.question_type == "attribution" and a.direct == "blogger", a.text
+
+
+@pytest.mark.parametrize("text, refused", [
+    ("We're 7 people. Should I already care about engineering culture, like how we write docs and do code reviews?", False),
+    ("I run tech at a 300-person company and my week is all 1:1s and sprint rituals. I haven't thought about our tech "
+     "strategy in months and it bugs me.", False),  # a story with no question: what it tells is what it asks
+    ("svelte or react native for the first version? 3 of us", True),  # a tool on each side of "or"
+    ("개발 3년 했는데 어떤 경력을 쌓아야 나중에 CTO가 될 수 있을까요?", True),
+    ("삼성 주식 지금 사도 될까요?", True),
+])
+def test_scope_is_judged_on_what_is_asked_about(coach, text, refused):
+    a = coach.ask(text)
+    assert a.refused is refused, a.text
