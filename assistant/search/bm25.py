@@ -37,6 +37,7 @@ import mmap
 import os
 import shutil
 import sys
+import weakref
 from array import array
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from functools import lru_cache
@@ -214,24 +215,32 @@ class _Ids(Sequence):
         return self._arr[i].decode("ascii")
 
 
-def _read(arr: np.ndarray, a: int, b: int) -> np.ndarray:
-    """`arr[a:b]` of a postings array; of a memory-mapped one, read from its file with `pread`.
+class _Postings:
+    """A postings array (`indices` or `data`), read a query term's slice at a time.
 
-    Why not slice the map: every page of postings a query touches would stay mapped into the process and
-    count in its RSS until it exits (at 100k chunks, 60 questions touched 58 of the 82 MB). A positional read
-    goes through the same page cache, shared by every process that opens the generation, and leaves nothing
-    behind; it is as fast for the few slices a query needs, and safe to call from many threads at once."""
-    if not isinstance(arr, np.memmap) or arr.filename is None or not hasattr(os, "pread"):
-        return arr[a:b]
-    size = arr.dtype.itemsize
-    fd = os.open(arr.filename, os.O_RDONLY)
-    try:
-        buf = os.pread(fd, (b - a) * size, int(arr.offset) + a * size)
-    finally:
-        os.close(fd)
-    if len(buf) != (b - a) * size:
-        raise BM25FilesError(f"the BM25 postings in {arr.filename} are truncated; run `cto-coach index --rebuild`")
-    return np.frombuffer(buf, dtype=arr.dtype)
+    A memory-mapped array is read from its file with `pread` rather than sliced from the map: every page a
+    query touched would stay mapped into the process and count in its RSS until it exits (at 100k chunks,
+    60 questions touched 58 of the 82 MB). A positional read goes through the same page cache, shared by
+    every process that opens the generation, and leaves nothing behind; it is as fast for the few slices a
+    query needs and safe from many threads at once. The file is opened once, at load, and kept open: like
+    the map, an open file stays readable after a newer generation replaces its folder (or it is deleted)."""
+
+    def __init__(self, arr: np.ndarray):
+        self.arr = arr
+        self.fd: int | None = None
+        if isinstance(arr, np.memmap) and arr.filename is not None and hasattr(os, "pread"):
+            self.fd = os.open(arr.filename, os.O_RDONLY)
+            weakref.finalize(self, os.close, self.fd)
+
+    def read(self, a: int, b: int) -> np.ndarray:
+        if self.fd is None:
+            return self.arr[a:b]
+        size = self.arr.dtype.itemsize
+        buf = os.pread(self.fd, (b - a) * size, int(self.arr.offset) + a * size)  # type: ignore[attr-defined]
+        if len(buf) != (b - a) * size:
+            raise BM25FilesError(f"the BM25 postings in {self.arr.filename} are truncated; "  # type: ignore[attr-defined]
+                                 "run `cto-coach index --rebuild`")
+        return np.frombuffer(buf, dtype=self.arr.dtype)
 
 
 class BM25:
@@ -247,6 +256,7 @@ class BM25:
         self.k1, self.b = K1, B
         self.max_idf = float(meta.get("max_idf", 1.0))
         self.idf = IdfView(vocab, idf, self.max_idf)
+        self._postings = (_Postings(model.scores["indices"]), _Postings(model.scores["data"]))  # opened now
 
     # --- build --------------------------------------------------------------------------------
     @classmethod
@@ -353,10 +363,11 @@ class BM25:
         # path (6x slower at 100k chunks); the same additions in the same order, each term's slice cast first.
         sc = self.model.scores
         indptr = sc["indptr"]
+        indices, data = self._postings
         scores = np.zeros(int(sc["num_docs"]), dtype=np.float64)
         for t in tids:
             a, b = int(indptr[t]), int(indptr[t + 1])
-            np.add.at(scores, _read(sc["indices"], a, b), _read(sc["data"], a, b).astype(np.float64))
+            np.add.at(scores, indices.read(a, b), data.read(a, b).astype(np.float64))
         return scores
 
     def search(self, query: str, k: int) -> list[tuple[str, float]]:
