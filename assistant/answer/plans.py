@@ -30,7 +30,7 @@ from assistant.answer.verifier import SupportChecker, negated
 from assistant.article.profile import PROFILE, STAGE_NAMES_EN, STAGE_NAMES_KO
 from assistant.text import split_sentences, translate_terms
 from assistant.types import AnswerKind, AnswerSentence, Passage
-from assistant.understand.diagnosis import diagnose_text, names_the_stage_model
+from assistant.understand.diagnosis import cue_stage, diagnose_text, names_the_stage_model
 from assistant.understand.question import ROLE_SAME, ROLE_VARIES, Question, points_back, quoted, third_party
 from assistant.understand.topics import ROLE_WORDS, Match, TopicMap, Unit, terms_of, topic_text
 
@@ -450,7 +450,8 @@ def judge(ctx: PlanContext, q: Question, text: str) -> tuple[str, Match | None]:
         # "⑥ 기술팀의 사람 관리" stage 2) answers a stage-less question with "it depends on the stage".
         return "depends", top
     said = f"{text} {q.topic_words}" if _POINTS_BACK.search(text) else text  # "that's what…" → the story
-    if top.against and _DISMISSIVE.search(said) and not any(_DISMISSIVE.search(r) for r in u.rules_out):
+    if top.against and _DISMISSIVE.search(said) and not _TAKES_UP.search(said) \
+            and not any(_DISMISSIVE.search(r) for r in u.rules_out):
         # Letting go of the very practice the unit rules out ("I've stopped doing sprint planning") is what
         # the article asks for.
         return ("yes" if u.stage in (None, user_stage) else "no"), top
@@ -484,6 +485,24 @@ def _lets_go_of(text: str, u: Unit) -> bool:
     return False
 
 
+_CLAUSE_BREAK = re.compile(r"(?<=는데|인데|지만)\s+|,\s*|;\s*|\s[-–—]\s|\s(?=(?:and|but|so) (?:i|we|my|our)\b)", re.I)
+
+
+def practice_text(q: Question, topics: TopicMap) -> str:
+    """What an ask that only points back ("이게 맞는 순서일까요?", "Is that right?") asks about: the story's
+    sentences that tell what is done or proposed, without those that only place the company (its size,
+    "아직 제품이 없어요", "revenue doubled") and without the ask. Judged on the whole present text, the
+    situation's words ("MVP", "제품이 없는 시기") pull every story towards the stage's own description, and
+    the verdict to "yes"."""
+    if not (points_back(q.ask_text, topics) or _DEICTIC_ASK.search(q.ask_text)):
+        return q.topic_text
+    sizes = [s.words for s in q.situation.sizes if s.words]
+    kept = [c for s in split_sentences(q.situation.present_text or q.cleaned) if s.strip() and s.strip() not in q.asks
+            for c in _CLAUSE_BREAK.split(s) if not any(w in c for w in sizes) and cue_stage(c) is None]
+    rest = " ".join(kept).strip()
+    return rest if len(terms_of(rest)) >= 3 else q.topic_text
+
+
 def plan_yes_no(b: AnswerBuilder, ctx: PlanContext, q: Question, passages: list[Passage]) -> tuple[AnswerKind, str | None]:
     user_stage = q.diagnosis.stage
     if user_stage is None and (ROLE_VARIES.search(q.ask_text) or ROLE_SAME.search(q.ask_text)):
@@ -493,7 +512,7 @@ def plan_yes_no(b: AnswerBuilder, ctx: PlanContext, q: Question, passages: list[
         b.frame(("**아니요.**" if same else "**네.**") if b.korean else ("**No.**" if same else "**Yes.**"))
         kind, _ = plan_overview(b, ctx, q)
         return kind, "no" if same else "yes"
-    verdict, top = judge(ctx, q, q.topic_text)
+    verdict, top = judge(ctx, q, practice_text(q, ctx.topics))
     # An ask that only points back ("Is that right?") drops what the story says it drops.
     dropping = q.topic_words if points_back(q.ask_text, ctx.topics) or _DEICTIC_ASK.search(q.ask_text) else q.ask_text
     if verdict == "yes" and top is not None and asks_to_drop(dropping, top.unit.text):
@@ -711,6 +730,10 @@ def plan_decline(b: AnswerBuilder, ctx: PlanContext, q: Question) -> tuple[Answe
 # A belief that something can wait or be skipped ("a later-stage problem", "ignore it for now").
 # …or that it is someone else's to do: handed off, stayed out of, given up ("hiring is HR's job and I'll
 # stay out of it", "outsource the MVP", "효율은 좀 포기하더라도", "채용은 인사팀에 맡기고").
+# Taking something up beside letting something go ("hand off all coding and focus on managing"): what is
+# closest to the ruled-out practice may be the thing taken up, so the letting-go reading does not hold.
+_TAKES_UP = re.compile(r"\b(?:focus(?:ing)? on|concentrat\w* on|spend (?:my |more )?time on|move (?:in)?to|switch to)\b|"
+                       r"에\s*집중|에\s*전념|(?:으로|로)\s*(?:넘어가|옮기|전환)", re.I)
 _DISMISSIVE = re.compile(r"\b(?:ignore|skip|later|postpone|defer|put off|not yet|can wait|don't need|no need|unnecessary|overrated|"
                          r"stay out of|step (?:back|away) from|hand (?:it |this |that )?off|outsourc\w*|give up|giving up|"
                          r"sacrific\w*|not my job|someone else's|stepp?(?:ed|ing)? back|stopped|handed|delegat\w*)\b|"

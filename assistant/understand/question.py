@@ -349,6 +349,9 @@ def _asking_part(ask: str) -> str:
     return rest
 
 
+_TAG_END = re.compile(r"(?:,\s*(?:right|correct|yeah|no|yes)|\bisn't (?:it|that)|\bdon't you think)\s*[?？]*\s*$", re.I)
+
+
 def classify_type(intent: Intent, asks: tuple[str, ...], diag: Diagnosis, text: str) -> tuple[QuestionType, str]:
     """(type, claim): grammar of the asks, most specific first."""
     ask = " ".join(asks)
@@ -366,7 +369,10 @@ def classify_type(intent: Intent, asks: tuple[str, ...], diag: Diagnosis, text: 
     # asking to confirm a stated view — a yes/no question unless a view is stated.
     asks_plainly = is_yes_no(asks[-1]) and not is_korean(asks[-1]) and not story and not _STANCE.search(text) \
         and not re.search(r",\s*(?:right|correct|yes|no)\s*[?？]\s*$", asks[-1], re.I)
-    if intent.kind == "premise" and not _WH.search(ask) and not asks_plainly:
+    # A tag at the end ("…since that's what CTOs are supposed to do, right?") asks to confirm, whatever
+    # wh-words the clause before it holds.
+    tagged = bool(_TAG_END.search(asks[-1]))
+    if intent.kind == "premise" and (not _WH.search(ask) or tagged) and not asks_plainly:
         if story or diag.source == "headcount":
             held = story or _STANCE.search(text)  # the sentence that holds the view, not the whole story
             return "belief", _belief(text, held) if held else premise_claim(intent.cleaned or text)

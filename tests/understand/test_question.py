@@ -253,11 +253,19 @@ def test_which_stage_a_named_company_is_read_from_the_sentence_that_says_it(coac
 def test_a_verdict_on_the_stages_own_description_shows_the_stages_list(coach):
     # The situation ("pre-unicorn") pulls the stage-3 description ("트리플 더블 … 유니콘 …"); the source's
     # list for the stage is shown beside it, so the item a question is about is there to read.
-    a = coach.ask("We're about 60 people, pre-unicorn. I still attend every standup and plan every sprint. "
-                  "Should I keep doing that?")
+    a = coach.ask("We're about 60 people and people call us pre-unicorn. Does that change my job?")
     quotes = " ".join(c.quote for c in a.citations)
     assert a.stage == 3 and "유니콘" in quotes, a.text
     assert "역할의 분리" in quotes and "브랜딩과 보호" in quotes, a.text
+
+
+def test_an_ask_that_points_back_is_judged_on_what_the_story_says_is_done(coach):
+    # Judged on the whole story, the situation's words ("pre-unicorn", "MVP", "no product") pull the verdict
+    # to the stage's own description and "yes"; the practice the story tells is what is asked about.
+    a = coach.ask("We're about 60 people, pre-unicorn. I still attend every standup and plan every sprint. "
+                  "Should I keep doing that?")
+    assert a.stage == 3 and a.direct == "no", a.text
+    assert any("팀 운영의 디테일" in c.quote for c in a.citations), a.text
 
 
 def test_stage_specific_advice_answers_a_stageless_question_with_it_depends(coach):
