@@ -737,7 +737,8 @@ _TAKES_UP = re.compile(r"\b(?:focus(?:ing)? on|concentrat\w* on|spend (?:my |mor
 _DISMISSIVE = re.compile(r"\b(?:ignore|skip|later|postpone|defer|put off|not yet|can wait|don't need|no need|unnecessary|overrated|"
                          r"stay out of|step (?:back|away) from|hand (?:it |this |that )?off|outsourc\w*|give up|giving up|"
                          r"sacrific\w*|not my job|someone else's|stepp?(?:ed|ing)? back|stopped|handed|delegat\w*)\b|"
-                         r"나중에|미뤄|미루|무시|필요\s*없|안 해도|안해도|건너뛰|포기|손\s*(?:떼|놓|놔)|(?:에게|한테|에) 맡기|외주|"
+                         r"\bluxury\b|sorts? (?:itself|themselves) out|takes? care of itself|not a priority|"
+                         r"나중에|나중 일|미뤄|미루|무시|필요\s*없|안 해도|안해도|안 써도|신경\s*(?:안|끄)|사치|건너뛰|포기|손\s*(?:떼|놓|놔)|(?:에게|한테|에) 맡기|외주|"
                          r"(?:에게|한테)\s*넘기|넘겨|위임", re.I)
 
 

@@ -131,7 +131,8 @@ _STANCE = re.compile(r"\bI(?:'ve| have)? (?:always |really |honestly |kind of |s
                      r"(?:have )?been telling myself)\b|\bI(?:'m| am) (?:assuming|convinced|sure|guessing|thinking)\b|"
                      r"\bI (?:don't|do not|didn't) (?:think|believe|see)\b|\bthe way I see it\b|\bin my (?:opinion|view|book)\b|"
                      r"\b(?:my|our) (?:view|take|plan|belief|assumption|instinct|philosophy|thinking|stance|rule) (?:is|was|has been)\b|"
-                     r"\bI(?:'ve| have)? decided\b|"
+                     r"\bI(?:'ve| have)? decided\b|\bmy (?:take|view|read|gut|hunch)\s*[:,]|\b(?:i'm |i am )?pretty sure\b|"
+                     r"\bas I (?:understand|see|read) it\b|\bI(?:'ve| have)? (?:been telling|kept telling|keep telling) (?:my|the|our|everyone)\b|"
                      r"생각(?:해요|합니다|하는데|해서|했어요|했는데|하고 있|이에요|입니다|이었)|(?:라고|다고|고) (?:봐요|봅니다|보는데|봤는데|보고)|"
                      r"하기로 (?:했|결정)|"
                      r"믿어(?:서|요)|믿는데|믿고 있|제 생각|내 생각|저는 .{0,40}(?:게|것이) (?:맞|낫|중요)", re.I)
@@ -142,13 +143,18 @@ _OPEN_ASK = re.compile(r"^\s*(?:so\s*,?\s*|and\s+|but\s+)?(?:what|when|which|who
 # An ask that only seeks agreement with what was just said ("…, right?", "Agree?", "맞죠?",
 # "이 생각 맞죠?", "Does the article back me up?", "그래도 되지 않나요?").
 _CONFIRM_ASK = re.compile(r"\b(?:right|correct|yes|yeah|yep|no|agree|agreed|true|fair|ok|okay|reasonable|isn't it|aren't i|"
-                          r"don't you think|wouldn't you say|am i wrong|am i right|makes sense)\s*[?？!.]*\s*$|"
+                          r"don't you think|wouldn't you say|am i wrong|am i right|makes sense|agree or not|"
+                          r"(?:am i |are we )?on the right track)\s*[?？!.]*\s*$|"
+                          r"\b(?:is (?:that|this) )?the article's (?:view|take|position|stance)\b|"
                           r"\b(?:does|do|would|did) (?:the article|the post|the author|the blogger|it|you) (?:back|agree|support|see it)|"
                           r"\bis (?:that|this) (?:how|what|the right|right|correct|fair|true|a fair)|"
                           r"\bthat's (?:the right|right|correct|fine|what)|\bsounds? (?:right|reasonable|fair|good)|"
                           r"맞(?:죠|지요|나요|는 거죠|는 거지요|는 생각이죠|지 않나요|을까요|는 건가요|는지)|그렇(?:죠|지요|게 (?:말하|얘기하|보))|"
-                          r"되지 않나요|되죠|괜찮(?:죠|은 거죠|겠죠)|틀렸나요|틀린 건가요|잘못된 건가요|관점과 맞|"
+                          r"되지 않나요|되죠|괜찮(?:죠|은 거죠|겠죠)|틀렸나요|틀린 건가요|잘못된 건가요|관점과 맞|맞는 (?:생각|말|판단|방향)|"
                           r"[는인한운은된] 거죠\s*[?？]?\s*$", re.I)
+# Asking what the coach makes of a view just stated ("제 생각은 …예요. 어떻게 보세요?", "Thoughts?"): a belief to check.
+_OPINION_ASK = re.compile(r"어떻게 (?:보세요|보시나요|생각하세요|생각하시나요)|\bwhat do you (?:think|make of (?:it|that|this))\b|"
+                          r"^\s*(?:thoughts|your take)\s*[?？]", re.I)
 _DEICTIC = re.compile(r"\b(?:that|this|it|so)\b.{0,25}\?\s*$|^\s*(?:is that|is this|does that|would that|right|correct)\b|"
                       r"\b(?:is|was|are|does|do|did|should|would|will|can|could|isn't|doesn't)\s+(?:that|this|it|these|those)\b(?!\s+(?:company|team|stage|size|startup|article|point))|"
                       r"\b(?:let|keep|allow|stop|fix|change|continue|handle|do)\s+(?:that|this|it)\b|\b(?:they|them|those|these)\b|\b(?:that|this|it)(?:'s| is) (?:normal|ok|okay|fine|right|wrong|a problem|reasonable|healthy)\b|"
@@ -381,7 +387,7 @@ def classify_type(intent: Intent, asks: tuple[str, ...], diag: Diagnosis, text: 
                                                   r"if (?:that|this|it)|still (?:holds|true|the case|applies))\b", ask, re.I)):
         return "belief", _belief(text, story)
     stance = _STANCE.search(text)
-    if stance and _CONFIRM_ASK.search(asks[-1]) and not _OPEN_ASK.search(asks[-1]):
+    if stance and ((_CONFIRM_ASK.search(asks[-1]) and not _OPEN_ASK.search(asks[-1])) or _OPINION_ASK.search(asks[-1])):
         return "belief", _belief(text, stance)
     if _WHO.search(ask):
         return "attribution", ""

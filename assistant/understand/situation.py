@@ -87,6 +87,9 @@ _SIZE_PATTERNS: list[tuple[re.Pattern[str], int]] = [
     (re.compile(rf"\bme and (?P<n>{_EN_NUMWORD})\s+(?:other\s+)?{_PEOPLE_EN}\b", re.I), 1),
     (re.compile(rf"(?P<n>{_EN_NUMWORD})[\s-]+(?:person|people|man|member|employee)[\s-]+(?:startup|company|team|shop|org|firm|business)", re.I), 0),
     (re.compile(rf"(?:team|company|startup|org(?:anization)?|headcount|staff|shop|outfit|firm|crew|agency|business) of\s+(?:about |around |roughly |~)?(?P<n>{_EN_NUMWORD})", re.I), 0),
+    # "at our size (~150)", "our size, about 40": a number given for "our size"
+    (re.compile(r"\b(?:our|my company's|the company's) (?:size|headcount)\s*(?:\(|,|:|of|is)?\s*(?:about |around |roughly |approx\.? |~)?"
+                r"(?P<n>\d[\d,]*)\b(?!\s*(?:%|percent|years?|months?|[km]\b|million|billion|users|customers))", re.I), 0),
     (re.compile(rf"(?:headcount|head count|company size|team size|org size)\s*(?:is|of|:|=|at|in the)?\s*(?:just |now |currently |recently )?(?:crossed |passed |hit |reached |topped )?(?:about |around |roughly |~)?(?P<n>{_EN_NUMWORD}|(?:low|mid|high|early|late)[\s-]+\w+ties)", re.I), 0),
     (re.compile(rf"\b(?P<n>{_EN_NUMWORD})\s+strong\b", re.I), 0),
     # "our unit is about 120", "the company has about 40": a size stated of the user's own unit
@@ -172,6 +175,9 @@ _OTHER = re.compile(r"(?<!with )(?<!and )\b(?:my|a) (?:friend|buddy|peer|classma
 
 # A size named as a point of comparison ("3명일 때와 15명일 때", "네 명일 때랑 지금"): not the present one.
 _REFERENCE = re.compile(r"(?:명|people|person)\s*(?:일|이었을|였을)\s*때(?:랑|와|하고|는|에는|의)?(?!\s*(?:지금|현재))", re.I)
+
+
+_SAID_NOW = re.compile(r"(?:we're|we are|we r|저희|우리)\b", re.I)
 
 
 def tense_of(clause: str) -> Tense:
@@ -309,8 +315,9 @@ def read_situation(text: str) -> Situation:
                         [(m.start(), "now") for m in _NOW.finditer(clause)]
                     before = [k for k in marks if k[0] < pos]
                     t = max(before)[1] if before else t
-                if re.search(r"down to|now|지금|현재|이제", clause[clause.find(words) - 12: clause.find(words)] if words in clause else "", re.I):
-                    t = "now"
+                if re.search(r"down to|now|지금|현재|이제", clause[clause.find(words) - 12: clause.find(words)] if words in clause else "", re.I) \
+                        or (t == "future" and _SAID_NOW.match(words)):
+                    t = "now"  # "I'm planning to build it myself, since we're only 3": the size is said in the present
                 sizes.append(Size(n, words, clause, t, team))
         if tense != "past":
             present.append(clause)

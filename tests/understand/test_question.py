@@ -876,3 +876,25 @@ def test_who_came_up_with_the_stage_split_is_the_source(coach):
 def test_scope_is_judged_on_what_is_asked_about(coach, text, refused):
     a = coach.ask(text)
     assert a.refused is refused, a.text
+
+
+@pytest.mark.parametrize("text, direct", [
+    # a view stated in more ways ("my take:", "pretty sure", "as I understand it", "I've been telling my team",
+    # "제 생각은 … 어떻게 보세요?", "…라고 생각해요. 맞는 생각일까요?"), dismissed in more words
+    ("We're 40 people. I've been telling my team that culture will sort itself out and we just need to ship. "
+     "Am I on the right track?", "no"),
+    ("저희 8명인데, 제 생각은 지금은 기술 부채는 신경 안 써도 된다는 거예요. 어떻게 보세요?", "no"),
+    ("Pretty sure a CTO at a 2000-person company shouldn't care about P&L, that's the CFO's job. Agree or not?", "no"),
+    ("우리 회사 20명 좀 넘는데 체계 같은 건 아직 사치라고 생각해요. 맞는 생각일까요?", "no"),
+    ("As I understand it, at our size (~150) the CTO should mostly be protecting and promoting the company's tech. "
+     "Is that the article's view?", "yes"),
+])
+def test_a_view_stated_in_a_story_is_checked_against_the_users_stage(coach, text, direct):
+    a = coach.ask(text)
+    assert a.question_type == "belief" and a.direct == direct, a.text
+
+
+def test_a_size_said_in_the_present_inside_a_plan_is_the_current_size(coach):
+    q = coach.understand("I'm planning to skip hiring for now and build everything myself, since we're only 3. "
+                         "Makes sense?", None, None).understood
+    assert q.diagnosis.stage == 1, q.diagnosis
