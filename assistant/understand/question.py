@@ -40,7 +40,8 @@ QuestionType = Literal["overview", "stage_advice", "which_stage", "comparison", 
                        "premise", "belief", "general", "out_of_scope", "injection"]
 
 _ASK_END = re.compile(r"[?？]|(?:나요|까요|가요|습니까|ㅂ니까|니까|을까|할까|일까|죠|지요|는지|건지|어요|아요|에요|예요|"
-                      r"해요|돼요|되나요|인가요|인지|알려줘|알려주세요|말해줘|정리해줘|요약해줘|궁금해요|궁금합니다)\s*[.!~ㅋㅎ]*$")
+                      r"해요|돼요|되나요|인가요|인지|알려줘|알려주세요|말해줘|정리해줘|요약해줘|궁금해요|궁금합니다|"
+                      r"같기도\s*하고요|싶기도\s*하고요|싶네요|싶어요|고민이네요|고민이에요|고민입니다)\s*[.!~ㅋㅎㅠㅜ]*$")
 # Wondering aloud is asking ("Not sure if that's right.", "I wonder whether I should keep doing this.").
 _EN_WONDER = r"^\s*(?:honestly\s*,?\s*)?(?:i'?m\s+|i am\s+)?(?:not sure|unsure|wondering|i wonder|i don'?t know|i do not know)\s+(?:if|whether)\b"
 _EN_ASK = re.compile(r"^\s*(?:so\s*,?\s*|and\s+|but\s+|ok(?:ay)?\s*,?\s*|also\s*,?\s*|honestly\s*,?\s*)?"
@@ -71,12 +72,16 @@ _STAGE_OF_TOPIC = re.compile(r"(?:어느|몇|어떤)\s*(?:단계|시기|시점)(
                              r"\bat (?:which|what) (?:stage|phase|point|size|headcount)\b", re.I)
 _PLACE_ME_EN = re.compile(r"\b(?:which|what) (?:stage|phase) (?:are we|am i|is (?:my|our))\b|\bwhere (?:are we|do we (?:sit|fall|fit))\b", re.I)
 _WH = re.compile(r"\b(?:what|when|which|who|where|why|how)\b|뭐|뭘|뭔|뭣|무엇|무슨|어떻게|어떤|어느|왜|언제|몇|누가|누구|얼마", re.I)
-_YES_NO_EN = re.compile(r"^\s*(?:so\s*,?\s*|and\s+|but\s+|ok(?:ay)?\s*,?\s*|honestly\s*,?\s*)?"
+# (after a lead-in that sets the scene: "At 9 people, is hiring…", "As a 3-person startup, should I…")
+_EN_LEAD_IN = r"(?:(?:at|with|as|for|in|now that|since|given)\s[^,?]{1,40},\s*)?"
+_YES_NO_EN = re.compile(r"^\s*(?:so\s*,?\s*|and\s+|but\s+|ok(?:ay)?\s*,?\s*|honestly\s*,?\s*)?" + _EN_LEAD_IN +
                         r"(?:do|does|did|should|shall|is|are|was|were|can|could|must|will|would|have|has|am)(?:n't|n’t)?\b|"
                         + _EN_WONDER, re.I)
 _YES_NO_CLAUSE_EN = re.compile(r"(?:[,;:]|\s[-–—]+)\s*(?:so|and|but|then)?\s*(?:do|does|should|is|are|can|could|must|would)\s+"
                                r"(?:i|we|you|it|they|that|this|there|my|our|the)\b[^,;:]*[?？]\s*$", re.I)
-_KO_YES_NO = re.compile(r"(?:(?:건지|것인지|는지|인지)\s*(?:잘\s*)?(?:모르겠|궁금)[가-힣]*[.~ㅠㅜ]*|나요|까요|가요|습니까|ㅂ니까|할까|일까|죠|지요|되나요|인가요|맞나요|있나요|없나요|해야\s*(?:하나|돼|할까|해)요?|"
+_KO_YES_NO = re.compile(r"(?:(?:건지|것인지|는지|인지)\s*(?:잘\s*)?(?:모르겠|궁금|고민)[가-힣]*[.~ㅠㅜ]*|"
+                        # doubting aloud: "이거 제 일 아닌 것 같기도 하고요", "맞는 건지 싶기도 해요"
+                        r"(?:것|거)\s*같기도\s*(?:하고|해|합니다)요?[.~ㅠㅜ]*|나요|까요|가요|습니까|ㅂ니까|할까|일까|죠|지요|되나요|인가요|맞나요|있나요|없나요|해야\s*(?:하나|돼|할까|해)요?|"
                         r"도\s*(?:되나|돼|될까)요?|어야\s*(?:하나|해|돼)요?|[가-힣]+(?:어|아|해)요|"
                         # typed casually, with the question mark that makes it one: "하는거임?", "해야 함?", "되냐?"
                         r"(?<=[가-힣])(?:임|함|됨|냐|나|니|음)\s*[?？]+|"
@@ -636,6 +641,8 @@ _PICK = re.compile(r"\b(?:which|what|or|vs\.?|versus)\b|뭘|뭐|무엇|무슨|�
 # Topics the article declines as techniques ("How do I write OKRs?") yet answers as a question of how much of
 # them is the CTO's own job at a stage (its stage-3 "팀 운영의 디테일을 챙기는 것은 점점 줄이고").
 _ROLE_SCOPED_TOPICS = {"specific management techniques"}
+# The user's own job named without the title ("이거 제 일 아닌 것 같기도 하고요", "Is that really my job?").
+_OWN_JOB = re.compile(r"\bmy (?:job|role|responsibility|call|place)\b|제\s*(?:일|역할|몫|업무)(?:이|가|은|는|인|아닌|맞)|내\s*(?:일|역할)(?:이|가|은|는|인|아닌|맞)", re.I)
 # Examples given of what is asked about ("…, like code review norms and how we document things"): a wh-word
 # inside them does not make the ask a how-to.
 _EXAMPLES = re.compile(r"[,(]?\s*\b(?:like|such as|e\.g\.|for example|for instance|including)\b[^?？.!]*|"
@@ -725,7 +732,7 @@ def understand(text: str, history: list[tuple[str, str]], topic_map: TopicMap | 
         verdict = ScopeVerdict(True) if generic else examples.judge(
             about, max((m.score for m in [*near, *topics]), default=None), topic_map.vector(about) if topic_map else None,
             max((m.lexical for m in [*_by_own_words(near)[:3], *_by_own_words(list(topics))[:3]]), default=0.0),
-            about_own_role=diag.stage is not None and bool(ROLE_WORDS.search(told)))
+            about_own_role=diag.stage is not None and bool(ROLE_WORDS.search(told) or _OWN_JOB.search(told)))
         if not verdict.in_scope and _ABOUT_ARTICLE.search(cleaned) and not _article_silent_on(
                 topic_map.match(_ABOUT_ARTICLE.sub(" ", about), english=language == "en") if topic_map else list(topics)):
             # A question about the article ("What does the blogger think about management early on?") is

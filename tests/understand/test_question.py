@@ -842,6 +842,10 @@ def test_a_count_word_after_a_word_for_the_members_is_the_size(coach, text, stag
     ("Too early?", True),
     ("Worth it at our size?", True),
     ("뭐부터 해야 할지 모르겠네요?", False),  # a wh-question
+    ("At 9 people, is hiring actually something I should own, or should the CEO?", True),  # after a lead-in
+    ("As a four-person team, do we even need a tech stack decision process?", True),
+    ("코드 리뷰를 제가 다 하고 있는데 이걸 계속 붙잡고 있어야 하는지 고민이네요.", True),  # torn, said as a statement
+    ("이거 제 일 아닌 것 같기도 하고요.", True),  # doubting aloud
 ])
 def test_yes_no_asks_typed_the_way_people_type_them(text, yes_no):
     from assistant.understand.question import asks_of, is_yes_no
