@@ -488,6 +488,32 @@ def _lets_go_of(text: str, u: Unit) -> bool:
 _CLAUSE_BREAK = re.compile(r"(?<=는데|인데|지만)\s+|,\s*|;\s*|\s[-–—]\s|\s(?=(?:and|but|so) (?:i|we|my|our)\b)", re.I)
 
 
+# Someone else's view, reported ("The CFO says …", "Everyone says I should …", "I keep hearing that …",
+# "투자자가 … 하라고 하네요"), and an ask whether it holds ("Are they right?", "Should I listen?", "Does the
+# article agree with him?", "True for my stage?", "맞는 말인가요?").
+_REPORTED_EN = re.compile(r"\b(?:someone|somebody|everyone|everybody|people|(?:my|our|the|an?|one of (?:my|our)) "
+                          r"(?:ceo|cfo|coo|cofounder|co-founder|advisor|adviser|investors?|board|boss|friend|mentor|vc|manager|"
+                          r"founder|lead investor|recruiter|colleague|peers?)s?)\b[^.?!]{0,30}?\b(?:says?|said|told me|tells me|"
+                          r"keeps? (?:saying|telling me)|thinks?|insists?|claims?|argues?)\b(?:\s+that)?\s+(?P<claim>[^.?!]{8,})|"
+                          r"\bI (?:keep|kept) hearing(?: that)?\s+(?P<claim2>[^.?!]{8,})", re.I)
+_REPORTED_KO = re.compile(r"(?:대표|투자자|주변|친구|선배|어드바이저|멘토|이사회|VC|CFO|CEO|다들|사람들)[^.?!]{0,15}?(?:이|가|은|는|님이|님은|들이|들은)\s+"
+                          r"(?P<claim>[^.?!]{6,}?)(?:라고|다고|하라고|해야 한다고|보라고)\s*(?:하네요|하더라고요|해요|하는데|하던데|말하|그러)", re.I)
+_ASKS_IF_HOLDS = re.compile(r"\b(?:are|is) (?:they|he|she|that|it|this) (?:right|correct|true)\b|\bshould I (?:listen|believe|trust)\b|"
+                            r"\bdo(?:es)? (?:the article|the post|it|the author|the blogger) (?:agree|back (?:that|this|him|her|them))\b|"
+                            r"\b(?:do|does) (?:they|he|she) have a point\b|^\s*(?:is that |that'?s? )?true\b|\bthe consensus\b|"
+                            r"맞는 말(?:인가요|이에요|일까요)|말이 맞(?:나요|아요|을까요)|들어야 (?:하나요|할까요)|일리가 있", re.I)
+
+
+def reported_claim(q: Question) -> str:
+    """What someone else claimed, when the ask is whether it holds; '' otherwise."""
+    if not _ASKS_IF_HOLDS.search(q.ask_text):
+        return ""
+    m = (_REPORTED_KO if q.korean else _REPORTED_EN).search(q.situation.present_text or q.cleaned)
+    if not m:
+        return ""
+    return (m.group("claim") or m.groupdict().get("claim2") or "").strip()
+
+
 def practice_text(q: Question, topics: TopicMap) -> str:
     """What an ask that only points back ("이게 맞는 순서일까요?", "Is that right?") asks about: the story's
     sentences that tell what is done or proposed, without those that only place the company (its size,
@@ -512,6 +538,15 @@ def plan_yes_no(b: AnswerBuilder, ctx: PlanContext, q: Question, passages: list[
         b.frame(("**아니요.**" if same else "**네.**") if b.korean else ("**No.**" if same else "**Yes.**"))
         kind, _ = plan_overview(b, ctx, q)
         return kind, "no" if same else "yes"
+    reported = reported_claim(q)
+    if reported:
+        # "The CFO says the CTO doesn't need to think about revenue. Does the article agree?": whether what
+        # someone else claims holds at the user's stage — the unit's verdict, turned when the claim rejects it.
+        verdict, top = judge(ctx, q, reported)
+        if top is not None and verdict in ("yes", "no"):
+            # (closest to a practice the unit rules out, the verdict has read the claim's negation already)
+            holds = (verdict == "yes") if top.against else (verdict == "yes") == _believes(ctx, q, reported, top.unit)
+            return _say_yes_no(b, ctx, q, "yes" if holds else "no", top)
     verdict, top = judge(ctx, q, practice_text(q, ctx.topics))
     # An ask that only points back ("Is that right?") drops what the story says it drops.
     dropping = q.topic_words if points_back(q.ask_text, ctx.topics) or _DEICTIC_ASK.search(q.ask_text) else q.ask_text
@@ -531,6 +566,12 @@ def plan_yes_no(b: AnswerBuilder, ctx: PlanContext, q: Question, passages: list[
         if user_stage:
             return plan_stage_advice(b, ctx, q)
         return plan_general(b, ctx, q, passages)
+    return _say_yes_no(b, ctx, q, verdict, top)
+
+
+def _say_yes_no(b: AnswerBuilder, ctx: PlanContext, q: Question, verdict: str, top: Match) -> tuple[AnswerKind, str | None]:
+    """The verdict first, where the article places what it rests on, then the passages."""
+    user_stage = q.diagnosis.stage
     u = top.unit
     head_ko = {"yes": "네.", "no": "아니요.", "depends": "단계에 따라 다릅니다."}[verdict]
     head_en = {"yes": "Yes.", "no": "No.", "depends": "It depends on the stage."}[verdict]

@@ -43,7 +43,7 @@ _ASK_END = re.compile(r"[?？]|(?:나요|까요|가요|습니까|ㅂ니까|니�
                       r"해요|돼요|되나요|인가요|인지|알려줘|알려주세요|말해줘|정리해줘|요약해줘|궁금해요|궁금합니다|"
                       r"같기도\s*하고요|싶기도\s*하고요|싶네요|싶어요|고민이네요|고민이에요|고민입니다)\s*[.!~ㅋㅎㅠㅜ]*$")
 # Wondering aloud is asking ("Not sure if that's right.", "I wonder whether I should keep doing this.").
-_EN_WONDER = r"^\s*(?:honestly\s*,?\s*)?(?:i'?m\s+|i am\s+)?(?:not sure|unsure|wondering|i wonder|i don'?t know|i do not know)\s+(?:if|whether)\b"
+_EN_WONDER = r"^\s*(?:honestly\s*,?\s*)?(?:i'?m\s+|i am\s+)?(?:not sure|unsure|wondering|i wonder|i don'?t know|i do not know|curious|(?:just )?trying to figure out)\s+(?:if|whether)\b"
 _EN_ASK = re.compile(r"^\s*(?:so\s*,?\s*|and\s+|but\s+|ok(?:ay)?\s*,?\s*|also\s*,?\s*|honestly\s*,?\s*)?"
                      r"(?:what|when|which|who|whose|where|why|how|do|does|did|should|is|are|was|were|can|could|"
                      r"must|will|would|have|has|tell me|explain|give me|summari[sz]e)\b|" + _EN_WONDER, re.I)
@@ -88,8 +88,8 @@ _KO_YES_NO = re.compile(r"(?:(?:건지|것인지|는지|인지)\s*(?:잘\s*)?(?:
                         # wondering whether: "이게 맞나 싶어요", "CTO가 챙겨야 하나 싶네요", "욕심내는 건가 싶어요"
                         r"(?:나|까|가|는지|인지)\s*싶(?:어요|네요|습니다|다|어|고|은데|더라고요)[.~ㅠㅜ]*)\s*[?？]?\s*$")
 # A verdict asked in a fragment: "Worth it?", "Too early?", "Good idea or bad idea?", "Right?"
-_YES_NO_FRAGMENT_EN = re.compile(r"^(?:(?:is it |is that |is this )?(?:worth it|too (?:early|soon|late|much)|premature|overkill|"
-                                 r"(?:a )?(?:good|bad) (?:idea|call|move)|right|fair|normal|ok(?:ay)?|legit|reasonable|"
+_YES_NO_FRAGMENT_EN = re.compile(r"^(?:(?:is it |is that |is this |that'?s? |this'?s? |it'?s? )?(?:the right \w+|worth it|too (?:early|soon|late|much)|premature|overkill|"
+                                 r"(?:a )?(?:good|bad|smart|dumb) (?:idea|call|move|plan)|right|fair|normal|ok(?:ay)?|legit|reasonable|true|accurate|valid|"
                                  r"makes? sense|a red flag|my job|my call|on me))\b[^?？]{0,40}[?？]\s*$", re.I)
 _WHO = re.compile(r"\bwho (?:said|says|wrote|writes|came up|is behind)|\b(?:original|source) (?:article|list|author|post)|"
                   r"\bthe blogger(?:'s)? (?:own|addition|opinion|view|take)|\b(?:hosang|jeon)\b.*\b(?:or|vs\.?)\b.*\b(?:blogger|mk)\b|"
@@ -136,6 +136,7 @@ _STANCE = re.compile(r"\bI(?:'ve| have)? (?:always |really |honestly |kind of |s
                      r"(?:have )?been telling myself)\b|\bI(?:'m| am) (?:assuming|convinced|sure|guessing|thinking)\b|"
                      r"\bI (?:don't|do not|didn't) (?:think|believe|see)\b|\bthe way I see it\b|\bin my (?:opinion|view|book)\b|"
                      r"\b(?:my|our) (?:view|take|plan|belief|assumption|instinct|philosophy|thinking|stance|rule) (?:is|was|has been)\b|"
+                     r"\bmy (?:instinct|gut|intuition|hunch) (?:says|tells me)\b|"
                      r"\bI(?:'ve| have)? decided\b|\bmy (?:take|view|read|gut|hunch)\s*[:,]|\b(?:i'm |i am )?pretty sure\b|"
                      r"\bas I (?:understand|see|read) it\b|\bI(?:'ve| have)? (?:been telling|kept telling|keep telling) (?:my|the|our|everyone)\b|"
                      r"생각(?:해요|합니다|하는데|해서|했어요|했는데|하고 있|이에요|입니다|이었)|(?:라고|다고|고) (?:봐요|봅니다|보는데|봤는데|보고)|"

@@ -902,3 +902,24 @@ def test_a_size_said_in_the_present_inside_a_plan_is_the_current_size(coach):
     q = coach.understand("I'm planning to skip hiring for now and build everything myself, since we're only 3. "
                          "Makes sense?", None, None).understood
     assert q.diagnosis.stage == 1, q.diagnosis
+
+
+@pytest.mark.parametrize("text, direct", [
+    # whether someone else's claim holds at the user's stage, not whether the user's own practice does
+    ("Our company has 4,000 employees. The CFO says the CTO doesn't need to think about revenue at all. "
+     "Does the article agree with him?", "no"),
+    ("Tiny team of 3. Everyone says I should be networking with investors instead of coding. Should I listen?", "no"),
+    ("Just became CTO of a 12 person team. Someone told me I should be spending most of my time on tech branding "
+     "and conference talks. True for my stage?", "no"),
+])
+def test_a_claim_someone_else_made_is_checked_at_the_users_stage(coach, text, direct):
+    a = coach.ask(text)
+    assert a.question_type == "yes_no" and a.direct == direct, a.text
+
+
+@pytest.mark.parametrize("text", [
+    "I run engineering at a 200-person company. Curious whether the article thinks I should still be hands-on with architecture.",
+    "Seven of us, product launched, revenue doubling. I'm assuming now is when I set up dev culture and process. That the right read?",
+])
+def test_more_ways_of_asking_yes_or_no(coach, text):
+    assert coach.ask(text).question_type in ("yes_no", "belief")
