@@ -408,6 +408,16 @@ def _names_other_stage_item(topics: TopicMap, text: str, unit: Unit, user_stage:
     return not any(u.stage == user_stage and named & ts for u, ts in zip(topics.units, topics.terms, strict=True))
 
 
+def _rare_term_of_another_stage(topics: TopicMap, text: str, unit: Unit, user_stage: int) -> bool:
+    """Does the text share with `unit` (of another stage) a rare term that nothing the article says for the
+    user's stage uses ("a P&L for engineering" → stage 4's "P&L이라는 피곤한 개념", at stage 2)?"""
+    if unit.stage in (None, user_stage):
+        return False
+    shared = {t for t in topics.topic_terms(text) & topics.terms[topics.units.index(unit)]
+              if len(t) >= 2 and topics.idf.get(t, 0.0) >= topics.max_idf * 0.6}
+    return bool(shared) and not any(u.stage == user_stage and shared & ts for u, ts in zip(topics.units, topics.terms, strict=True))
+
+
 def judge(ctx: PlanContext, q: Question, text: str) -> tuple[str, Match | None]:
     """yes / no / depends for a yes-no question (or a belief), and the unit it rests on.
 
@@ -514,13 +524,13 @@ def reported_claim(q: Question) -> str:
     return (m.group("claim") or m.groupdict().get("claim2") or "").strip()
 
 
-def practice_text(q: Question, topics: TopicMap) -> str:
+def practice_text(q: Question, topics: TopicMap, pointed_at: bool = False) -> str:
     """What an ask that only points back ("이게 맞는 순서일까요?", "Is that right?") asks about: the story's
     sentences that tell what is done or proposed, without those that only place the company (its size,
     "아직 제품이 없어요", "revenue doubled") and without the ask. Judged on the whole present text, the
     situation's words ("MVP", "제품이 없는 시기") pull every story towards the stage's own description, and
     the verdict to "yes"."""
-    if not (points_back(q.ask_text, topics) or _DEICTIC_ASK.search(q.ask_text)):
+    if not (pointed_at or points_back(q.ask_text, topics) or _DEICTIC_ASK.search(q.ask_text)):
         return q.topic_text
     sizes = [s.words for s in q.situation.sizes if s.words]
     kept = [c for s in split_sentences(q.situation.present_text or q.cleaned) if s.strip() and s.strip() not in q.asks
@@ -609,7 +619,8 @@ def plan_choice(b: AnswerBuilder, ctx: PlanContext, q: Question) -> tuple[Answer
     judged: list[tuple[str, str, Match]] = []
     for option in q.options:
         # An option that points back at the story ("이걸 계속할까요", "keep doing that") is judged on the story.
-        verdict, top = judge(ctx, q, q.topic_words if points_back(option, ctx.topics) else option)
+        verdict, top = judge(ctx, q, practice_text(q, ctx.topics, pointed_at=True) if points_back(option, ctx.topics)
+                             else option)
         if top is None:
             continue
         if verdict == "yes" and asks_to_drop(option, top.unit.text):

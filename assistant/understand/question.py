@@ -550,6 +550,26 @@ _OPTION_FRAME = re.compile(r"^(?:(?:it'?s?|is it)\s+)?(?:better|best|wiser|smart
 _ASPECT = re.compile(r"\b(?:keep|start|stop|stay|still|continue)\b|계속|그만", re.I)
 
 
+# "Which of the two should I do first?", "둘 중에 뭘 챙겨야 돼요?": the two were named before the ask.
+_OF_THE_TWO = re.compile(r"\bwhich (?:of the two|one of the two|of (?:them|those|these) (?:two )?)\b|\b(?:which|what) (?:one )?(?:first|comes first)\b|"
+                         r"둘\s*중|두\s*(?:개|가지)\s*중|어느\s*쪽", re.I)
+_EITHER_EN = re.compile(r"\beither\s+(.+?)\s*,?\s+or\s+(.+?)\s*(?:[.?!;]|$)", re.I)
+_PAIR_KO = re.compile(r"(?:^|\s)(?:(?:요즘|지금|현재|당장|일단|사실|솔직히|근데|그런데)\s+)?([^\s.?!,]+?(?:\s[^\s.?!,]+?){0,3}?)(?:이랑|랑|하고|와|과)\s+"
+                      r"([^.?!,]+?)\s*(?:둘\s*다|두\s*(?:개|가지)\s*(?:다|모두)?)")
+
+
+def _options_told(text: str, ask: str) -> tuple[str, ...]:
+    """The two options named before an ask that picks one of them ("An advisor says I should either set up a
+    P&L for engineering or start building our tech brand. Which of the two should I do first?")."""
+    if not _OF_THE_TWO.search(ask):
+        return ()
+    m = _EITHER_EN.search(text) or _PAIR_KO.search(text)
+    if not m:
+        return ()
+    left, right = (g.strip(" ,") for g in m.groups())
+    return (left, right) if left and right and len(left.split()) <= 10 and len(right.split()) <= 10 else ()
+
+
 def either_or(ask: str) -> tuple[str, str] | None:
     """The two options of an either-or ask ("Should I keep coding or start managing?", "코딩을 계속 해야
     할까요 아니면 관리에 집중해야 할까요?"), each as a short phrase; None for a yes/no question whose "or"
@@ -698,7 +718,7 @@ def understand(text: str, history: list[tuple[str, str]], topic_map: TopicMap | 
         probe = Question(text, cleaned, language, sit, asks, qtype, diag, intent)
         topics = tuple(probe.match(topic_map, claim or None)[:8])
     in_scope, reason, reason_ko = True, "", ""
-    options: tuple[str, ...] = next((o for o in map(either_or, asks) if o), ()) \
+    options: tuple[str, ...] = next((o for o in map(either_or, asks) if o), ()) or _options_told(cleaned, ask) \
         if qtype in ("yes_no", "general", "stage_advice") else ()
     if intent.kind == "out_of_scope" and qtype != "out_of_scope":
         # The out-of-scope topic is only in the backstory ("the CEO wants me in every sprint planning");

@@ -923,3 +923,19 @@ def test_a_claim_someone_else_made_is_checked_at_the_users_stage(coach, text, di
 ])
 def test_more_ways_of_asking_yes_or_no(coach, text):
     assert coach.ask(text).question_type in ("yes_no", "belief")
+
+
+@pytest.mark.parametrize("text, options", [
+    # the two options named before an ask that picks one of them
+    ("My mentor says I should either write an engineering handbook or hire two more devs. Which of the two comes first?",
+     ("write an engineering handbook", "hire two more devs")),
+    ("요즘 채용이랑 문서화 둘 다 밀려 있어요. 둘 중에 뭐부터 할까요?", ("채용", "문서화")),
+])
+def test_options_named_before_the_ask(coach, text, options):
+    assert coach.understand(text, None, None).understood.options == options
+
+
+def test_an_option_that_points_back_is_judged_on_what_the_story_says_is_done(coach):
+    a = coach.ask("직원 250명 정도예요. 저는 아직도 스프린트 계획이랑 팀원 1:1을 전부 직접 하고 있어요. "
+                  "이걸 계속할까요, 아니면 기술 전략 쪽에 시간을 더 쓸까요?")
+    assert a.direct == "second", a.text
