@@ -81,7 +81,7 @@ _YES_NO_CLAUSE_EN = re.compile(r"(?:[,;:]|\s[-–—]+)\s*(?:so|and|but|then)?\s
                                r"(?:i|we|you|it|they|that|this|there|my|our|the)\b[^,;:]*[?？]\s*$", re.I)
 _KO_YES_NO = re.compile(r"(?:(?:건지|것인지|는지|인지)\s*(?:잘\s*)?(?:모르겠|궁금|고민)[가-힣]*[.~ㅠㅜ]*|"
                         # doubting aloud: "이거 제 일 아닌 것 같기도 하고요", "맞는 건지 싶기도 해요"
-                        r"(?:것|거)\s*같기도\s*(?:하고|해|합니다)요?[.~ㅠㅜ]*|나요|까요|가요|습니까|ㅂ니까|할까|일까|죠|지요|되나요|인가요|맞나요|있나요|없나요|해야\s*(?:하나|돼|할까|해)요?|"
+                        r"(?:것|거)\s*같기도\s*(?:하고|해|합니다)요?[.~ㅠㅜ]*|(?:거|것|건)\s*아니(?:에요|예요|야|지|잖아요)|나요|까요|가요|습니까|ㅂ니까|할까|일까|죠|지요|되나요|인가요|맞나요|있나요|없나요|해야\s*(?:하나|돼|할까|해)요?|"
                         r"도\s*(?:되나|돼|될까)요?|어야\s*(?:하나|해|돼)요?|[가-힣]+(?:어|아|해)요|"
                         # typed casually, with the question mark that makes it one: "하는거임?", "해야 함?", "되냐?"
                         r"(?<=[가-힣])(?:임|함|됨|냐|나|니|음)\s*[?？]+|"
@@ -90,7 +90,7 @@ _KO_YES_NO = re.compile(r"(?:(?:건지|것인지|는지|인지)\s*(?:잘\s*)?(?:
 # A verdict asked in a fragment: "Worth it?", "Too early?", "Good idea or bad idea?", "Right?"
 _YES_NO_FRAGMENT_EN = re.compile(r"^(?:(?:is it |is that |is this |that'?s? |this'?s? |it'?s? )?(?:the right \w+|worth it|too (?:early|soon|late|much)|premature|overkill|"
                                  r"(?:a )?(?:good|bad|smart|dumb) (?:idea|call|move|plan)|right|fair|normal|ok(?:ay)?|legit|reasonable|true|accurate|valid|"
-                                 r"makes? sense|a red flag|my job|my call|on me))\b[^?？]{0,40}[?？]\s*$", re.I)
+                                 r"makes? sense|a red flag|my job|my call|on me|wrong|off|accurate))\b[^?？]{0,40}[?？]\s*$", re.I)
 _WHO = re.compile(r"\bwho (?:said|says|wrote|writes|came up|is behind)|\b(?:original|source) (?:article|list|author|post)|"
                   r"\bthe blogger(?:'s)? (?:own|addition|opinion|view|take)|\b(?:hosang|jeon)\b.*\b(?:or|vs\.?)\b.*\b(?:blogger|mk)\b|"
                   r"\b(?:blogger|mk)\b.*\b(?:or|vs\.?)\b.*\b(?:hosang|jeon|original|source)\b|from the (?:original|source)|"
@@ -127,6 +127,8 @@ _COMPARE = re.compile(r"\b(?:vs\.?|versus|differ(?:ence|ent|s)?|compare[ds]?|com
 # The user's own belief in a story ("I always thought…", "…라고 생각했는데"). What someone else says or
 # was heard ("my CEO says…", "…다던데") is not the user's view: asking whether it holds is a question.
 _STORY_PREMISE = re.compile(r"\b(?:i (?:always )?(?:thought|assumed|believed|figured)|isn't it (?:true|the case))\b|"
+                            r"\b(?:i(?:'ve| have) been assuming|my understanding (?:is|was)|i was under the impression|"
+                            r"from what i(?:'ve| have) (?:read|heard)|as far as i know)\b|"
                             r"(?:라고|다고|하다고|해야 한다고) (?:생각했|생각하는데|알았는데|배웠)|"
                             r"제 생각엔|제 생각에는|생각엔|(?:알고|믿고) 있었", re.I)
 # The grammar of holding a view, whatever the topic: a first-person stance verb or noun

@@ -939,3 +939,18 @@ def test_an_option_that_points_back_is_judged_on_what_the_story_says_is_done(coa
     a = coach.ask("직원 250명 정도예요. 저는 아직도 스프린트 계획이랑 팀원 1:1을 전부 직접 하고 있어요. "
                   "이걸 계속할까요, 아니면 기술 전략 쪽에 시간을 더 쓸까요?")
     assert a.direct == "second", a.text
+
+
+@pytest.mark.parametrize("text, direct", [
+    ("We're 5 people. I've been assuming the CTO should already be writing the long-term tech vision. Is that off?", "no"),
+    ("My understanding is that at 300 people the CTO should step back from team operations. Does the article say the same?", "yes"),
+    ("I was under the impression that early-stage CTOs need deep specialist knowledge. We're 3 people. Wrong?", "no"),
+])
+def test_a_view_held_in_other_words_is_a_belief_to_check(coach, text, direct):
+    a = coach.ask(text)
+    assert a.question_type == "belief" and a.direct == direct, a.text
+
+
+def test_a_rhetorical_negative_question_is_yes_no(coach):
+    a = coach.ask("직원 9명인데 개발 문화 같은 건 나중에 챙겨도 되는 거 아니에요?")
+    assert a.question_type == "yes_no" and a.direct == "no", a.text
