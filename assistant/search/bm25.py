@@ -24,8 +24,9 @@ Files (a folder inside the index generation, or the local cache of a Chroma serv
     stages.json               chunk ids of each stage, in document order
 
 Everything is memory-mapped: opening costs a few file reads whatever the corpus size, and a query
-reads only the postings of its terms (with `pread`, see `_read`, so they do not stay in the process). The vocabulary is not loaded into a dict (at 100k chunks it
-has millions of terms); a term is found by binary search over the sorted, mmap'd terms.
+reads only the postings of its terms (with `pread`, see `_Postings`, so they do not stay in the
+process). The vocabulary is not loaded into a dict (at 100k chunks it has millions of terms); a term
+is found by binary search over the sorted, mmap'd terms.
 """
 
 from __future__ import annotations

@@ -236,22 +236,26 @@ class Question:
         return topics.match(text, english=not self.korean, **kw)
 
 
-def asks_of(text: str) -> tuple[str, ...]:
-    """The sentences that ask something; the last sentence when none looks like a question."""
+def _sentences_and_asks(text: str) -> tuple[list[str], list[str]]:
+    """The text's sentences, and those that ask something (possibly none)."""
     sentences = [s.strip() for s in split_sentences(text) if s.strip()] or [text.strip()]
     # With question marks, they say which sentences ask (Korean polite statements and questions share
     # their endings: "직원 2천 명이에요." is not an ask) — besides requests ("한 번에 정리해 주세요.",
     # "Explain the stages."); without, endings and wh-/auxiliary starts do.
     marked = [s for s in sentences if re.search(r"[?？]", s) or _REQUEST.search(s)]
-    asks = marked or [s for s in sentences if _ASK_END.search(s) or _EN_ASK.search(s)]
+    return sentences, marked or [s for s in sentences if _ASK_END.search(s) or _EN_ASK.search(s)]
+
+
+def asks_of(text: str) -> tuple[str, ...]:
+    """The sentences that ask something; the last sentence when none looks like a question."""
+    sentences, asks = _sentences_and_asks(text)
     return tuple(asks or sentences[-1:])
 
 
 def asks_explicitly(text: str) -> bool:
     """Does any sentence ask (a question mark, a request, a question's ending)? A story that only ends
     ("…my calendar is wall-to-wall 1:1s. Something feels off but I can't name it.") asks with all of it."""
-    sentences = [s.strip() for s in split_sentences(text) if s.strip()]
-    return any(re.search(r"[?？]", s) or _REQUEST.search(s) or _ASK_END.search(s) or _EN_ASK.search(s) for s in sentences)
+    return bool(_sentences_and_asks(text)[1])
 
 
 def is_yes_no(ask: str) -> bool:
@@ -744,7 +748,8 @@ def understand(text: str, history: list[tuple[str, str]], topic_map: TopicMap | 
         told = ask if asks_explicitly(cleaned) else (sit.present_text or cleaned)  # what scope is judged on
         scoped = _scope_text(told, sit, cleaned)
         # what is asked about, not the examples given of it ("engineering culture, like code review norms")
-        about = _without_situation(_EXAMPLES.sub("", scoped) if len(terms_of(_EXAMPLES.sub("", scoped))) >= 3 else scoped, sit)
+        asked_about = _EXAMPLES.sub("", scoped)
+        about = _without_situation(asked_about if len(terms_of(asked_about)) >= 3 else scoped, sit)
         generic = diag.stage is not None and len([t for t in terms_of(topic_text(_without_situation(ask, sit)))
                                                   if len(t) >= 2 and not _WH.fullmatch(t)]) <= 1
         # "지금 뭘 챙겨야 하나요?" (at most one topic word) with the user's stage known is what the article
