@@ -408,16 +408,6 @@ def _names_other_stage_item(topics: TopicMap, text: str, unit: Unit, user_stage:
     return not any(u.stage == user_stage and named & ts for u, ts in zip(topics.units, topics.terms, strict=True))
 
 
-def _rare_term_of_another_stage(topics: TopicMap, text: str, unit: Unit, user_stage: int) -> bool:
-    """Does the text share with `unit` (of another stage) a rare term that nothing the article says for the
-    user's stage uses ("a P&L for engineering" → stage 4's "P&L이라는 피곤한 개념", at stage 2)?"""
-    if unit.stage in (None, user_stage):
-        return False
-    shared = {t for t in topics.topic_terms(text) & topics.terms[topics.units.index(unit)]
-              if len(t) >= 2 and topics.idf.get(t, 0.0) >= topics.max_idf * 0.6}
-    return bool(shared) and not any(u.stage == user_stage and shared & ts for u, ts in zip(topics.units, topics.terms, strict=True))
-
-
 def judge(ctx: PlanContext, q: Question, text: str) -> tuple[str, Match | None]:
     """yes / no / depends for a yes-no question (or a belief), and the unit it rests on.
 
