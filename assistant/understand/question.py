@@ -16,6 +16,7 @@ sentence. So the question is read in parts:
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -583,27 +584,22 @@ def either_or(ask: str) -> tuple[str, str] | None:
     a = ask.strip().rstrip("?？.!~ ").strip()
     if is_korean(a):
         among = _KO_AMONG.match(a)
-        if among:
-            left, right = (_KO_ASK_END.sub("", g.strip(" ,")) for g in among.groups())
-            left = _KO_SUBJECT.sub("", _KO_CONTEXT.sub("", left))
-            if left and right:
-                return left, right
+        options = _ko_options(among.groups()) if among else None
+        if options:
+            return options
         parts = _KO_OR.split(a)
         parallel = _KO_PARALLEL.match(a)
         if len(parts) != 2 and parallel:
             # two clauses that end in the same word ("A가 먼저예요, B가 먼저예요?"): the options before it
             parts = [parallel.group(1), parallel.group(3)]
-        if len(parts) != 2:
-            return None
-        left, right = (_KO_ASK_END.sub("", _KO_WHICH_TAIL.sub("", p.strip(" ,")).strip(" ,")) for p in parts)
-        left = _KO_SUBJECT.sub("", _KO_CONTEXT.sub("", left))
-        return (left, right) if left and right else None
+        return _ko_options(parts) if len(parts) == 2 else None
     for pattern in (_EN_BETWEEN, _EN_OR_THEN_WH):
         pair = pattern.match(a)
         if pair and all(0 < len(g.split()) <= 8 for g in pair.groups()):
             return _option(pair.group(1)), _option(pair.group(2))
-    if ":" in a and len(_EN_OR.split(a.rsplit(":", 1)[1])) == 2:  # "What should I prioritise: A or B?"
-        left, right = (_option(o) for o in _EN_OR.split(a.rsplit(":", 1)[1]))
+    after_colon = _EN_OR.split(a.rsplit(":", 1)[1]) if ":" in a else []
+    if len(after_colon) == 2:  # "What should I prioritise: A or B?"
+        left, right = (_option(o) for o in after_colon)
         if left and right and len(left.split()) <= 8 and len(right.split()) <= 8:
             return left, right
     which = _EN_WHICH_OF.match(a)
@@ -621,6 +617,13 @@ def either_or(ask: str) -> tuple[str, str] | None:
         verb = re.split(r"\s+(?=(?:on|in|with|to|for|at|into|about)\b)", left, maxsplit=1)[0]
         right = f"{verb} {right}"
     return (left, right) if left and len(left.split()) <= 12 and len(right.split()) <= 12 else None
+
+
+def _ko_options(parts: Sequence[str]) -> tuple[str, str] | None:
+    """Two Korean options without the ask's ending, a trailing "뭐가 더", the context clause and who asks."""
+    left, right = (_KO_ASK_END.sub("", _KO_WHICH_TAIL.sub("", p.strip(" ,")).strip(" ,")) for p in parts)
+    left = _KO_SUBJECT.sub("", _KO_CONTEXT.sub("", left))
+    return (left, right) if left and right else None
 
 
 def _option(text: str) -> str:
