@@ -41,7 +41,9 @@ def normalize(text: str) -> str:
 
 # A sentence ends with . ! ? … (or a run of them) before whitespace; "2.5단계" and "1." inside a
 # list stay whole because the chunker never splits list sections.
-_BOUNDARY = re.compile(r"(?<=[.!?…])\s+")
+# Sentence ends: punctuation, or — typed casually — a run of laughing/crying jamo after a word
+# ("…하라고 하네요ㅠ 이 단계에선…", "…없거든요ㅋㅋ 이게…").
+_BOUNDARY = re.compile(r"(?<=[.!?…])\s+|(?<=[ㅋㅎㅠㅜ])\s+(?=\S)")
 _MIN_SENTENCE = 2
 
 

@@ -42,7 +42,10 @@ QuestionType = Literal["overview", "stage_advice", "which_stage", "comparison", 
 
 _ASK_END = re.compile(r"[?？]|(?:나요|까요|가요|습니까|ㅂ니까|니까|을까|할까|일까|죠|지요|는지|건지|어요|아요|에요|예요|"
                       r"해요|돼요|되나요|인가요|인지|알려줘|알려주세요|말해줘|정리해줘|요약해줘|궁금해요|궁금합니다|"
-                      r"같기도\s*하고요|싶기도\s*하고요|싶네요|싶어요|고민이네요|고민이에요|고민입니다)\s*[.!~ㅋㅎㅠㅜ]*$")
+                      r"같기도\s*하고요|싶기도\s*하고요|싶네요|싶어요|싶어서요|싶더라고요|고민이네요|고민이에요|고민입니다)\s*[.!~ㅋㅎㅠㅜ]*$")
+# Without question marks, endings that only a question has ("…하나 싶어서요.", "…맞을까요.") say which
+# sentences ask before those a statement shares ("…두 배 찍었어요.", "…했어요.").
+_ASK_END_WEAK = re.compile(r"(?:어요|아요|에요|예요|해요|돼요|죠|지요|니까)\s*[.!~ㅋㅎㅠㅜ]*$")
 # Wondering aloud is asking ("Not sure if that's right.", "I wonder whether I should keep doing this.").
 _EN_WONDER = r"^\s*(?:honestly\s*,?\s*)?(?:i'?m\s+|i am\s+)?(?:not sure|unsure|wondering|i wonder|i don'?t know|i do not know|curious|(?:just )?trying to figure out)\s+(?:if|whether)\b"
 _EN_ASK = re.compile(r"^\s*(?:so\s*,?\s*|and\s+|but\s+|ok(?:ay)?\s*,?\s*|also\s*,?\s*|honestly\s*,?\s*)?"
@@ -51,7 +54,7 @@ _EN_ASK = re.compile(r"^\s*(?:so\s*,?\s*|and\s+|but\s+|ok(?:ay)?\s*,?\s*|also\s*
 # Asking where the user's own company sits.
 _PLACE_ME = re.compile(r"(?:저희|우리|제)\s*(?:회사|팀|조직)?\s*(?:는|은)?\s*(?:어디에|어느\s*단계|몇\s*단계)|어디에\s*해당|"
                        r"\b(?:which|what) stage (?:are we|am i|is my|is our|would we|do we)|\bwhere (?:do|would|does) (?:we|my|our)\b.{0,20}\b(?:fall|fit|sit|land)", re.I)
-_REQUEST = re.compile(r"(?:주세요|줘요|줘|주실 수 있나요|부탁(?:해요|드려요|드립니다))\s*[.!~ㅠㅎ]*$|"
+_REQUEST = re.compile(r"(?:주세요|줘요|줘|주실 수 있나요|주실 수 있을까요|줄 수 있나요|줄래요|부탁(?:해요|드려요|드립니다))\s*[.!~ㅠㅎ?？]*$|"
                       r"^\s*(?:please\s+)?(?:explain|summari[sz]e|tell me|give me|walk me through|list)\b|"
                       # Wanting to know something is asking it: "전체 그림을 먼저 보고 싶습니다", "I'd like to understand…"
                       # (not "CTO를 해보고 싶어요": wanting to do something).
@@ -72,25 +75,27 @@ ROLE_SAME = re.compile(r"\b(?:the same|regardless of)\b[^?？]{0,40}\b(?:size|st
 _STAGE_OF_TOPIC = re.compile(r"(?:어느|몇|어떤)\s*(?:단계|시기|시점)(?:부터|에서부터|에|쯤)|단계부터|"
                              r"\bat (?:which|what) (?:stage|phase|point|size|headcount)\b", re.I)
 _PLACE_ME_EN = re.compile(r"\b(?:which|what) (?:stage|phase) (?:are we|am i|is (?:my|our))\b|\bwhere (?:are we|do we (?:sit|fall|fit))\b", re.I)
-_WH = re.compile(r"\b(?:what|when|which|who|where|why|how)\b|뭐|뭘|뭔|뭣|무엇|무슨|어떻게|어떤|어느|왜|언제|몇|누가|누구|얼마", re.I)
+_WH = re.compile(r"\b(?:what|when|which|who|where|why|how)\b|뭐|뭘|뭔|뭣|무엇|무슨|어떻게|어떤|어느|어디|왜|언제|몇|누가|누구|얼마", re.I)
 # (after a lead-in that sets the scene: "At 9 people, is hiring…", "As a 3-person startup, should I…")
 _EN_LEAD_IN = r"(?:(?:at|with|as|for|in|now that|since|given)\s[^,?]{1,40},\s*)?"
 _YES_NO_EN = re.compile(r"^\s*(?:so\s*,?\s*|and\s+|but\s+|ok(?:ay)?\s*,?\s*|honestly\s*,?\s*)?" + _EN_LEAD_IN +
                         r"(?:do|does|did|should|shall|is|are|was|were|can|could|must|will|would|have|has|am)(?:n't|n’t)?\b|"
                         + _EN_WONDER, re.I)
 _YES_NO_CLAUSE_EN = re.compile(r"(?:[,;:]|\s[-–—]+)\s*(?:so|and|but|then)?\s*(?:do|does|should|is|are|can|could|must|would)\s+"
-                               r"(?:i|we|you|it|they|that|this|there|my|our|the)\b[^,;:]*[?？]\s*$", re.I)
+                               r"(?:i|we|you|it|they|that|this|there|my|our|the)\b[^,;:]*[?？]\s*$|"
+                               # after a dash or colon, any auxiliary-led clause: "8 ppl startup - is recruiting … on me?"
+                               r"(?::|\s[-–—]+)\s*(?:do|does|did|should|is|are|was|can|could|must|would|will|am)\b[^:–—]*[?？]\s*$", re.I)
 _KO_YES_NO = re.compile(r"(?:(?:건지|것인지|는지|인지)\s*(?:잘\s*)?(?:모르겠|궁금|고민)[가-힣]*[.~ㅠㅜ]*|"
                         # doubting aloud: "이거 제 일 아닌 것 같기도 하고요", "맞는 건지 싶기도 해요"
                         r"(?:것|거)\s*같기도\s*(?:하고|해|합니다)요?[.~ㅠㅜ]*|(?:거|것|건)\s*아니(?:에요|예요|야|지|잖아요)|나요|까요|가요|습니까|ㅂ니까|할까|일까|죠|지요|되나요|인가요|맞나요|있나요|없나요|해야\s*(?:하나|돼|할까|해)요?|"
-                        r"도\s*(?:되나|돼|될까)요?|어야\s*(?:하나|해|돼)요?|[가-힣]+(?:어|아|해)요|"
+                        r"도\s*(?:되나|돼|될까)요?|어야\s*(?:하나|해|돼)요?|[가-힣]+(?:어|아|해)요|(?:에요|예요|이야)(?=\s*[?？])|"
                         # typed casually, with the question mark that makes it one: "하는거임?", "해야 함?", "되냐?"
                         r"(?<=[가-힣])(?:임|함|됨|냐|나|니|음)\s*[?？]+|"
                         # wondering whether: "이게 맞나 싶어요", "CTO가 챙겨야 하나 싶네요", "욕심내는 건가 싶어요"
-                        r"(?:나|까|가|는지|인지)\s*싶(?:어요|네요|습니다|다|어|고|은데|더라고요)[.~ㅠㅜ]*)\s*[?？]?\s*$")
+                        r"(?:나|까|가|는지|인지)\s*싶(?:어요|어서요|네요|습니다|다|어|고|은데|더라고요)[.~ㅠㅜ]*)\s*[?？]?\s*$")
 # A verdict asked in a fragment: "Worth it?", "Too early?", "Good idea or bad idea?", "Right?"
 _YES_NO_FRAGMENT_EN = re.compile(r"^(?:(?:is it |is that |is this |that'?s? |this'?s? |it'?s? )?(?:the right \w+|worth it|too (?:early|soon|late|much)|premature|overkill|"
-                                 r"(?:a )?(?:good|bad|smart|dumb) (?:idea|call|move|plan)|right|fair|normal|ok(?:ay)?|legit|reasonable|true|accurate|valid|"
+                                 r"(?:an? )?(?:good|bad|smart|dumb|wise|sensible|poor|better|worse|reasonable|efficient) (?:idea|call|move|plan|use|way|fit|approach|investment|habit|trade-?off)|right|fair|normal|ok(?:ay)?|legit|reasonable|true|accurate|valid|"
                                  r"makes? sense|a red flag|my job|my call|on me|wrong|off|accurate))\b[^?？]{0,40}[?？]\s*$", re.I)
 _WHO = re.compile(r"\bwho (?:said|says|wrote|writes|came up|is behind)|\b(?:original|source) (?:article|list|author|post)|"
                   r"\bthe blogger(?:'s)? (?:own|addition|opinion|view|take)|\b(?:hosang|jeon)\b.*\b(?:or|vs\.?)\b.*\b(?:blogger|mk)\b|"
@@ -244,7 +249,11 @@ def _sentences_and_asks(text: str) -> tuple[list[str], list[str]]:
     # their endings: "직원 2천 명이에요." is not an ask) — besides requests ("한 번에 정리해 주세요.",
     # "Explain the stages."); without, endings and wh-/auxiliary starts do.
     marked = [s for s in sentences if re.search(r"[?？]", s) or _REQUEST.search(s)]
-    return sentences, marked or [s for s in sentences if _ASK_END.search(s) or _EN_ASK.search(s)]
+    if marked:
+        return sentences, marked
+    ended = [s for s in sentences if _ASK_END.search(s) or _EN_ASK.search(s)]
+    strong = [s for s in ended if not _ASK_END_WEAK.search(s)]
+    return sentences, strong or ended
 
 
 def asks_of(text: str) -> tuple[str, ...]:
@@ -259,9 +268,20 @@ def asks_explicitly(text: str) -> bool:
     return bool(_sentences_and_asks(text)[1])
 
 
+# Quoted speech ("'기술 경영 비전이 뭐냐'는 질문을 받았는데"): its wh-words are not the user's.
+_QUOTED_SPEECH = re.compile(r"'[^']{1,80}'|\"[^\"]{1,80}\"|‘[^’]{1,80}’|“[^”]{1,80}”|「[^」]{1,80}」")
+# A Korean sentence's type is in its last clause: "…질문을 받았는데, 지금 그런 걸 고민할 단계인가요?" asks yes or no.
+_KO_CLAUSE_END = re.compile(r"(?:는데|은데|인데|던데|지만|거든요|니까)[,.]?\s+")
+# "어떤 … 있나요?" asks whether there is any: yes or no ("추천하는 어떤 언어가 있나요?").
+_ANY_KO = re.compile(r"^(?:(?!뭐|뭘|무엇|어떻게|왜|언제|몇|누가|누구|얼마|어느).)*(?:어떤|무슨)[^?？]*(?:있|없)(?:나요|어요|을까요|는지)\s*[?？]?\s*$")
+
+
 def is_yes_no(ask: str) -> bool:
     if is_korean(ask):
-        return bool(_KO_YES_NO.search(ask)) and not _WH.search(ask)
+        last = _KO_CLAUSE_END.split(_QUOTED_SPEECH.sub(" ", ask))[-1]
+        if _ANY_KO.search(last):
+            return True
+        return bool(_KO_YES_NO.search(last)) and not _WH.search(last)
     # English: a question that opens with an auxiliary is yes/no ("Is hiring my job when we're 4?"), and so is
     # one whose last clause does when nothing else is asked ("I only know mobile, so can I skip the backend?").
     return bool(_YES_NO_EN.search(ask)) or bool(_YES_NO_FRAGMENT_EN.search(ask.strip())) \
@@ -391,7 +411,8 @@ def classify_type(intent: Intent, asks: tuple[str, ...], diag: Diagnosis, text: 
     # A tag at the end ("…since that's what CTOs are supposed to do, right?") asks to confirm, whatever
     # wh-words the clause before it holds.
     tagged = bool(_TAG_END.search(asks[-1]))
-    if intent.kind == "premise" and (not _WH.search(ask) or tagged) and not asks_plainly:
+    # (a request — "…다르다던데 단계별로 정리해 주실 수 있나요?" — asks for something, not whether it holds)
+    if intent.kind == "premise" and (not _WH.search(ask) or tagged) and not asks_plainly and not _REQUEST.search(asks[-1]):
         if story or diag.source == "headcount":
             held = story or _STANCE.search(text)  # the sentence that holds the view, not the whole story
             return "belief", _belief(text, held) if held else premise_claim(intent.cleaned or text)

@@ -954,3 +954,36 @@ def test_a_view_held_in_other_words_is_a_belief_to_check(coach, text, direct):
 def test_a_rhetorical_negative_question_is_yes_no(coach):
     a = coach.ask("직원 9명인데 개발 문화 같은 건 나중에 챙겨도 되는 거 아니에요?")
     assert a.question_type == "yes_no" and a.direct == "no", a.text
+
+
+def test_a_run_of_laughing_or_crying_jamo_ends_a_sentence():
+    from assistant.text import split_sentences
+    assert split_sentences("대표님이 주말에도 배포하자네요ㅠㅠ 이거 정상인가요?") == ["대표님이 주말에도 배포하자네요ㅠㅠ", "이거 정상인가요?"]
+
+
+@pytest.mark.parametrize("ask, yes_no", [
+    # a wh-word inside quoted speech is not the user's
+    ("고객사가 '서버 몇 대 쓰냐'고 묻던데, 그런 것까지 CTO가 답해야 하나요?", True),
+    # a Korean sentence's type is in its last clause
+    ("개발팀은 어떻게든 굴러가긴 하는데, 이대로 둬도 되나요?", True),
+    ("이게 3단계 일이에요?", True),  # a copula with a question mark
+    ("글에 인원수 말고 다른 어떤 기준이 있나요?", True),  # "어떤 … 있나요": is there any
+    ("CTO는 어떤 일을 먼저 하나요?", False),
+    ("그럼 저희 회사는 어디예요?", False),
+    ("Team of 6 — is writing the onboarding docs on me?", True),  # an auxiliary-led clause after a dash
+    ("Smart use of my weekends?", True),
+    ("Team of 6 — what should I write first?", False),
+])
+def test_yes_no_asks_in_casual_shapes(ask, yes_no):
+    from assistant.understand.question import is_yes_no
+    assert is_yes_no(ask) is yes_no
+
+
+def test_without_question_marks_a_questions_own_ending_picks_the_ask():
+    from assistant.understand.question import asks_of
+    assert asks_of("직원 10명이고 매출도 늘었어요. 문서화를 제가 다 해야 하나 싶어서요.") == ("문서화를 제가 다 해야 하나 싶어서요.",)
+
+
+def test_a_request_after_hearsay_is_not_a_premise_to_check(coach):
+    q = coach.understand("회사 크기마다 CTO가 하는 일이 다르다던데 단계별로 표로 정리해 주실 수 있나요?", None, None).understood
+    assert q.qtype not in ("premise", "belief")
