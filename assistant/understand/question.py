@@ -405,8 +405,9 @@ def classify_type(intent: Intent, asks: tuple[str, ...], diag: Diagnosis, text: 
         return "out_of_scope", ""
     story = _STORY_PREMISE.search(text)
     # "Am I doing the CTO job right?": an auxiliary-led question whose "right" is an adverb, not a tag
-    # asking to confirm a stated view — a yes/no question unless a view is stated.
-    asks_plainly = is_yes_no(asks[-1]) and not is_korean(asks[-1]) and not story and not _STANCE.search(text) \
+    # asking to confirm a stated view — a yes/no question unless a view is stated. In Korean too: "이 단계
+    # CTO한테는 기술 경영이 핵심 역량인 게 맞나요?" asks; "제 생각엔 … 것 같은데 맞나요?" holds a view.
+    asks_plainly = is_yes_no(asks[-1]) and not story and not _STANCE.search(text) \
         and not re.search(r",\s*(?:right|correct|yes|no)\s*[?？]\s*$", asks[-1], re.I)
     # A tag at the end ("…since that's what CTOs are supposed to do, right?") asks to confirm, whatever
     # wh-words the clause before it holds.

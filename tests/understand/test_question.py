@@ -987,3 +987,13 @@ def test_without_question_marks_a_questions_own_ending_picks_the_ask():
 def test_a_request_after_hearsay_is_not_a_premise_to_check(coach):
     q = coach.understand("회사 크기마다 CTO가 하는 일이 다르다던데 단계별로 표로 정리해 주실 수 있나요?", None, None).understood
     assert q.qtype not in ("premise", "belief")
+
+
+@pytest.mark.parametrize("text, qtype", [
+    # a Korean yes/no ask with no view stated is a question, as in English
+    ("직원 90명이에요. 이 규모 CTO가 기술 전략을 직접 세우는 게 맞나요?", "yes_no"),
+    # …and a view the user holds is a belief to check
+    ("직원 90명이에요. 저는 CTO가 기술 전략을 직접 세워야 한다고 생각하는데 맞나요?", "belief"),
+])
+def test_a_korean_confirm_ask_without_a_stated_view_is_a_question(coach, text, qtype):
+    assert coach.understand(text, None, None).understood.qtype == qtype
