@@ -177,9 +177,13 @@ def glossary_phrases(text: str) -> list[tuple[str, tuple[str, ...]]]:
     return [(alias, entry.korean) for entry in glossary() for alias in entry.english if _contains_phrase(low, alias)]
 
 
+_OWN = re.compile(r"(?<=\S)\s+own(?=\s)|(?<=[가-힣])\s+(?:본인|자기|자신의)(?=\s)")
+
+
 def entities(text: str) -> set[str]:
-    """Canonical names (first Korean alias) of the glossary entities a text mentions."""
-    low = text.lower()
+    """Canonical names (first Korean alias) of the glossary entities a text mentions. Words that only
+    stress whose it is ("his own company", "블로거 본인 회사") do not keep an alias from matching."""
+    low = _OWN.sub("", text.lower())
     found = set()
     for entry in glossary():
         if entry.kind != "entity":

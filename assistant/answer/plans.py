@@ -28,7 +28,7 @@ from assistant.answer.compose import (
 )
 from assistant.answer.verifier import SupportChecker, negated
 from assistant.article.profile import PROFILE, STAGE_NAMES_EN, STAGE_NAMES_KO
-from assistant.text import split_sentences, translate_terms
+from assistant.text import entities, split_sentences, translate_terms
 from assistant.types import AnswerKind, AnswerSentence, Passage
 from assistant.understand.diagnosis import cue_stage, diagnose_text, names_the_stage_model
 from assistant.understand.question import ROLE_SAME, ROLE_VARIES, Question, points_back, quoted, third_party
@@ -216,8 +216,7 @@ def plan_which_stage(b: AnswerBuilder, ctx: PlanContext, q: Question,
     named = third_party(q.ask_text)
     # "Amazon … which stage?": the sentences that name it and state its stage answer, wherever they sit
     # ("아마존은 3단계를 한참 전에 넘어서 4단계의 정점에 있지요" sits in the stage-3 commentary).
-    saying = [m.unit for m in ranked[:6] if named and _STATED_STAGE.search(m.unit.text)
-              and any(n in m.unit.text.lower() for n in named)]
+    saying = [m.unit for m in ranked if named and _STATED_STAGE.search(m.unit.text) and named & entities(m.unit.text)]
     if saying:
         said = int(_STATED_STAGE.findall(saying[0].text)[-1])
         # The sentence right after, when it goes on about stages ("정확하게는 회사는 2.5단계, 우리 IT는 2단계").

@@ -66,6 +66,8 @@ _WHEN = re.compile(r"\b(?:when|at what (?:point|stage|phase|size|headcount|scale
                    r"어떤\s*(?:단계|시기)|몇\s*명\s*(?:규모\s*)?(?:부터|쯤|일 때|정도에서)|규모부터|단계부터|시점|"
                    # "회사가 어느 정도 됐을 때부터", "얼마나 커야": a size asked for, in words
                    r"어느\s*정도\s*(?:규모|(?:됐|되었|커졌|컸|클|될)\S{0,2}\s*때)|얼마나\s*(?:커야|커지면|커졌을\s*때)", re.I)
+# Where a company sits, asked without a stage word ("블로거 회사는 어디쯤이래요?", "Where does Amazon fall?").
+_WHERE_PLACED = re.compile(r"어디(?:쯤|에|인|예요|일까|래요|라고)|\bwhere (?:does|do|is|are|would|did) [^?？]{1,40}\b(?:sit|fall|stand|fit|land|be)\b", re.I)
 # Whether a CTO's job changes with the company's size or stage (the article's own thesis, asked as yes/no).
 ROLE_VARIES = re.compile(r"\b(?:size|stage|scale|grow\w*)\b[^?？]{0,40}\b(?:chang|differ|var(?:y|ies)|depend)|"
                           r"\b(?:chang\w*|differ\w*|var(?:y|ies)|depend\w*)\b[^?？]{0,30}\b(?:size|stage|grow\w*|how (?:big|large))\b|"
@@ -432,6 +434,8 @@ def classify_type(intent: Intent, asks: tuple[str, ...], diag: Diagnosis, text: 
         return "comparison", ""
     if diag.stage is None and is_yes_no(asks[-1]) and (ROLE_VARIES.search(ask) or ROLE_SAME.search(ask)):
         return "yes_no", ""  # "Does it really depend on how big the company is?" (not "at which size")
+    if _WHERE_PLACED.search(ask) and third_party(ask):
+        return "which_stage", ""  # "블로거 본인 회사는 어디쯤이래요?": where a named company sits
     if _WHEN.search(ask) and (diag.source not in ("headcount", "followup", "history") or third_party(ask)
                               or (diag.source == "headcount" and _STAGE_OF_TOPIC.search(ask)
                                   and not _PLACE_ME.search(ask) and not _PLACE_ME_EN.search(ask))):

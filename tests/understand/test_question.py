@@ -997,3 +997,18 @@ def test_a_request_after_hearsay_is_not_a_premise_to_check(coach):
 ])
 def test_a_korean_confirm_ask_without_a_stated_view_is_a_question(coach, text, qtype):
     assert coach.understand(text, None, None).understood.qtype == qtype
+
+
+def test_words_that_stress_whose_company_it_is_keep_the_alias():
+    from assistant.text import entities
+    assert "알스퀘어" in entities("그 블로거 본인 회사 얘기인가요?")
+    assert "알스퀘어" in entities("What stage is the blogger's own company at?")
+
+
+@pytest.mark.parametrize("text, direct", [
+    ("글쓴이 본인 회사는 어디쯤이라고 해요?", "stage:2"),
+    ("Where would Amazon fall in this framework?", "stage:4"),
+])
+def test_where_a_named_company_sits_is_read_from_the_sentence_that_says_it(coach, text, direct):
+    a = coach.ask(text)
+    assert a.direct == direct, a.text
