@@ -390,7 +390,10 @@ _ASKS_OF_LIST = re.compile(r"(?:항목|목록|리스트)(?:들)?(?:은|는|이|�
                            r"\bwho (?:made|wrote|compiled|put together) (?:the|this|that) list\b", re.I)
 _WORRY = re.compile(r"\b(?:is (?:that|this|it) (?:a )?(?:problem|red flag|bad sign|wrong|a mistake)|a red flag|"
                     r"am i (?:failing|doing (?:it|this|something) wrong|overstepping|messing (?:it|this) up)|"
-                    r"should i (?:be )?worr(?:y|ied))\b|문제(?:인가요|일까요|인 건가요|가 되나요|될까요|있는 건가요)|"
+                    r"should i (?:be )?worr(?:y|ied)|"
+                    # "Is it too early to…?", "Am I overthinking…?": yes means the practice is not for now
+                    r"(?:is|was) (?:it|this|that) (?:too (?:early|soon)|premature|overkill)|too (?:early|soon) (?:for|to)|"
+                    r"am i overthinking)\b|너무 이른|아직 이른|시기상조|오버(?:인가요|일까요|하는 건가요)|문제(?:인가요|일까요|인 건가요|가 되나요|될까요|있는 건가요)|"
                     r"잘못(?:된 건가요|하고 있는 건가요|하는 건가요)|이상한(?:가요| 건가요)|걱정해야", re.I)
 _POINTS_BACK = re.compile(r"\b(?:that|this|it)(?:'s| is)?\b|이게|이거|그게|그거|이렇게|그렇게", re.I)
 _DEICTIC_ASK = re.compile(r"^\s*(?:is|does|would|was) (?:that|this|it)\b|^\s*(?:이게|이거|그게|그거|이렇게|그렇게)", re.I)
@@ -478,7 +481,11 @@ def _lets_go_of(text: str, u: Unit) -> bool:
     개나 줘버려도 됩니다": what is let go of there is not what the unit dismisses."""
     unit_terms = terms_of(f"{u.text} {u.en or ''} {translate_terms(u.en or '')}")
     for sentence in split_sentences(text):
-        for clause in re.split(r",\s*|\band\b|\bso\b|고\s+", sentence):
+        # ("ignore process and management stuff": an "and" that joins two objects of one verb is not a
+        # clause break; one followed by a new subject, or by what is taken up instead — "hand off all
+        # coding and focus on managing" — is)
+        for clause in re.split(r",\s*|\b(?:and|so|but)\s+(?=(?:i|we|my|our|they|he|she|you)\b|" + _TAKES_UP_EN + r")|고\s+",
+                               sentence, flags=re.I):
             if _DISMISSIVE.search(clause) and terms_of(f"{clause} {translate_terms(clause)}") & unit_terms:
                 return True
     return False
@@ -556,7 +563,9 @@ def plan_yes_no(b: AnswerBuilder, ctx: PlanContext, q: Question, passages: list[
         # Letting go of what the article tells this stage to let go of ("팀 세부 운영은 팀장들한테 넘기라는데
         # 맞나요?" against stage 3's "팀 운영의 디테일을 챙기는 것은 점점 줄이고"): the article agrees.
         verdict = "yes"
-    if top is not None and top.unit.stage is not None and verdict in ("yes", "no") and _WORRY.search(q.ask_text):
+    # (Only the first of two yes/no clauses is answered: "Should I pick the stack, or is that premature?")
+    main_ask = re.split(r",?\s+(?:or|아니면)\s+(?=(?:is|are|am|was|should|would|do|does|can)\b|[가-힣])", q.ask_text, maxsplit=1)[0]
+    if top is not None and top.unit.stage is not None and verdict in ("yes", "no") and _WORRY.search(main_ask):
         # "Is it a problem / am I failing / am I overstepping?" asks the opposite of "is it fine?": the
         # stage's advice agreeing with what the user does means "no, it is not a problem". (Not for the
         # intro's stage-less thesis: "the title is no certificate" already answers "am I unqualified?".)
@@ -773,8 +782,8 @@ def plan_decline(b: AnswerBuilder, ctx: PlanContext, q: Question) -> tuple[Answe
 # stay out of it", "outsource the MVP", "효율은 좀 포기하더라도", "채용은 인사팀에 맡기고").
 # Taking something up beside letting something go ("hand off all coding and focus on managing"): what is
 # closest to the ruled-out practice may be the thing taken up, so the letting-go reading does not hold.
-_TAKES_UP = re.compile(r"\b(?:focus(?:ing)? on|concentrat\w* on|spend (?:my |more )?time on|move (?:in)?to|switch to)\b|"
-                       r"에\s*집중|에\s*전념|(?:으로|로)\s*(?:넘어가|옮기|전환)", re.I)
+_TAKES_UP_EN = r"(?:focus(?:ing)? on|concentrat\w* on|spend (?:my |more )?time on|move (?:in)?to|switch to)\b"
+_TAKES_UP = re.compile(r"\b" + _TAKES_UP_EN + r"|에\s*집중|에\s*전념|(?:으로|로)\s*(?:넘어가|옮기|전환)", re.I)
 _DISMISSIVE = re.compile(r"\b(?:ignore|skip|later|postpone|defer|put off|not yet|can wait|don't need|no need|unnecessary|overrated|"
                          r"stay out of|step (?:back|away) from|hand (?:it |this |that )?off|outsourc\w*|give up|giving up|"
                          r"sacrific\w*|not my job|someone else's|stepp?(?:ed|ing)? back|stopped|handed|delegat\w*)\b|"

@@ -1012,3 +1012,16 @@ def test_words_that_stress_whose_company_it_is_keep_the_alias():
 def test_where_a_named_company_sits_is_read_from_the_sentence_that_says_it(coach, text, direct):
     a = coach.ask(text)
     assert a.direct == direct, a.text
+
+
+@pytest.mark.parametrize("text, direct", [
+    # "too early?" asks the opposite of "is it fine?": at stage 2, tech debt is not too early
+    ("We're 8 people now. Is it too early to set up a routine for cleaning up tech debt?", "no"),
+    # only the first of two yes/no clauses is answered
+    ("Four of us, nothing shipped. Should I be the one setting up the initial tech stack, or is that premature?", "yes"),
+    # "ignore X and Y": one verb for both objects lets go of what the stage's advice lets go of
+    ("Two cofounders, no product yet. Is it fine for me to ignore reporting and management for now?", "yes"),
+])
+def test_how_a_yes_no_ask_is_put_decides_what_yes_means(coach, text, direct):
+    a = coach.ask(text)
+    assert a.direct == direct, a.text
