@@ -520,13 +520,20 @@ def reported_claim(q: Question) -> str:
     return (m.group("claim") or m.groupdict().get("claim2") or "").strip()
 
 
+def _names_nothing(q: Question, topics: TopicMap) -> bool:
+    """Does the ask name nothing of the article's (no rare article term), only ask about the story before it
+    ("계속 유지하는 게 맞을까요?", "Am I doing the CTO job right?")?"""
+    return len(q.asks) < len(split_sentences(q.situation.present_text or q.cleaned)) and \
+        not (topics.topic_terms(q.ask_text) & topics.idf.keys())
+
+
 def practice_text(q: Question, topics: TopicMap, pointed_at: bool = False) -> str:
     """What an ask that only points back ("이게 맞는 순서일까요?", "Is that right?") asks about: the story's
     sentences that tell what is done or proposed, without those that only place the company (its size,
     "아직 제품이 없어요", "revenue doubled") and without the ask. Judged on the whole present text, the
     situation's words ("MVP", "제품이 없는 시기") pull every story towards the stage's own description, and
     the verdict to "yes"."""
-    if not (pointed_at or points_back(q.ask_text, topics) or _DEICTIC_ASK.search(q.ask_text)):
+    if not (pointed_at or points_back(q.ask_text, topics) or _DEICTIC_ASK.search(q.ask_text) or _names_nothing(q, topics)):
         return q.topic_text
     sizes = [s.words for s in q.situation.sizes if s.words]
     kept = [c for s in split_sentences(q.situation.present_text or q.cleaned) if s.strip() and s.strip() not in q.asks

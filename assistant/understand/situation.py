@@ -36,7 +36,7 @@ _PAST = re.compile(
     r"back when|back then|years? ago|months? ago|my (?:last|previous|old) (?:company|job|employer|startup)|"
     r"started (?:as|with|out (?:as|with))|began (?:as|with)|"
     r"at my (?:last|previous|old)|came from|spent \w+ years|ran an? |had been|once was|i was (?:a|an|the)\b)|"
-    r"전에|예전|이전 (?:회사|직장)|전 (?:직장|회사)|전직|있었|였었|했었|다녔|출신|떠나|나와서|그만두|퇴사|시절|때는|당시|"
+    r"(?<!기 )전에|예전(?!부터)|이전 (?:회사|직장)|전 (?:직장|회사)|전직|있었|였었|했었|다녔|출신|떠나|나와서|그만두|퇴사|시절|때는|당시|"
     r"(?:이었|였)(?:는데|고|어요|습니다|지만)|(?:창업|시작)(?:할|했을) 때|처음에?는",
     re.I)
 _FUTURE = re.compile(

@@ -1025,3 +1025,18 @@ def test_where_a_named_company_sits_is_read_from_the_sentence_that_says_it(coach
 def test_how_a_yes_no_ask_is_put_decides_what_yes_means(coach, text, direct):
     a = coach.ask(text)
     assert a.direct == direct, a.text
+
+
+def test_an_ask_naming_nothing_is_judged_on_what_the_story_says_is_done(coach):
+    from assistant.answer.plans import practice_text
+    q = coach.understand("직원 300명이에요. 예전부터 주간 회의 안건을 CTO인 제가 전부 직접 정하고 있어요. 계속 이렇게 가도 될까요?",
+                         None, None).understood
+    assert "주간 회의" in practice_text(q, coach._plan_context().topics)
+
+
+@pytest.mark.parametrize("text, kept", [
+    ("직원 40명이에요. 예전부터 배포 승인은 제가 다 하고 있어요. 괜찮을까요?", "배포 승인"),  # since long ago, still so
+    ("저희 4명이에요. 출시하기 전에 문서화를 끝내려고 해요. 맞을까요?", "문서화"),  # before doing: not the past
+])
+def test_what_is_still_going_on_is_the_present(text, kept):
+    assert kept in read_situation(text).present_text
