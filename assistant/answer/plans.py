@@ -410,12 +410,14 @@ def _names_other_stage_item(topics: TopicMap, text: str, unit: Unit, user_stage:
     return not any(u.stage == user_stage and named & ts for u, ts in zip(topics.units, topics.terms, strict=True))
 
 
-def judge(ctx: PlanContext, q: Question, text: str) -> tuple[str, Match | None]:
+def judge(ctx: PlanContext, q: Question, text: str, told: bool = False) -> tuple[str, Match | None]:
     """yes / no / depends for a yes-no question (or a belief), and the unit it rests on.
 
     The article says yes when the unit the question is about belongs to the user's stage (or to no
     stage) and does not advise against it; no when it advises against it, or places it at another
     stage than the user's; it depends when the user's stage is unknown and the unit belongs to one.
+    `told`: the text tells what the user does (a yes/no ask about their story, not a claim): a "no" in
+    the clause that speaks of the stage's advice ("…방향 얘기는 거의 안 해요") means it is not being done.
     """
     user_stage = q.diagnosis.stage
     # A sentence that only asks ("슈퍼개발자?", "뭐하는 사람들일까요...?") states nothing to say yes or no on.
@@ -462,8 +464,32 @@ def judge(ctx: PlanContext, q: Question, text: str) -> tuple[str, Match | None]:
         # myself" against "팀 운영의 디테일을 챙기는 것은 점점 줄이고".)
         return "no", top
     if user_stage is not None:
+        if told and u.stage in (None, user_stage) and _does_not_do(text, u):
+            # "아직도 저는 코드만 치고 팀원들한테 방향 얘기는 거의 안 해요. 이대로 괜찮을까요?": what the stage asks
+            # for is what the story says is not done.
+            return "no", top
         return ("yes" if u.stage in (None, user_stage) else "no"), top
     return ("yes" if u.stage is None else "depends"), top
+
+
+# The user's own "not" in what they tell they do: "거의 안 해요", "챙기지 않아요", "I never…", "I don't…".
+_NOT_DONE = re.compile(r"(?:^|\s)(?:거의\s*|전혀\s*|별로\s*|잘\s*)?안\s*(?:해|하|돼|되|챙기|봐|보|써|쓰|들어|했|가|나)|"
+                       r"지\s*(?:않|못)|(?:^|\s)못\s|\b(?:don't|do not|never|rarely|hardly|barely|haven't|hasn't|didn't|"
+                       r"no longer|not)\b|n't\b", re.I)
+
+
+def _does_not_do(text: str, u: Unit) -> bool:
+    """Is the story's clause that speaks of what `u` advises one that says it is not done?"""
+    unit_terms = terms_of(f"{u.text} {u.en or ''} {translate_terms(u.en or '')}")
+    best: tuple[int, str] | None = None
+    for sentence in split_sentences(text):
+        for clause in _CLAUSE_BREAK.split(sentence):
+            if _ASKS_ONLY.search(clause):
+                continue
+            n = len(terms_of(f"{clause} {translate_terms(clause)}") & unit_terms)
+            if n and (best is None or n > best[0]):
+                best = (n, clause)
+    return best is not None and bool(_NOT_DONE.search(_SITUATION_NEG.sub(" ", best[1])))
 
 
 def asks_to_drop(ask: str, unit_text: str) -> bool:
@@ -560,7 +586,7 @@ def plan_yes_no(b: AnswerBuilder, ctx: PlanContext, q: Question, passages: list[
             # (closest to a practice the unit rules out, the verdict has read the claim's negation already)
             holds = (verdict == "yes") if top.against else (verdict == "yes") == _believes(ctx, q, reported, top.unit)
             return _say_yes_no(b, ctx, q, "yes" if holds else "no", top)
-    verdict, top = judge(ctx, q, practice_text(q, ctx.topics))
+    verdict, top = judge(ctx, q, practice_text(q, ctx.topics), told=True)
     # An ask that only points back ("Is that right?") drops what the story says it drops.
     dropping = q.topic_words if points_back(q.ask_text, ctx.topics) or _DEICTIC_ASK.search(q.ask_text) else q.ask_text
     if verdict == "yes" and top is not None and asks_to_drop(dropping, top.unit.text):

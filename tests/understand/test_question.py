@@ -1040,3 +1040,8 @@ def test_an_ask_naming_nothing_is_judged_on_what_the_story_says_is_done(coach):
 ])
 def test_what_is_still_going_on_is_the_present(text, kept):
     assert kept in read_situation(text).present_text
+
+
+def test_a_story_that_says_the_stages_advice_is_not_done_is_answered_no(coach):
+    a = coach.ask("직원 12명이고 매출도 두 배가 됐어요. 근데 저는 아직 채용은 전혀 안 챙기고 대표님한테 다 맡겨요. 이대로 괜찮을까요?")
+    assert a.direct == "no", a.text
