@@ -30,7 +30,12 @@ from assistant.answer.verifier import SupportChecker, negated
 from assistant.article.profile import PROFILE, STAGE_NAMES_EN, STAGE_NAMES_KO
 from assistant.text import entities, split_sentences, translate_terms
 from assistant.types import AnswerKind, AnswerSentence, Passage
-from assistant.understand.diagnosis import cue_stage, diagnose_text, names_the_stage_model
+from assistant.understand.diagnosis import (
+    cue_stage,
+    diagnose_text,
+    names_the_stage_model,
+    stage_for_headcount,
+)
 from assistant.understand.question import ROLE_SAME, ROLE_VARIES, Question, points_back, quoted, third_party
 from assistant.understand.topics import ROLE_WORDS, Match, TopicMap, Unit, terms_of, topic_text
 
@@ -276,8 +281,14 @@ def plan_stage_advice(b: AnswerBuilder, ctx: PlanContext, q: Question) -> tuple[
 def plan_comparison(b: AnswerBuilder, ctx: PlanContext, q: Question) -> tuple[AnswerKind, str | None]:
     d = q.diagnosis
     stages = tuple(sorted(d.stages[:2]))
-    b.frame("**두 단계의 CTO 역할 비교:** " + " vs ".join(stage_label(s, True) for s in stages) if b.korean
-            else "**Comparing the CTO's role at two stages:** " + " vs ".join(stage_label(s, False) for s in stages))
+    asked = _asked_stage(q, stages)
+    if asked is not None:
+        other = next(s for s in stages if s != asked)
+        b.frame(f"**{stage_label(asked, True)}** — 지금까지의 {stage_label(other, True)}와 비교:" if b.korean
+                else f"**{stage_label(asked, False)}** — compared with {stage_label(other, False)}:")
+    else:
+        b.frame("**두 단계의 CTO 역할 비교:** " + " vs ".join(stage_label(s, True) for s in stages) if b.korean
+                else "**Comparing the CTO's role at two stages:** " + " vs ".join(stage_label(s, False) for s in stages))
     # The article's own sentence that sets the CTO of these stages against each other ("3단계의 CTO는 …
     # 4단계의 CTO는 …"): found by the stages and the role it names, first.
     for u in ctx.topics.units:
@@ -290,11 +301,13 @@ def plan_comparison(b: AnswerBuilder, ctx: PlanContext, q: Question) -> tuple[An
     # close enough, or sharing one of the article's rare terms with it ("팀 운영"), else the stage's
     # description.
     point = _STAGE_MENTION.sub(" ", q.topic_text)
-    for stage in stages:
+    # (a follow-up's new stage first and in full; where the company is now only by its heading and the
+    # blogger's line on it)
+    for stage in sorted(stages, key=lambda st: st != asked):
         head = ctx.topics.heading(stage)
         if head:
             _quote(b, ctx, head, prefix=f"**{stage_label(stage, b.korean)}** — ")
-        for it in ctx.topics.items(stage):
+        for it in ctx.topics.items(stage) if asked in (None, stage) else []:
             _quote(b, ctx, it, bullet="  - ")
         said = [m.unit for m in q.match(ctx.topics, point, stages=(stage,))
                 if m.unit.section == "commentary" and (m.score >= RELATED_MIN or m.lexical > 0)
@@ -302,7 +315,21 @@ def plan_comparison(b: AnswerBuilder, ctx: PlanContext, q: Question) -> tuple[An
         for u in said or [u for u in ctx.topics.units if u.stage == stage and u.section == "commentary"][:1]:
             _quote(b, ctx, u, prefix=_who(u, b.korean))
         b.blank()
-    return "coaching", "compare"
+    return "coaching", ("compare" if asked is None else f"stage:{asked}")
+
+
+def _asked_stage(q: Question, stages: tuple[int, ...]) -> int | None:
+    """A follow-up that brings one new size ("ok and what changes once we hit 15?", "we just merged, now
+    about 140 — does that change what I should do?") is compared with the conversation's stage, but what
+    it asks about is the stage of that size. (A question that names the other side itself — "2명짜리
+    스타트업이랑 대기업" — asks for the comparison.)"""
+    told = {stage_for_headcount(s.n)[0] for s in q.situation.sizes if s.tense != "past"}
+    if len(told) == 1 and len(q.situation.sizes) == 1 and next(iter(told)) in stages \
+            and not _STAGE_MENTION.search(q.cleaned) and cue_stage(q.cleaned) is None:
+        return next(iter(told))
+    return None
+
+
 
 
 _STAGE_MENTION = re.compile(

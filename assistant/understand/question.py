@@ -286,7 +286,8 @@ def is_yes_no(ask: str) -> bool:
         return bool(_KO_YES_NO.search(last)) and not _WH.search(last)
     # English: a question that opens with an auxiliary is yes/no ("Is hiring my job when we're 4?"), and so is
     # one whose last clause does when nothing else is asked ("I only know mobile, so can I skip the backend?").
-    return bool(_YES_NO_EN.search(ask)) or bool(_YES_NO_FRAGMENT_EN.search(ask.strip())) \
+    # (not "ok and what changes when we're 30?": a fragment's "ok" that opens a wh-question)
+    return bool(_YES_NO_EN.search(ask)) or (bool(_YES_NO_FRAGMENT_EN.search(ask.strip())) and not _WH.search(ask)) \
         or (bool(_YES_NO_CLAUSE_EN.search(ask)) and not _WH.search(ask))
 
 
@@ -313,6 +314,14 @@ _ELSEWHERE = re.compile(r"전 직장|이전 (?:회사|직장)|전 회사|다녔|
 def diagnose_question(text: str, sit: Situation, history: list[tuple[str, str]], comparing: bool) -> Diagnosis:
     """The stage(s) of the user's company: named stages and follow-ups first, then the present size, then cues."""
     present = diagnose(sit.present_text, history)
+    planned = [s for s in sit.sizes if s.tense == "future"]
+    if history and sit.current is None and planned and present.source == "headcount" and present.headcount == planned[-1].n:
+        # "그럼 나중에 30명 되면 뭐가 달라져요?" after "저희 3명이에요": the size is a plan, the conversation
+        # says where the company is now; what is asked about is the planned size's stage, beside it.
+        before = diagnose("", history)
+        new = stage_for_headcount(planned[-1].n)[0]
+        if before.stage is not None and new != before.stage:
+            return Diagnosis(new, 0.8, planned[-1].words, "headcount", (new, before.stage), planned[-1].n)
     if present.source in ("followup", "history"):
         # A follow-up that brings its own size: a present one replaces the conversation's ("we just merged,
         # now about 140"); a planned one is what is asked about ("what changes once we hit 15?"), with
@@ -393,6 +402,11 @@ def _asking_part(ask: str) -> str:
 _TAG_END = re.compile(r"(?:,\s*(?:right|correct|yeah|no|yes)|\bisn't (?:it|that)|\bdon't you think)\s*[?？]*\s*$", re.I)
 
 
+# What was said, asked to be confirmed: "…가장 중요하다고 했죠?", "…워너보겔스라고 했죠?", "…라고 나와 있죠?"
+# (a premise about the article, as "…, right?" is in English).
+_SAID_TAG_KO = re.compile(r"(?:다|라|자|냐)고\s*(?:했|하셨|하잖|말했|말하|얘기했|나와\s*있|나왔|써\s*있|적혀\s*있|쓰셨)[가-힣]*\s*[?？]*\s*$")
+
+
 def classify_type(intent: Intent, asks: tuple[str, ...], diag: Diagnosis, text: str) -> tuple[QuestionType, str]:
     """(type, claim): grammar of the asks, most specific first."""
     ask = " ".join(asks)
@@ -410,7 +424,7 @@ def classify_type(intent: Intent, asks: tuple[str, ...], diag: Diagnosis, text: 
     # asking to confirm a stated view — a yes/no question unless a view is stated. In Korean too: "이 단계
     # CTO한테는 기술 경영이 핵심 역량인 게 맞나요?" asks; "제 생각엔 … 것 같은데 맞나요?" holds a view.
     asks_plainly = is_yes_no(asks[-1]) and not story and not _STANCE.search(text) \
-        and not re.search(r",\s*(?:right|correct|yes|no)\s*[?？]\s*$", asks[-1], re.I)
+        and not re.search(r",\s*(?:right|correct|yes|no)\s*[?？]\s*$", asks[-1], re.I) and not _SAID_TAG_KO.search(asks[-1])
     # A tag at the end ("…since that's what CTOs are supposed to do, right?") asks to confirm, whatever
     # wh-words the clause before it holds.
     tagged = bool(_TAG_END.search(asks[-1]))
@@ -769,7 +783,7 @@ def understand(text: str, history: list[tuple[str, str]], topic_map: TopicMap | 
             and not _options_in_article(_FOR_CONTEXT.sub("", ask), topics, topic_map, language) \
             and not (options and topic_map is not None and _options_discussed(options, topic_map)):
         in_scope, reason, reason_ko = False, "choosing between specific options", "특정 선택지 중 고르기"
-    elif examples is not None and qtype not in ("injection", "premise", "belief", "attribution", "overview") \
+    elif examples is not None and qtype not in ("injection", "premise", "belief", "attribution", "overview", "comparison") \
             and diag.source not in ("stage_name", "stage_number", "followup") and not _WHO_DECIDES.search(ask):
         # A question that names one of the article's stages, or the article itself, is about the article;
         # otherwise the scope is judged on what is asked, without the clauses that describe the user's

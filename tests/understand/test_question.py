@@ -1045,3 +1045,21 @@ def test_what_is_still_going_on_is_the_present(text, kept):
 def test_a_story_that_says_the_stages_advice_is_not_done_is_answered_no(coach):
     a = coach.ask("직원 12명이고 매출도 두 배가 됐어요. 근데 저는 아직 채용은 전혀 안 챙기고 대표님한테 다 맡겨요. 이대로 괜찮을까요?")
     assert a.direct == "no", a.text
+
+
+def test_a_follow_up_with_one_new_size_leads_with_that_sizes_stage(coach):
+    history = [("user", "저희 3명이에요."), ("assistant", "5명 미만이면 1단계 암흑기입니다. MVP 구현과 초기 기술 스택 선정이 필요합니다.")]
+    a = coach.ask("그럼 나중에 30명 되면 뭐가 달라져요?", history)
+    assert a.direct is not None and a.direct.startswith("stage:") and a.direct != "stage:1", a.text
+    assert a.text.lstrip().startswith("**" + a.direct.split(":")[1] + "단계"), a.text
+
+
+def test_ok_that_opens_a_wh_question_is_not_a_yes_no_fragment():
+    from assistant.understand.question import is_yes_no
+    assert not is_yes_no("ok and what changes when we're 30?")
+    assert is_yes_no("Okay for a team our size?")
+
+
+@pytest.mark.parametrize("text", ["나중에 30명 되면 뭐가 달라져요?", "When we get to 50 people, what will be different?"])
+def test_what_changes_at_a_planned_size_is_not_declined(coach, text):
+    assert not coach.ask(text).refused
