@@ -129,6 +129,12 @@ _OVERVIEW = re.compile(r"\b(?:tl;?dr|summar(?:y|i[sz]e)|overview|in a nutshell|t
                        r"(?:회사|규모|조직)\S*\s*(?:가\s*|이\s*)?(?:커가면서|커지면서|성장하면서|성장함에 따라|에 따라)\s*\S*\s*(?:CTO|역할|하는 일)|"
                        r"요약|요지|핵심만|한마디로|정리해|한눈에|전체적|단계별로|각 단계|몇 단계로|네 단계|4단계로|무슨 일을? 하|뭐 하는|뭐하는|무엇을 하는|하는 일이 뭐|(?<!해야 )하는 일이 (?:뭔|무엇)|"
                        r"\bwhat (?:is|makes) (?:a|an|the) cto\b|\bdifference between (?:a |an |the )?cto and|CTO란|CTO(?:와|랑|하고) .{1,20}(?:차이|다른)|"
+                       # the role asked about in other words: "what does that person actually do", "what's the role
+                       # really about", "what should I expect that role to look like", "어떤 일을 하게 되는지 큰 그림"
+                       r"\bwhat (?:does|do|will|would) (?:that|this|the|a|an|our|my) (?:person|role|job|title|position) (?:\w+ )?"
+                       r"(?:do|involve|entail|mean|look like|cover)\b|\bwhat(?:'s| is) (?:the|that|this) (?:role|job|title) (?:\w+ )?about\b|"
+                       r"\bwhat (?:should|do|would) (?:i|we|you) expect (?:that|the|this|a) (?:role|job|cto)|"
+                       r"어떤 일을? (?:하|맡)|큰 그림|"
                        r"(?:CTO|씨티오)(?:는|란|가)? (?:정확히 |대체 |도대체 )?(?:뭐|무엇|무슨)", re.I)
 _COMPARE = re.compile(r"\b(?:vs\.?|versus|differ(?:ence|ent|s)?|compare[ds]?|comparison|between|change[sd]?|"
                       r"shift|evolve|how does .+ change|what changes)\b|차이|달라|다른가|다르|다른 (?:거|건|점)|비교|바뀌|변하|달라지", re.I)
@@ -252,6 +258,11 @@ def _sentences_and_asks(text: str) -> tuple[list[str], list[str]]:
     # "Explain the stages."); without, endings and wh-/auxiliary starts do.
     marked = [s for s in sentences if re.search(r"[?？]", s) or _REQUEST.search(s)]
     if marked:
+        # The last sentence asks too when it opens like a question and only its mark was left off ("Is CTO
+        # just a fancy title? what's the role really about").
+        last = sentences[-1]
+        if last not in marked and _EN_ASK.search(last) and not is_korean(last):
+            marked.append(last)
         return sentences, marked
     ended = [s for s in sentences if _ASK_END.search(s) or _EN_ASK.search(s)]
     strong = [s for s in ended if not _ASK_END_WEAK.search(s)]
@@ -446,6 +457,10 @@ def classify_type(intent: Intent, asks: tuple[str, ...], diag: Diagnosis, text: 
         return "overview", ""
     if len(diag.stages) >= 2 and (_COMPARE.search(ask) or _COMPARE.search(text)):
         return "comparison", ""
+    if diag.stage is None and len(asks) > 1 and any(_OVERVIEW.search(a) and _WH.search(a) for a in asks):
+        # "…what does that person actually do? Like day to day, and does it change as we grow?": the open
+        # question about the role is what the yes/no beside it elaborates.
+        return "overview", ""
     if diag.stage is None and is_yes_no(asks[-1]) and (ROLE_VARIES.search(ask) or ROLE_SAME.search(ask)):
         return "yes_no", ""  # "Does it really depend on how big the company is?" (not "at which size")
     if _WHERE_PLACED.search(ask) and third_party(ask):

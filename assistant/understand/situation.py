@@ -29,14 +29,14 @@ Tense = Literal["past", "now", "future", "other", "unknown"]
 # Clause boundaries: sentence ends, and the contrastive joints where a story turns from then to now.
 _CLAUSE = re.compile(r"(?<=[.!?…])\s+|\n+|\s*;\s*|,\s*(?=(?:but|and now|now|though|however|yet)\b)|"
                      r"\s+(?=(?:and|while|whereas|but) (?:my|our|his|her|their|a) (?:main |biggest |closest )?(?:friend|buddy|cofounder's|former|competitor|rival)\b)|(?<=[는인]데,)\s*|"
-                     r"(?<=지만)\s+|(?<=는데)\s+|(?<=었고)\s+|(?<=였고)\s+|(?<=했고)\s+|(?<=인데)\s+(?=지금|현재|이제|저희|우리)|(?<=이고)\s+(?=저|제|우리|저희)|,\s*(?=(?:our|my|we're|we are|I'm|I am)\b)|"
+                     r"(?<=지만)\s+|(?<=는데)\s+|(?<=다가)\s+|(?<=었고)\s+|(?<=였고)\s+|(?<=했고)\s+|(?<=인데)\s+(?=지금|현재|이제|저희|우리)|(?<=이고)\s+(?=저|제|우리|저희)|,\s*(?=(?:our|my|we're|we are|I'm|I am)\b)|"
                      r"\s+(?=(?:that was |which was )?(?:spun|spin) (?:out|off) )", re.I)
 _PAST = re.compile(
     r"\b(?:used to|previously|formerly|former|before (?:this|that|joining)|left|quit|was at|were at|worked at|"
     r"back when|back then|years? ago|months? ago|my (?:last|previous|old) (?:company|job|employer|startup)|"
     r"started (?:as|with|out (?:as|with))|began (?:as|with)|"
     r"at my (?:last|previous|old)|came from|spent \w+ years|ran an? |had been|once was|i was (?:a|an|the)\b)|"
-    r"(?<!기 )전에|예전(?!부터)|이전 (?:회사|직장)|전 (?:직장|회사)|전직|있었|였었|했었|다녔|출신|떠나|나와서|그만두|퇴사|시절|때는|당시|"
+    r"(?<!기 )전에|예전(?!부터)|(?:하|있|다니|맡|일하)다가(?:\s|$)|이전 (?:회사|직장)|전 (?:직장|회사)|전직|있었|였었|했었|다녔|출신|떠나|나와서|그만두|퇴사|시절|때는|당시|"
     r"(?:이었|였)(?:는데|고|어요|습니다|지만)|(?:창업|시작)(?:할|했을) 때|처음에?는",
     re.I)
 _FUTURE = re.compile(

@@ -1063,3 +1063,17 @@ def test_ok_that_opens_a_wh_question_is_not_a_yes_no_fragment():
 @pytest.mark.parametrize("text", ["나중에 30명 되면 뭐가 달라져요?", "When we get to 50 people, what will be different?"])
 def test_what_changes_at_a_planned_size_is_not_declined(coach, text):
     assert not coach.ask(text).refused
+
+
+@pytest.mark.parametrize("text", [
+    "My cofounder keeps saying we need a CTO. But what would that person actually do? And does it change as we grow?",
+    "Is a CTO just the most senior programmer? what's the role really about",
+    "은행에서 15년 일하다가 스타트업 CTO 제안을 받았어요. 스타트업 CTO는 대체 어떤 일을 하게 되는지 큰 그림 좀 알려주세요.",
+])
+def test_the_role_asked_about_in_other_words_is_an_overview(coach, text):
+    assert coach.understand(text, None, None).understood.qtype == "overview"
+
+
+def test_a_job_left_with_다가_is_the_past():
+    sit = read_situation("직원 2천 명 회사에서 일하다가 이번에 직원 6명짜리 스타트업에 합류했어요.")
+    assert sit.current is not None and sit.current.n == 6
