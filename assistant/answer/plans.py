@@ -774,8 +774,9 @@ def plan_attribution(b: AnswerBuilder, ctx: PlanContext, q: Question,
                      passages: list[Passage]) -> tuple[AnswerKind, str | None, int | None]:
     """Who said it: the source article's list, or the blogger's commentary; returns the unit's stage too."""
     # A quoted phrase is what is asked about ("Whose point is 'managing technical debt'?").
-    topic = next((x for x in quoted(q.cleaned) if ctx.topics.known_share(x) >= 0.5),
-                 _ATTRIBUTION_WORDS.sub(" ", q.ask_text))
+    # An ask that points back ("그거 원글에 있는 내용이에요?") is about what the last answer named.
+    topic = next((x for x in [*quoted(q.cleaned), *quoted(q.referent)] if ctx.topics.known_share(x) >= 0.5),
+                 _ATTRIBUTION_WORDS.sub(" ", q.referent or q.ask_text))
     # Who said it is asked of words (a phrase, a list), so the units' own words rank them, not their glosses.
     ms = sorted((m for m in ctx.topics.match(topic, english=not q.korean) if m.unit.voice in ("source", "blogger")),
                 key=lambda m: -m.own_rank)

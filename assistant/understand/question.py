@@ -99,12 +99,12 @@ _KO_YES_NO = re.compile(r"(?:(?:건지|것인지|는지|인지)\s*(?:잘\s*)?(?:
 _YES_NO_FRAGMENT_EN = re.compile(r"^(?:(?:is it |is that |is this |that'?s? |this'?s? |it'?s? )?(?:the right \w+|worth it|too (?:early|soon|late|much)|premature|overkill|"
                                  r"(?:an? )?(?:good|bad|smart|dumb|wise|sensible|poor|better|worse|reasonable|efficient) (?:idea|call|move|plan|use|way|fit|approach|investment|habit|trade-?off)|right|fair|normal|ok(?:ay)?|legit|reasonable|true|accurate|valid|"
                                  r"makes? sense|a red flag|my job|my call|on me|wrong|off|accurate))\b[^?？]{0,40}[?？]\s*$", re.I)
-_WHO = re.compile(r"\bwho (?:said|says|wrote|writes|came up|is behind)|\b(?:original|source) (?:article|list|author|post)|"
+_WHO = re.compile(r"\bwho (?:(?:actually|really|first|originally|exactly) )?(?:said|says|wrote|writes|came up|is behind)|\b(?:original|source) (?:article|list|author|post)|"
                   r"\bthe blogger(?:'s)? (?:own|addition|opinion|view|take)|\b(?:hosang|jeon)\b.*\b(?:or|vs\.?)\b.*\b(?:blogger|mk)\b|"
                   r"\b(?:blogger|mk)\b.*\b(?:or|vs\.?)\b.*\b(?:hosang|jeon|original|source)\b|from the (?:original|source)|"
                   r"누구의? (?:말|의견|생각|주장|거|것|표현|아이디어)|"
                   r"\bwhose (?:point|idea|words?|phrase|term|view|claim|list|framework|model|split|stages)\b|"
-                  r"누가 (?:말|한|쓴|했|정리|만든|만들었|작성)|(?:원문|원래|블로거|글쓴이)?\s*저자가 한|한 말(?:이에요|인가요|이야|이죠)|원문(?:에|의|에서|에 있|이에요|인가요|내용)|원래 글|블로거(?:의|가)? (?:의견|생각|말|추가|덧붙)|"
+                  r"누가 (?:말|한|쓴|했|정리|만든|만들었|작성)|(?:원문|원래|블로거|글쓴이)?\s*저자가 한|한 말(?:이에요|인가요|이야|이죠)|(?:원문|원글)(?:에|의|에서|에 있|이에요|인가요|내용| 저자)|원래 글|블로거(?:의|가)? (?:의견|생각|말|추가|덧붙)|"
                   r"Hosang Jeon (?:글|의 글)|호상|글쓴이(?:의|가)? (?:의견|생각)|출처|"
                   r"\bdid (?:hosang|jeon|the (?:original )?author|the blogger|mk) (?:say|mention|write|talk|bring up)|"
                   r"(?:Hosang Jeon|Hosang|Jeon|원문 저자|원저자|블로거|글쓴이|MK)(?:이|가|은|는|도)?\s.{0,30}(?:했나요|했어요\?|말했|언급|얘기를? 했|썼)|"
@@ -218,6 +218,9 @@ class Question:
     claim: str = ""  # for premises: the belief to check
     asks_article: bool = False  # "does the article say …?"
     options: tuple[str, ...] = ()  # an either-or ask's two options ("keep coding", "start managing")
+    # What an ask that points back ("그거 원글에 있는 내용이에요?", "Is that list from the blogger?") points at: the
+    # coach's last answer in the conversation ('' without one, or when the ask names its own topic).
+    referent: str = ""
 
     @property
     def korean(self) -> bool:
@@ -839,4 +842,20 @@ def understand(text: str, history: list[tuple[str, str]], topic_map: TopicMap | 
     return Question(text=text, cleaned=cleaned, language=language, situation=sit, asks=asks, qtype=qtype,
                     diagnosis=diag,
                     intent=intent, topics=topics, in_scope=in_scope, scope_reason=reason, scope_reason_ko=reason_ko, claim=claim,
-                    asks_article=bool(_DOES_ARTICLE_SAY.search(ask)), options=options)
+                    asks_article=bool(_DOES_ARTICLE_SAY.search(ask)), options=options,
+                    referent=_referent(ask, history, topic_map))
+
+
+def _referent(ask: str, history: list[tuple[str, str]], topic_map: TopicMap | None) -> str:
+    """The coach's last answer, when the ask points back at it and names nothing of the article itself."""
+    last = next((t for role, t in reversed(history or []) if role == "assistant"), "")
+    if not last or not _DEICTIC.search(ask):
+        return ""
+    if topic_map is not None and (topic_map.topic_terms(ask) & topic_map.idf.keys()) - _ASKING_FORM:
+        return ""
+    return last
+
+
+# Words of the asking form of "whose is it / is it in the article", never its topic.
+_ASKING_FORM = {"있", "내용", "의견", "추가", "생각", "말", "own", "idea", "list", "original", "source", "author",
+                "blogger", "article", "part", "item", "items", "원글", "원문", "블로거", "목록", "항목"}

@@ -1077,3 +1077,16 @@ def test_the_role_asked_about_in_other_words_is_an_overview(coach, text):
 def test_a_job_left_with_다가_is_the_past():
     sit = read_situation("직원 2천 명 회사에서 일하다가 이번에 직원 6명짜리 스타트업에 합류했어요.")
     assert sit.current is not None and sit.current.n == 6
+
+
+def test_whose_is_that_asks_about_what_the_last_answer_named(coach):
+    history = [("user", "직원 15명인데 뭘 챙겨야 해요?"),
+               ("assistant", "2단계 성장기 항목 중에 '기술팀의 인재 영입(채용)'이 있어요.")]
+    a = coach.ask("그거 원문에 있는 거예요, 블로거 생각이에요?", history)
+    assert a.direct == "source" and any("인재 영입" in c.quote for c in a.citations), a.text
+
+
+@pytest.mark.parametrize("text", ["who actually said the bit about P&L in the tech team?",
+                                  "원글 저자 리스트에 있는 항목 맞죠? 블로거 생각 말고요"])
+def test_attribution_asked_with_a_word_between(coach, text):
+    assert coach.understand(text, None, None).understood.qtype == "attribution"
