@@ -325,9 +325,21 @@ _ELSEWHERE = re.compile(r"전 직장|이전 (?:회사|직장)|전 회사|다녔|
                         r"(?:company|job|employer|startup)\b|\bleft\b|\bquit\b|\bworked at\b", re.I)
 
 
+_BARE_NUMBER = re.compile(r"(?<![\w.,$])(\d{1,3}(?:,\d{3})+|\d+)(?![0-9A-Za-z.,%$]|\s*(?:%|원|년|개월|주|시간|일|달|단계|stage|years?|months?|weeks?|percent|x\b|배))")
+
+
 def diagnose_question(text: str, sit: Situation, history: list[tuple[str, str]], comparing: bool) -> Diagnosis:
     """The stage(s) of the user's company: named stages and follow-ups first, then the present size, then cues."""
     present = diagnose(sit.present_text, history)
+    bare = _BARE_NUMBER.search(text) if history and not sit.sizes and len(text) <= 40 else None
+    if bare is not None:
+        # "and at 5000?", "그럼 200은요?" after a conversation about the company's headcount: a bare number
+        # is a headcount too.
+        before = diagnose("", history)
+        n = int(bare.group(1).replace(",", ""))
+        if before.headcount is not None and n >= 2:
+            new = stage_for_headcount(n)[0]
+            return Diagnosis(new, 0.7, bare.group(1), "headcount", (new,), n)
     planned = [s for s in sit.sizes if s.tense == "future"]
     if history and sit.current is None and planned and present.source == "headcount" and present.headcount == planned[-1].n:
         # "그럼 나중에 30명 되면 뭐가 달라져요?" after "저희 3명이에요": the size is a plan, the conversation

@@ -1090,3 +1090,9 @@ def test_whose_is_that_asks_about_what_the_last_answer_named(coach):
                                   "원글 저자 리스트에 있는 항목 맞죠? 블로거 생각 말고요"])
 def test_attribution_asked_with_a_word_between(coach, text):
     assert coach.understand(text, None, None).understood.qtype == "attribution"
+
+
+@pytest.mark.parametrize("text, stage", [("and at 5000?", 4), ("그럼 200은요?", 3), ("what about in 2 years?", 3)])
+def test_a_bare_number_after_a_headcount_conversation_is_a_headcount(coach, text, stage):
+    history = [("user", "We're about 300 people."), ("assistant", "That is stage 3, the renaissance (a few dozen to hundreds).")]
+    assert coach.understand(text, history, None).understood.diagnosis.stage == stage
