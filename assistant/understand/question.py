@@ -398,7 +398,13 @@ def diagnose_question(text: str, sit: Situation, history: list[tuple[str, str]],
             # same company's earlier size, asked how the role changes since, is the other side of the comparison
             found += [stage_for_headcount(s.n)[0] for s in sit.sizes if s.tense == "past" and not s.team_only
                       and _SAME_COMPANY_BEFORE.search(s.clause) and not _ELSEWHERE.search(s.clause)]
-        cue_stage = diagnose(re.sub(r"\d[\d,.]*\s*(?:명|people|employees|person)", " ", sit.present_text), []).stage
+        # The other side told by a cue ("예비 유니콘 단계 회사 CTO랑 직원 수천 명 되는 대기업 CTO"): read without
+        # the sizes already counted, in numerals or in words.
+        rest = sit.present_text
+        for size in sit.sizes:
+            rest = rest.replace(size.words, " ") if size.words else rest
+        rest = re.sub(r"\d[\d,.]*\s*(?:명|people|employees|person)", " ", rest)
+        cue_stage = diagnose(rest, []).stage
         if cue_stage:
             found.append(cue_stage)
         unique = list(dict.fromkeys(found))

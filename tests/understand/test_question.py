@@ -1096,3 +1096,8 @@ def test_attribution_asked_with_a_word_between(coach, text):
 def test_a_bare_number_after_a_headcount_conversation_is_a_headcount(coach, text, stage):
     history = [("user", "We're about 300 people."), ("assistant", "That is stage 3, the renaissance (a few dozen to hundreds).")]
     assert coach.understand(text, history, None).understood.diagnosis.stage == stage
+
+
+def test_a_size_in_words_and_a_cue_are_the_two_sides_of_a_comparison(coach):
+    q = coach.understand("유니콘 소리 듣는 회사 CTO랑 직원 수천 명 대기업 CTO는 하는 일이 어떻게 달라요?", None, None).understood
+    assert q.qtype == "comparison" and set(q.diagnosis.stages) == {3, 4}
