@@ -86,7 +86,10 @@ _SOLO = re.compile(r"혼자|1인 창업|나 혼자|solo (?:technical |tech |non-
 _CUES: list[tuple[int, float, re.Pattern[str]]] = [
     (1, 0.75, re.compile(r"제품이?\s*(?:아직\s*)?(?:없|안\s*나)|아직 제품|no product|pre-?product|before (?:we have|having) a product|mvp|최소 기능 제품|아이디어 단계|막 창업|창업 초기|갓 창업|just (?:started|founded)|day one|pre-?seed|시드 단계|seed stage|프로토타입|prototype|첫 제품|no code yet|nothing built|haven't built|아직 코드|코드 한 줄|초기 (?:스타트업|회사|단계|CTO|창업)|초창기|early[- ](?:stage|days|startup|technical|cofounder|co-founder|ctos?)\b|earliest days|no (?:users|customers) yet|pre-?launch|not (?:yet )?launched|haven't launched|출시 전|유저가? (?:아직 )?없", re.I)),
     (3, 0.8, re.compile(r"유니콘|unicorn|billion-dollar|\$1b|1조|수백\s*명|hundreds of (?:people|employees|engineers)|시리즈\s*[cdCD]|series [cd]\b|트리플 더블|더블 트리플|꽤 커진|규모가 커진|커진 뒤", re.I)),
-    (4, 0.75, re.compile(r"(?<![a-z])ipo(?![a-z])|상장|대기업|위대한 기업|great company|enterprise|수천\s*명|thousands of (?:people|employees)|public company|publicly (?:listed|traded)|listed company|fortune 500|글로벌 기업|성숙한 (?:기업|회사)|mature company|거대 기업|업계를 대표|big tech|huge company|large enterprise|multinational|conglomerate|다국적|대그룹|재벌", re.I)),
+    (4, 0.75, re.compile(r"(?<![a-z])ipo(?![a-z])|"
+                         # a company like the article's own big-company examples ("쿠팡 같은 회사", "Coupang-sized")
+                         r"(?:쿠팡|아마존)\s*(?:같은|급|규모|정도)|\b(?:coupang|amazon)[- ](?:sized|scale|size|level)\b|"
+                         r"\b(?:like|such as) (?:coupang|amazon)\b|상장|대기업|위대한 기업|great company|enterprise|수천\s*명|thousands of (?:people|employees)|public company|publicly (?:listed|traded)|listed company|fortune 500|글로벌 기업|성숙한 (?:기업|회사)|mature company|거대 기업|업계를 대표|big tech|huge company|large enterprise|multinational|conglomerate|다국적|대그룹|재벌", re.I)),
     (2, 0.7, re.compile(r"더블|트리플|두\s*배|세\s*배|2배|3배|doubl|tripl|\b[23]x\b|시리즈\s*[abAB]|series [ab]\b|pmf|product[- ]market fit|빠르게 성장|급성장|growing fast|rapid growth|hypergrowth|체계를 잡|scal(?:e|ing) (?:the|our) team|팀이 커지|한창 (?:커|성장)|커가는 중|growing quickly", re.I)),
 ]
 

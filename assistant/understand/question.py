@@ -439,6 +439,9 @@ _TAG_END = re.compile(r"(?:,\s*(?:right|correct|yeah|no|yes)|\bisn't (?:it|that)
 _SAID_TAG_KO = re.compile(r"(?:다|라|자|냐)고\s*(?:했|하셨|하잖|말했|말하|얘기했|나와\s*있|나왔|써\s*있|적혀\s*있|쓰셨)[가-힣]*\s*[?？]*\s*$")
 
 
+_EXPLAIN_ASK = re.compile(r"설명|말하면|말해야|말해 주|\b(?:explain|describe)\b|\bhow (?:do|should|would|can) i (?:put|say|tell)\b", re.I)
+
+
 def classify_type(intent: Intent, asks: tuple[str, ...], diag: Diagnosis, text: str) -> tuple[QuestionType, str]:
     """(type, claim): grammar of the asks, most specific first."""
     ask = " ".join(asks)
@@ -478,6 +481,11 @@ def classify_type(intent: Intent, asks: tuple[str, ...], diag: Diagnosis, text: 
         return "overview", ""
     if len(diag.stages) >= 2 and (_COMPARE.search(ask) or _COMPARE.search(text)):
         return "comparison", ""
+    if diag.stage is None and _EXPLAIN_ASK.search(ask) and not _OVERVIEW.search(ask) and _OVERVIEW.search(text) \
+            and _WH.search(text):
+        # "엄마가 CTO가 뭐 하는 거냐고 물어보시네요. 쉽게 설명하려면 어떻게 말하면 될까요?": how to explain what the
+        # story asks — what a CTO does.
+        return "overview", ""
     if diag.stage is None and len(asks) > 1 and any(_OVERVIEW.search(a) and _WH.search(a) for a in asks):
         # "…what does that person actually do? Like day to day, and does it change as we grow?": the open
         # question about the role is what the yes/no beside it elaborates.

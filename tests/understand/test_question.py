@@ -1101,3 +1101,13 @@ def test_a_bare_number_after_a_headcount_conversation_is_a_headcount(coach, text
 def test_a_size_in_words_and_a_cue_are_the_two_sides_of_a_comparison(coach):
     q = coach.understand("유니콘 소리 듣는 회사 CTO랑 직원 수천 명 대기업 CTO는 하는 일이 어떻게 달라요?", None, None).understood
     assert q.qtype == "comparison" and set(q.diagnosis.stages) == {3, 4}
+
+
+def test_how_to_explain_what_the_story_asks_is_an_overview(coach):
+    q = coach.understand("친구가 CTO는 도대체 뭘 하는 사람이냐고 묻네요ㅋㅋ 어떻게 설명해야 할까요?", None, None).understood
+    assert q.qtype == "overview"
+
+
+def test_a_company_like_the_articles_big_company_examples_is_stage_four(coach):
+    history = [("user", "저희 4명이에요."), ("assistant", "5명 미만이면 1단계 암흑기입니다.")]
+    assert coach.understand("그럼 아마존 같은 회사 CTO는요?", history, None).understood.diagnosis.stage == 4
