@@ -135,7 +135,7 @@ _OVERVIEW = re.compile(r"\b(?:tl;?dr|summar(?:y|i[sz]e)|overview|in a nutshell|t
                        r"(?:do|involve|entail|mean|look like|cover)\b|\bwhat(?:'s| is) (?:the|that|this) (?:role|job|title) (?:\w+ )?about\b|"
                        r"\bwhat (?:should|do|would) (?:i|we|you) expect (?:that|the|this|a) (?:role|job|cto)|"
                        r"어떤 일을? (?:하|맡)|큰 그림|"
-                       r"(?:CTO|씨티오)(?:는|란|가)? (?:정확히 |대체 |도대체 )?(?:뭐|무엇|무슨)", re.I)
+                       r"(?:CTO|씨티오)(?:는|란|가)? (?:정확히 |대체 |도대체 )?(?:뭐|뭘|무엇|무슨)", re.I)
 _COMPARE = re.compile(r"\b(?:vs\.?|versus|differ(?:ence|ent|s)?|compare[ds]?|comparison|between|change[sd]?|"
                       r"shift|evolve|how does .+ change|what changes)\b|차이|달라|다른가|다르|다른 (?:거|건|점)|비교|바뀌|변하|달라지", re.I)
 # The user's own belief in a story ("I always thought…", "…라고 생각했는데"). What someone else says or
