@@ -179,6 +179,20 @@ def _quote_with_context(b: AnswerBuilder, ctx: PlanContext, q: Question, u: Unit
         _quote(b, ctx, e, prefix=_who(e, b.korean))
 
 
+# Asking what comes first ("which of those matters most", "the biggest deal", "제일 중요한 건", "뭐부터");
+# the article's own superlatives ("가장 중요", "젤 중요").
+_PRIORITY_ASK = re.compile(r"\b(?:matters? (?:the )?most|most important|biggest deal|top priority|number[- ]one|first thing|"
+                           r"focus on first|start with)\b|가장 중요|제일 중요|젤 중요|제일 먼저|가장 먼저|뭐부터|무엇부터|우선순위", re.I)
+_SUPERLATIVE = re.compile(r"가장 중요|젤 중요|제일 중요")
+
+
+def _puts_first(ctx: PlanContext, q: Question, stage: int) -> Unit | None:
+    """The stage's sentence that says what matters most, when the ask is what comes first."""
+    if not _PRIORITY_ASK.search(q.ask_text):
+        return None
+    return next((u for u in ctx.topics.units if u.stage == stage and u.kind == "sentence" and _SUPERLATIVE.search(u.text)), None)
+
+
 def _lead(ctx: PlanContext, q: Question, stages: tuple[int, ...]) -> Match | None:
     """The unit the question is specifically about, within these stages, if any is close enough."""
     ms = ctx.topics.match(q.ask_text, english=not q.korean, stages=stages)
@@ -270,6 +284,15 @@ def plan_stage_advice(b: AnswerBuilder, ctx: PlanContext, q: Question) -> tuple[
     diagnosis_line(b, d)
     stage = d.stage
     lead = _lead(ctx, q, (stage,))
+    first = _puts_first(ctx, q, stage)
+    if first is not None:
+        # "Which of those matters most for us?": the article's own word on what comes first at this stage
+        # ("이 단계는 체계를 잡는 것이 가장 중요하다고 생각합니다"), before the list.
+        b.frame(f"**{stage}단계에서 가장 중요한 것 — {_who(first, True).rstrip(': ')}:**" if b.korean
+                else f"**What {_who(first, False).rstrip(': ')} puts first at stage {stage}:**")
+        _quote(b, ctx, first)
+        b.blank()
+        lead = None
     if lead is not None and lead.unit.kind == "item":
         b.frame(f"**이 질문에 해당하는 항목: {lead.unit.text}**" if b.korean else f"**The item this question is about: {lead.unit.text}**")
         b.blank()

@@ -1111,3 +1111,11 @@ def test_how_to_explain_what_the_story_asks_is_an_overview(coach):
 def test_a_company_like_the_articles_big_company_examples_is_stage_four(coach):
     history = [("user", "저희 4명이에요."), ("assistant", "5명 미만이면 1단계 암흑기입니다.")]
     assert coach.understand("그럼 아마존 같은 회사 CTO는요?", history, None).understood.diagnosis.stage == 4
+
+
+@pytest.mark.parametrize("text", ["We're 11 people. Which of these matters most for us right now?",
+                                  "직원 12명인데 이 중에 제일 중요한 게 뭐예요?"])
+def test_what_matters_most_leads_with_the_articles_own_superlative(coach, text):
+    a = coach.ask(text)
+    first = next(s for s in a.sentences if s.claim)
+    assert "가장 중요" in (first.original or first.text), a.text
