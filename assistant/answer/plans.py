@@ -353,8 +353,6 @@ def _asked_stage(q: Question, stages: tuple[int, ...]) -> int | None:
     return None
 
 
-
-
 _STAGE_MENTION = re.compile(
     r"(?<![\d.])[1-4](?:\.\d)?\s*단계|\bstages?\s*[1-4](?:\s*(?:and|vs\.?|or|,|&)\s*[1-4])*\b|"
     + "|".join(re.escape(n) for n in [*STAGE_NAMES_KO.values(), *STAGE_NAMES_EN.values()]), re.I)
