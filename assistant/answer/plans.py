@@ -454,7 +454,7 @@ def _names_other_stage_item(topics: TopicMap, text: str, unit: Unit, user_stage:
     "비전" at stage 4: the stage-4 commentary speaks of "사업의 비전" too."""
     if topics.item_of_term(text) is not unit:
         return False
-    named = topics.topic_terms(text) & topics.terms[topics.units.index(unit)]
+    named = topics.topic_terms(text) & topics.unit_terms(unit)
     return not any(u.stage == user_stage and named & ts for u, ts in zip(topics.units, topics.terms, strict=True))
 
 
@@ -512,7 +512,7 @@ def judge(ctx: PlanContext, q: Question, text: str, told: bool = False) -> tuple
         # myself" against "팀 운영의 디테일을 챙기는 것은 점점 줄이고".)
         return "no", top
     if user_stage is not None:
-        if told and u.stage in (None, user_stage) and _does_not_do(text, u):
+        if told and u.stage in (None, user_stage) and _does_not_do(text, ctx.topics.unit_terms(u)):
             # "아직도 저는 코드만 치고 팀원들한테 방향 얘기는 거의 안 해요. 이대로 괜찮을까요?": what the stage asks
             # for is what the story says is not done.
             return "no", top
@@ -526,9 +526,8 @@ _NOT_DONE = re.compile(r"(?:^|\s)(?:거의\s*|전혀\s*|별로\s*|잘\s*)?안\s*
                        r"no longer|not)\b|n't\b", re.I)
 
 
-def _does_not_do(text: str, u: Unit) -> bool:
-    """Is the story's clause that speaks of what `u` advises one that says it is not done?"""
-    unit_terms = terms_of(f"{u.text} {u.en or ''} {translate_terms(u.en or '')}")
+def _does_not_do(text: str, unit_terms: set[str]) -> bool:
+    """Is the story's clause that speaks of what a unit advises (the unit's terms) one that says it is not done?"""
     best: tuple[int, str] | None = None
     for sentence in split_sentences(text):
         for clause in _CLAUSE_BREAK.split(sentence):
@@ -548,12 +547,11 @@ def asks_to_drop(ask: str, unit_text: str) -> bool:
     return bool(_DISMISSIVE.search(ask)) and not _DISMISSIVE.search(unit_text) and not advice_negated(unit_text)
 
 
-def _lets_go_of(text: str, u: Unit) -> bool:
+def _lets_go_of(text: str, unit_terms: set[str]) -> bool:
     """Does a sentence of the text let go of what the unit speaks of — a dismissive verb ("넘기", "handed",
     "stepping back") in a sentence sharing a term with the unit ("팀 세부 운영은 팀장들한테 넘기라" and "팀 운영의
     디테일을 챙기는 것은 점점 줄이고")? Not "hand off all coding … and focus on managing" against "관리 따위는
-    개나 줘버려도 됩니다": what is let go of there is not what the unit dismisses."""
-    unit_terms = terms_of(f"{u.text} {u.en or ''} {translate_terms(u.en or '')}")
+    개나 줘버려도 됩니다": what is let go of there is not what the unit dismisses. (`unit_terms`: the unit's.)"""
     for sentence in split_sentences(text):
         # ("ignore process and management stuff": an "and" that joins two objects of one verb is not a
         # clause break; one followed by a new subject, or by what is taken up instead — "hand off all
@@ -640,7 +638,7 @@ def plan_yes_no(b: AnswerBuilder, ctx: PlanContext, q: Question, passages: list[
     if verdict == "yes" and top is not None and asks_to_drop(dropping, top.unit.text):
         verdict = "no"
     elif verdict == "no" and top is not None and top.unit.stage in (None, user_stage) \
-            and advice_negated(top.unit.text) and _lets_go_of(q.topic_words, top.unit):
+            and advice_negated(top.unit.text) and _lets_go_of(q.topic_words, ctx.topics.unit_terms(top.unit)):
         # Letting go of what the article tells this stage to let go of ("팀 세부 운영은 팀장들한테 넘기라는데
         # 맞나요?" against stage 3's "팀 운영의 디테일을 챙기는 것은 점점 줄이고"): the article agrees.
         verdict = "yes"

@@ -284,7 +284,9 @@ def asks_explicitly(text: str) -> bool:
     return bool(_sentences_and_asks(text)[1])
 
 
-# Quoted speech ("'기술 경영 비전이 뭐냐'는 질문을 받았는데"): its wh-words are not the user's.
+# Quoted speech ("'기술 경영 비전이 뭐냐'는 질문을 받았는데"): its wh-words are not the user's. (Not `_QUOTED`
+# below, which finds the article's quoted words and so wants no letter right after the closing mark: here a
+# particle — "'…뭐냐'는", "'…쓰냐'고" — usually follows.)
 _QUOTED_SPEECH = re.compile(r"'[^']{1,80}'|\"[^\"]{1,80}\"|‘[^’]{1,80}’|“[^”]{1,80}”|「[^」]{1,80}」")
 # A Korean sentence's type is in its last clause: "…질문을 받았는데, 지금 그런 걸 고민할 단계인가요?" asks yes or no.
 _KO_CLAUSE_END = re.compile(r"(?:는데|은데|인데|던데|지만|거든요|니까)[,.]?\s+")

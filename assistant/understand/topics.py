@@ -268,6 +268,10 @@ class TopicMap:
                              float(meant[i] - cos[i]), bool(against[i])))
         return sorted(out, key=lambda m: -m.rank)
 
+    def unit_terms(self, u: Unit) -> set[str]:
+        """The unit's terms, Korean and English rendering (with its Korean aliases), as computed at load."""
+        return self.terms[u.order if self.units[u.order] is u else self.units.index(u)]
+
     def topic_terms(self, text: str) -> set[str]:
         """The text's terms that can carry a topic: the article's rare terms and words it never uses, without
         its common terms and Korean verb forms (English terms also bring their Korean glossary aliases)."""
