@@ -674,7 +674,12 @@ def _say_yes_no(b: AnswerBuilder, ctx: PlanContext, q: Question, verdict: str, t
         for thesis in _thesis(ctx)[:1]:
             _quote(b, ctx, thesis, prefix=_who(thesis, b.korean))
     _quote_with_context(b, ctx, q, u)
-    if user_stage:
+    # The user's stage's closest item and commentary, unless the verdict already rests on a unit of that
+    # stage that both signals agree on (closest by meaning and the best keyword match of the whole
+    # article): then it is the passage that answers, and more quotes only dilute the answer (dev yes/no
+    # with a known stage: such a unit holds the gold passage in 54 of 58; precision 0.765 → 0.780,
+    # evidence 0.928 → 0.926).
+    if user_stage and not (u.stage == user_stage and top.keyword >= 0.99):
         _for_your_stage(b, ctx, q, q.topic_text, user_stage)
     elif verdict == "depends":
         _at_each_stage(b, ctx, q, q.topic_text)
