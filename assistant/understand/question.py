@@ -22,7 +22,14 @@ from typing import Any, Literal
 
 from assistant.text import entities, is_korean, split_sentences
 from assistant.types import Diagnosis
-from assistant.understand.diagnosis import OVERLAP, cue_hits, cue_stage, diagnose, stage_for_headcount
+from assistant.understand.diagnosis import (
+    OVERLAP,
+    cue_hits,
+    cue_stage,
+    diagnose,
+    names_the_stage_model,
+    stage_for_headcount,
+)
 from assistant.understand.examples import LEXICAL_STRONG, UNIT_STRONG, UNIT_WEAK, ScopeExamples, ScopeVerdict
 from assistant.understand.scope import (
     TOOL_TOPIC,
@@ -788,6 +795,21 @@ def _picks_a_tool(ask: str) -> bool:
     return bool(_PICK.search(ask)) or out_of_scope_topic(ask) is not None
 
 
+_UNRELATED = ("topics unrelated to the CTO's role", "CTO 역할과 관계없는 주제")  # (English, Korean) refusal label
+
+
+def _summary_of_something_else(ask: str, text: str, topic_map: TopicMap) -> bool:
+    """Does an ask worded like a request for the overview ("요약 좀 해줄 수 있어요?", "give me the gist")
+    name a subject the article never speaks of ("어제 발표된 부동산 대책"), and neither the CTO, the article
+    nor its stages? Then it is not asking for the article's map."""
+    if ROLE_WORDS.search(text) or _ABOUT_ARTICLE.search(text) or names_the_stage_model(text) \
+            or re.search(r"단계|\bstages?\b|글|\b(?:article|post|blog)\b", text, re.I):
+        return False
+    subject = _OVERVIEW.sub(" ", _OVERVIEW_STRONG.sub(" ", ask))  # without the words that ask for a summary
+    # (three words of its own: "요약해 주세요", "전체적으로 한번 정리해 줄래요?" leave only request forms)
+    return len([t for t in topic_map.topic_terms(subject) if len(t) >= 2]) >= 3 and topic_map.known_share(subject) < 0.5
+
+
 def understand(text: str, history: list[tuple[str, str]], topic_map: TopicMap | None,
                examples: ScopeExamples | None = None, fixed: Diagnosis | None = None) -> Question:
     intent = classify(text)
@@ -798,6 +820,8 @@ def understand(text: str, history: list[tuple[str, str]], topic_map: TopicMap | 
     comparing = bool(_COMPARE.search(cleaned)) or len([s for s in sit.sizes if s.tense != "past"]) >= 2
     diag = fixed or diagnose_question(cleaned, sit, history, comparing)
     qtype, claim = classify_type(intent, asks, diag, cleaned)
+    if qtype == "overview" and topic_map is not None and _summary_of_something_else(" ".join(asks), cleaned, topic_map):
+        qtype = "general"  # judged for scope like any other question
     topics: tuple[Match, ...] = ()
     ask = " ".join(asks)
     # A topic word ("코드 리뷰", "sprint") does not decline an ask that names one of the article's stages
@@ -866,6 +890,13 @@ def understand(text: str, history: list[tuple[str, str]], topic_map: TopicMap | 
             # 각자 원하는 프레임워크를 쓰는데 그냥 둬도 될까요?" asks how far the CTO steers the team's
             # technology, which the article's architecture and stack items speak to.
             verdict = ScopeVerdict(True)
+        if verdict.in_scope and topic_map is not None and not history and diag.stage is None \
+                and _summary_of_something_else(about, cleaned, topic_map) \
+                and max((m.score for m in near), default=0.0) < UNIT_WEAK:
+            # Nothing of the CTO, the article or its stages, nothing the article comes close to, and words of
+            # its own ("허리가 아파요 … 스트레칭 추천"): a question about something else, however much its
+            # form ("추천해 주세요") resembles an in-scope example's.
+            verdict = ScopeVerdict(False, *_UNRELATED)
         in_scope, reason, reason_ko = verdict.in_scope, verdict.reason, verdict.reason_ko
     return Question(text=text, cleaned=cleaned, language=language, situation=sit, asks=asks, qtype=qtype,
                     diagnosis=diag,

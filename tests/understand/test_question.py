@@ -1119,3 +1119,23 @@ def test_what_matters_most_leads_with_the_articles_own_superlative(coach, text):
     a = coach.ask(text)
     first = next(s for s in a.sentences if s.claim)
     assert "가장 중요" in (first.original or first.text), a.text
+
+
+@pytest.mark.parametrize("text, qtype", [
+    ("요약해 주세요", "overview"),
+    ("Can you summarize this for me please?", "overview"),
+    ("핵심만 짧게 정리해 주실 수 있나요?", "overview"),
+    # asked in the words of an overview, about something the article never speaks of
+    ("지난주 나온 전기차 보조금 개편안 좀 요약해 줄래요? 내년에 차 바꿀까 해서요.", "general"),
+])
+def test_a_summary_request_is_an_overview_only_when_it_is_not_about_something_else(coach, text, qtype):
+    assert coach.understand(text, None, None).understood.qtype == qtype
+
+
+@pytest.mark.parametrize("text", [
+    "지난주 나온 전기차 보조금 개편안 좀 요약해 줄래요? 내년에 차 바꿀까 해서요.",
+    "손목이 시큰거려요. 키보드 오래 치는 사람한테 좋은 손목 보호대 추천해 주세요.",
+])
+def test_a_question_about_something_else_entirely_is_declined(coach, text):
+    a = coach.ask(text)
+    assert a.refused and not a.citations, a.text
