@@ -170,7 +170,11 @@ class Coach:
         self.renderings = load_renderings(self.settings.corpus_dir)
         self.topics = TopicMap(self.corpus, self.renderings, self.embeddings, cache, key,
                                keywords=lambda texts: BM25.build([str(i) for i in range(len(texts))], texts))
-        self.examples = ScopeExamples(self.embeddings, cache, key)
+        # Every plain-words meaning of what the article says is an in-scope example too: the labelled
+        # examples cannot name every topic the article covers ("is the title a certificate of skill?", "a
+        # P&L line for engineering"), the corpus can.
+        self.examples = ScopeExamples(self.embeddings, cache, key,
+                                      also_in=[g for u in self.topics.units for g in u.glosses])
         self._located = {}
 
     def locate(self, unit: Unit) -> Passage | None:

@@ -40,11 +40,12 @@ class ScopeVerdict:
 
 class ScopeExamples:
     def __init__(self, embeddings: EmbedsText, cache_dir: Path | None = None, key: str = "",
-                 data: dict | None = None) -> None:
+                 data: dict | None = None, also_in: list[str] | None = None) -> None:
+        """`also_in`: more in-scope texts (the article's own glosses), beside the labelled examples."""
         raw = data if data is not None else yaml.safe_load(
             resources.files("assistant.understand").joinpath("examples.yaml").read_text(encoding="utf-8"))
         self.embeddings = embeddings
-        self.in_texts = [str(t) for t in raw.get("in_scope") or []]
+        self.in_texts = [str(t) for t in raw.get("in_scope") or []] + list(also_in or [])
         self.out_texts: list[str] = []
         self.out_topics: list[tuple[str, str]] = []
         for group in raw.get("out_of_scope") or []:
