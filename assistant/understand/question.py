@@ -47,17 +47,25 @@ from assistant.understand.topics import ROLE_WORDS, Match, TopicMap, terms_of, t
 QuestionType = Literal["overview", "stage_advice", "which_stage", "comparison", "yes_no", "attribution",
                        "premise", "belief", "general", "out_of_scope", "injection"]
 
+# Not knowing the answer to an embedded question is asking it ("…어떻게 바꿔야 할지 감이 안 와요", "뭘 해야 할지
+# 모르겠어요"), however statement-like its ending.
+_NOT_KNOWING = (r"지\s*(?:잘\s*|도\s*)?(?:감이\s*안\s*(?:와요|오네요|옵니다|잡혀요|잡히네요)|모르겠(?:어요|습니다|네요|더라고요)|"
+                r"헷갈려요|헷갈리네요|막막해요|막막하네요)\s*[.!~ㅋㅎㅠㅜ]*$")
 _ASK_END = re.compile(r"[?？]|(?:나요|까요|가요|습니까|ㅂ니까|니까|을까|할까|일까|죠|지요|는지|건지|어요|아요|에요|예요|"
                       r"해요|돼요|되나요|인가요|인지|알려줘|알려주세요|말해줘|정리해줘|요약해줘|궁금해요|궁금합니다|"
-                      r"같기도\s*하고요|싶기도\s*하고요|싶네요|싶어요|싶어서요|싶더라고요|고민이네요|고민이에요|고민입니다)\s*[.!~ㅋㅎㅠㅜ]*$")
+                      r"같기도\s*하고요|싶기도\s*하고요|싶네요|싶어요|싶어서요|싶더라고요|고민이네요|고민이에요|고민입니다)\s*[.!~ㅋㅎㅠㅜ]*$|"
+                      + _NOT_KNOWING)
 # Without question marks, endings that only a question has ("…하나 싶어서요.", "…맞을까요.") say which
 # sentences ask before those a statement shares ("…두 배 찍었어요.", "…했어요.").
 _ASK_END_WEAK = re.compile(r"(?:어요|아요|에요|예요|해요|돼요|죠|지요|니까)\s*[.!~ㅋㅎㅠㅜ]*$")
 # Wondering aloud is asking ("Not sure if that's right.", "I wonder whether I should keep doing this.").
-_EN_WONDER = r"^\s*(?:honestly\s*,?\s*)?(?:i'?m\s+|i am\s+)?(?:not sure|unsure|wondering|i wonder|i don'?t know|i do not know|curious|(?:just )?trying to figure out)\s+(?:if|whether)\b"
+_EN_NOT_KNOWING = r"^\s*(?:honestly\s*,?\s*)?(?:i'?m\s+|i am\s+)?(?:not sure|unsure|wondering|i wonder|i don'?t know|i do not know|i have no idea|curious|(?:just )?trying to figure out)\s+"
+_EN_WONDER = _EN_NOT_KNOWING + r"(?:if|whether)\b"
+# …and not knowing what, how, which ("I have no idea what I should stop doing") asks an open question.
+_EN_WONDER_WH = _EN_NOT_KNOWING + r"(?:how|what|where|when|which|who)\b"
 _EN_ASK = re.compile(r"^\s*(?:so\s*,?\s*|and\s+|but\s+|ok(?:ay)?\s*,?\s*|also\s*,?\s*|honestly\s*,?\s*)?"
                      r"(?:what|when|which|who|whose|where|why|how|do|does|did|should|is|are|was|were|can|could|"
-                     r"must|will|would|have|has|tell me|explain|give me|summari[sz]e)\b|" + _EN_WONDER, re.I)
+                     r"must|will|would|have|has|tell me|explain|give me|summari[sz]e)\b|" + _EN_WONDER + "|" + _EN_WONDER_WH, re.I)
 # Asking where the user's own company sits.
 _PLACE_ME = re.compile(r"(?:저희|우리|제)\s*(?:회사|팀|조직)?\s*(?:는|은)?\s*(?:어디에|어느\s*단계|몇\s*단계)|어디에\s*해당|"
                        r"\b(?:which|what) stage (?:are we|am i|is my|is our|would we|do we)|\bwhere (?:do|would|does) (?:we|my|our)\b.{0,20}\b(?:fall|fit|sit|land)", re.I)
@@ -275,7 +283,7 @@ def _sentences_and_asks(text: str) -> tuple[list[str], list[str]]:
             marked.append(last)
         return sentences, marked
     ended = [s for s in sentences if _ASK_END.search(s) or _EN_ASK.search(s)]
-    strong = [s for s in ended if not _ASK_END_WEAK.search(s)]
+    strong = [s for s in ended if not _ASK_END_WEAK.search(s) or re.search(_NOT_KNOWING, s)]
     return sentences, strong or ended
 
 

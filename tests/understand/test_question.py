@@ -1139,3 +1139,14 @@ def test_a_summary_request_is_an_overview_only_when_it_is_not_about_something_el
 def test_a_question_about_something_else_entirely_is_declined(coach, text):
     a = coach.ask(text)
     assert a.refused and not a.citations, a.text
+
+
+@pytest.mark.parametrize("text, ask", [
+    ("팀이 열 명이 넘었어요. 요즘 회의가 너무 많아요. 이제 뭘 먼저 챙겨야 할지 모르겠어요",
+     "이제 뭘 먼저 챙겨야 할지 모르겠어요"),
+    ("We just crossed 150 people and I still run every planning meeting. Honestly I have no idea what I should hand off",
+     "Honestly I have no idea what I should hand off"),
+])
+def test_not_knowing_the_answer_to_an_embedded_question_is_the_ask(coach, text, ask):
+    q = coach.understand(text, None, None).understood
+    assert q.asks == (ask,) and q.in_scope and q.qtype == "stage_advice"
