@@ -708,9 +708,10 @@ def plan_choice(b: AnswerBuilder, ctx: PlanContext, q: Question) -> tuple[Answer
         if verdict == "yes" and asks_to_drop(option, top.unit.text):
             verdict = "no"
         judged.append((option, verdict, top))
-    if len(judged) < 2 or (judged[0][2].unit.text == judged[1][2].unit.text and judged[0][1] == judged[1][1]):
+    if len(judged) < 2 or (judged[0][2].unit.text == judged[1][2].unit.text and judged[0][1] == judged[1][1] != "depends"):
         # Both options rest on one unit with one verdict: it does not tell them apart. (One unit with two
-        # verdicts does: "깊은 지식보다는 얕고 넓은 지식" says no to one option and yes to the other.)
+        # verdicts does: "깊은 지식보다는 얕고 넓은 지식" says no to one option and yes to the other; and with no
+        # stage known, "it depends on the stage" answers both.)
         return plan_stage_advice(b, ctx, q) if user_stage else plan_general(b, ctx, q, [])
     yes = [o for o, v, _ in judged if v == "yes"]
     if q.diagnosis.stage is not None and q.diagnosis.source != "none":
@@ -727,6 +728,10 @@ def plan_choice(b: AnswerBuilder, ctx: PlanContext, q: Question) -> tuple[Answer
         lead, direct = ("둘 다 글이 이 단계에 두는 일이 아닙니다." if b.korean
                         else "Neither is what the article gives your stage."), "neither"
     b.frame(f"**{lead}**")
+    if direct == "depends" and not user_stage:
+        # As for a yes/no question asked of no stage: why it depends is the article's opening point.
+        for thesis in _thesis(ctx)[:1]:
+            _quote(b, ctx, thesis, prefix=_who(thesis, b.korean))
     for option, verdict, top in judged:
         said = {"yes": ("네", "yes"), "no": ("아니요", "no"), "depends": ("단계에 따라 다름", "depends on the stage")}[verdict]
         b.frame(f"**‘{option}’ — {said[0]}.**{_placed(top.unit, True)}" if b.korean

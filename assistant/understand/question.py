@@ -662,6 +662,9 @@ _ASPECT = re.compile(r"\b(?:keep|start|stop|stay|still|continue)\b|계속|그만
 _OF_THE_TWO = re.compile(r"\bwhich (?:of the two|one of the two|of (?:them|those|these) (?:two )?)\b|\b(?:which|what) (?:one )?(?:first|comes first)\b|"
                          r"둘\s*중|두\s*(?:개|가지)\s*중|어느\s*쪽", re.I)
 _EITHER_EN = re.compile(r"\beither\s+(.+?)\s*,?\s+or\s+(.+?)\s*(?:[.?!;]|$)", re.I)
+# Two options asked about in the story, Korean style: "슈퍼개발자냐 기술관리자냐 (물어보는데)", "A인지 B인지".
+_ASKED_PAIR_KO = re.compile(r"((?:[^\s.?!,]+\s){0,2}[^\s.?!,]+?)(?:이)?(?:냐|인지|일지)[,\s]\s*"
+                            r"((?:[^\s.?!,]+\s){0,2}[^\s.?!,]+?)(?:이)?(?:냐|인지|일지)(?=[\s,.?!]|$)")
 _PAIR_KO = re.compile(r"(?:^|\s)(?:(?:요즘|지금|현재|당장|일단|사실|솔직히|근데|그런데)\s+)?([^\s.?!,]+?(?:\s[^\s.?!,]+?){0,3}?)(?:이랑|랑|하고|와|과)\s+"
                       r"([^.?!,]+?)\s*(?:둘\s*다|두\s*(?:개|가지)\s*(?:다|모두)?)")
 
@@ -671,7 +674,7 @@ def _options_told(text: str, ask: str) -> tuple[str, ...]:
     P&L for engineering or start building our tech brand. Which of the two should I do first?")."""
     if not _OF_THE_TWO.search(ask):
         return ()
-    m = _EITHER_EN.search(text) or _PAIR_KO.search(text)
+    m = _EITHER_EN.search(text) or _PAIR_KO.search(text) or _ASKED_PAIR_KO.search(text)
     if not m:
         return ()
     left, right = (g.strip(" ,") for g in m.groups())
@@ -861,12 +864,18 @@ def understand(text: str, history: list[tuple[str, str]], topic_map: TopicMap | 
             and not _options_in_article(_FOR_CONTEXT.sub("", ask), topics, topic_map, language) \
             and not (options and topic_map is not None and _options_discussed(options, topic_map)):
         in_scope, reason, reason_ko = False, "choosing between specific options", "특정 선택지 중 고르기"
+    elif options and topic_map is not None and _options_discussed(options, topic_map):
+        pass  # choosing between things the article speaks of ("개발자인지 관리자인지"): what it answers
     elif examples is not None and qtype not in ("injection", "premise", "belief", "attribution", "overview", "comparison") \
             and diag.source not in ("stage_name", "stage_number", "followup") and not _WHO_DECIDES.search(ask):
         # A question that names one of the article's stages, or the article itself, is about the article;
         # otherwise the scope is judged on what is asked, without the clauses that describe the user's
         # situation.
-        told = ask if asks_explicitly(cleaned) else (sit.present_text or cleaned)  # what scope is judged on
+        # What scope is judged on: the ask, or the story with it when nothing is asked explicitly or the ask
+        # names nothing itself ("…후배가 슈퍼개발자냐 기술관리자냐 묻네요. 둘 중에 뭐라고 보는 게 맞아요?").
+        names_nothing = len([t for t in terms_of(topic_text(ask)) if len(t) >= 2 and not _WH.fullmatch(t)]) <= 1
+        told = ask if asks_explicitly(cleaned) and not (names_nothing and len(asks) < len(split_sentences(cleaned))) \
+            else (sit.present_text or cleaned)
         scoped = _scope_text(told, sit, cleaned)
         # what is asked about, not the examples given of it ("engineering culture, like code review norms")
         asked_about = _EXAMPLES.sub("", scoped)

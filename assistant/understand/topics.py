@@ -298,8 +298,18 @@ class TopicMap:
         for phrase, article_terms in glossary_phrases(topic_text(text)):
             if any(terms_of(a) & self.idf.keys() for a in article_terms):
                 terms -= {t for t in terms_of(phrase) if t not in self.idf}
-        total = sum(self.idf.get(t, self.max_idf) for t in terms)
-        return sum(self.idf[t] for t in terms if t in self.idf) / total if total else 0.0
+        # A Korean word the article uses only inside a compound ("개발자" in "슈퍼개발자", "관리자" in
+        # "기술관리자") is the article's word too: Korean writes compounds as one word.
+        known = {t: self.idf.get(t) or self._compound_idf(t) for t in terms}
+        total = sum(known[t] or self.max_idf for t in terms)
+        return sum(v for v in known.values() if v) / total if total else 0.0
+
+    def _compound_idf(self, term: str) -> float | None:
+        """The idf of the article's rarest Korean compound that holds `term` (three syllables or more), if any."""
+        if len(term) < 3 or not re.fullmatch(r"[가-힣]+", term):
+            return None
+        holders = [v for t, v in self.idf.items() if term in t and t != term]
+        return max(holders) if holders else None
 
     def named_item(self, text: str) -> Unit | None:
         """The capability item the text names nearly word for word ("초기 기술 스택 선정", "managing

@@ -1150,3 +1150,18 @@ def test_a_question_about_something_else_entirely_is_declined(coach, text):
 def test_not_knowing_the_answer_to_an_embedded_question_is_the_ask(coach, text, ask):
     q = coach.understand(text, None, None).understood
     assert q.asks == (ask,) and q.in_scope and q.qtype == "stage_advice"
+
+
+@pytest.mark.parametrize("text", [
+    "동생이 CTO는 결국 코딩 잘하는 사람이냐 팀 관리하는 사람이냐 묻는데 설명을 못 하겠어요. 둘 중에 뭐가 맞아요?",
+    "cto는 개발자에 더 가까워요 관리자에 더 가까워요?",
+])
+def test_an_either_or_between_the_articles_own_pictures_of_a_cto_depends_on_the_stage(coach, text):
+    a = coach.ask(text)
+    assert not a.refused and a.direct == "depends", a.text
+
+
+def test_a_korean_word_the_article_uses_inside_a_compound_is_the_articles_word(coach):
+    topics = coach._plan_context().topics
+    assert topics.known_share("개발자") == 1.0 and topics.known_share("관리자") == 1.0  # 슈퍼개발자, 기술관리자
+    assert topics.known_share("부동산") == 0.0
