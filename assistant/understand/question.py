@@ -828,7 +828,9 @@ def understand(text: str, history: list[tuple[str, str]], topic_map: TopicMap | 
     language: Literal["ko", "en"] = "ko" if is_korean(cleaned) else "en"
     sit = read_situation(cleaned)
     asks = asks_of(cleaned)
-    comparing = bool(_COMPARE.search(cleaned)) or len([s for s in sit.sizes if s.tense != "past"]) >= 2
+    # (two sizes of the company, not the company and its engineering team: "직원 아홉 명 회사고 개발자는 세 명")
+    # A comparison is asked ("어떻게 달라요?"), not told in the story ("코드 컨벤션도 다르고").
+    comparing = bool(_COMPARE.search(" ".join(asks))) or len([s for s in sit.sizes if s.tense != "past" and not s.team_only]) >= 2
     diag = fixed or diagnose_question(cleaned, sit, history, comparing)
     qtype, claim = classify_type(intent, asks, diag, cleaned)
     if qtype == "overview" and topic_map is not None and _summary_of_something_else(" ".join(asks), cleaned, topic_map):

@@ -260,8 +260,10 @@ def find_sizes(clause: str) -> list[tuple[int, str, bool, int]]:
                 # "the one under 5 people" is 4 at most (the article's own "5명 미만"); "over 300 people" 301.
                 n = max(1, n - 1) if bound.group(1).lower() in _BELOW else n + 1
             around = clause[max(0, m.start() - 12): m.end() + 4]
-            team = bool(_TEAM_ONLY.search(m.group(0))) or bool(re.search(r"개발자|엔지니어|개발팀|기술팀", around) and not re.search(r"직원|전체|회사|총|인원|포함|company|employees|including", around, re.I))
             noun = _NOUN_BEFORE.search(clause[: m.start()])
+            # ("직원 아홉 명 회사고 개발자는 세 명": the noun the count belongs to decides, not a word nearby)
+            team = bool(_TEAM_ONLY.search(m.group(0))) or bool(noun and _TEAM_ONLY.search(noun.group(1))) or \
+                bool(re.search(r"개발자|엔지니어|개발팀|기술팀", around) and not re.search(r"직원|전체|회사|총|인원|포함|company|employees|including", around, re.I))
             words = (noun.group(1) + " " if noun else "") + m.group(0).strip()
             found.append((n, words, team, m.start()))
             taken.append(range(m.start(), m.end()))

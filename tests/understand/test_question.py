@@ -1165,3 +1165,12 @@ def test_a_korean_word_the_article_uses_inside_a_compound_is_the_articles_word(c
     topics = coach._plan_context().topics
     assert topics.known_share("개발자") == 1.0 and topics.known_share("관리자") == 1.0  # 슈퍼개발자, 기술관리자
     assert topics.known_share("부동산") == 0.0
+
+
+@pytest.mark.parametrize("text", [
+    "직원 열한 명 회사고 그중 개발자는 네 명이에요. 각자 쓰는 라이브러리도 다르고 리뷰 방식도 달라서 정신없어요. CTO로서 어디까지 정해줘야 할까요?",
+    "We're 11 people and 4 of them are developers. Everyone's setup is different and the reviews differ too. How much should I standardise as CTO?",
+])
+def test_the_engineering_team_beside_the_company_and_differences_in_the_story_are_no_comparison(coach, text):
+    q = coach.understand(text, None, None).understood
+    assert q.qtype != "comparison" and q.diagnosis.stages == (2,), (q.qtype, q.diagnosis)
