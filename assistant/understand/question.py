@@ -170,7 +170,7 @@ _STANCE = re.compile(r"\bI(?:'ve| have)? (?:always |really |honestly |kind of |s
                      r"\bmy (?:instinct|gut|intuition|hunch) (?:says|tells me)\b|"
                      r"\bI(?:'ve| have)? decided\b|\bmy (?:take|view|read|gut|hunch)\s*[:,]|\b(?:i'm |i am )?pretty sure\b|"
                      r"\bas I (?:understand|see|read) it\b|\bI(?:'ve| have)? (?:been telling|kept telling|keep telling) (?:my|the|our|everyone)\b|"
-                     r"생각(?:해요|합니다|하는데|해서|했어요|했는데|하고 있|이에요|입니다|이었)|(?:라고|다고|고) (?:봐요|봅니다|보는데|봤는데|보고)|"
+                     r"생각(?:해요|합니다|하는데|해서|했어요|했는데|하고 있|이에요|입니다|이었|하거든요|하고요)|(?:라고|다고|고) (?:봐요|봅니다|보는데|봤는데|보고)|"
                      r"하기로 (?:했|결정)|"
                      r"믿어(?:서|요)|믿는데|믿고 있|제 생각|내 생각|저는 .{0,40}(?:게|것이) (?:맞|낫|중요)", re.I)
 # An open question (not a request for agreement): a wh-word opening an English ask, or a Korean one
@@ -185,6 +185,8 @@ _CONFIRM_ASK = re.compile(r"\b(?:right|correct|yes|yeah|yep|no|agree|agreed|true
                           r"\b(?:is (?:that|this) )?the article's (?:view|take|position|stance)\b|"
                           r"\b(?:does|do|would|did) (?:the article|the post|the author|the blogger|it|you) (?:back|agree|support|see it)|"
                           r"\bis (?:that|this) (?:how|what|the right|right|correct|fair|true|a fair)|"
+                          # "Am I right for this stage?", "Are we wrong to…?": agreement asked, whatever follows
+                          r"^\s*(?:so\s*,?\s*)?(?:am i|are we) (?:right|wrong|correct|on the right track)\b|"
                           r"\bthat's (?:the right|right|correct|fine|what)|\bsounds? (?:right|reasonable|fair|good)|"
                           r"맞(?:죠|지요|나요|는 거죠|는 거지요|는 생각이죠|지 않나요|을까요|는 건가요|는지)|그렇(?:죠|지요|게 (?:말하|얘기하|보))|"
                           r"되지 않나요|되죠|괜찮(?:죠|은 거죠|겠죠)|틀렸나요|틀린 건가요|잘못된 건가요|관점과 맞|맞는 (?:생각|말|판단|방향)|"

@@ -1174,3 +1174,11 @@ def test_a_korean_word_the_article_uses_inside_a_compound_is_the_articles_word(c
 def test_the_engineering_team_beside_the_company_and_differences_in_the_story_are_no_comparison(coach, text):
     q = coach.understand(text, None, None).understood
     assert q.qtype != "comparison" and q.diagnosis.stages == (2,), (q.qtype, q.diagnosis)
+
+
+@pytest.mark.parametrize("text", [
+    "둘이서 창업했고 아직 출시 전이에요. 저는 지금은 프레임워크랑 인프라를 제가 직접 정해 두는 게 중요하다고 생각하거든요. 맞는 방향이죠?",
+    "We're 7 people with paying customers. I believe we should be trying lots of small things fast. Am I right for where we are?",
+])
+def test_a_view_held_now_and_a_request_for_agreement_is_a_belief(coach, text):
+    assert coach.understand(text, None, None).understood.qtype == "belief"
