@@ -82,7 +82,9 @@ _WHEN = re.compile(r"\b(?:when|at what (?:point|stage|phase|size|headcount|scale
                    # "회사가 어느 정도 됐을 때부터", "얼마나 커야": a size asked for, in words
                    r"어느\s*정도\s*(?:규모|(?:됐|되었|커졌|컸|클|될)\S{0,2}\s*때)|얼마나\s*(?:커야|커지면|커졌을\s*때)", re.I)
 # Where a company sits, asked without a stage word ("블로거 회사는 어디쯤이래요?", "Where does Amazon fall?").
-_WHERE_PLACED = re.compile(r"어디(?:쯤|에|인|예요|일까|래요|라고)|\bwhere (?:does|do|is|are|would|did) [^?？]{1,40}\b(?:sit|fall|stand|fit|land|be)\b", re.I)
+_WHERE_PLACED = re.compile(r"어디(?:쯤|에|인|예요|일까|래요|라고)|\bwhere (?:does|do|is|are|would|did) [^?？]{1,40}\b(?:sit|fall|stand|fit|land|be)\b|"
+                           # "where does the blogger put his own company on that scale?"
+                           r"\bwhere (?:does|do|would|did) [^?？]{1,30}\b(?:put|place|rank|position|rate)\b", re.I)
 # Whether a CTO's job changes with the company's size or stage (the article's own thesis, asked as yes/no).
 ROLE_VARIES = re.compile(r"\b(?:size|stage|scale|grow\w*)\b[^?？]{0,40}\b(?:chang|differ|var(?:y|ies)|depend)|"
                           r"\b(?:chang\w*|differ\w*|var(?:y|ies)|depend\w*)\b[^?？]{0,30}\b(?:size|stage|grow\w*|how (?:big|large))\b|"

@@ -92,6 +92,10 @@ _SIZE_PATTERNS: list[tuple[re.Pattern[str], int]] = [
                 r"(?P<n>\d[\d,]*)\b(?!\s*(?:%|percent|years?|months?|[km]\b|million|billion|users|customers))", re.I), 0),
     (re.compile(rf"(?:headcount|head count|company size|team size|org size)\s*(?:is|of|:|=|at|in the)?\s*(?:just |now |currently |recently )?(?:crossed |passed |hit |reached |topped )?(?:about |around |roughly |~)?(?P<n>{_EN_NUMWORD}|(?:low|mid|high|early|late)[\s-]+\w+ties)", re.I), 0),
     (re.compile(rf"\b(?P<n>{_EN_NUMWORD})\s+strong\b", re.I), 0),
+    # "We're a bit over two hundred now", "we are at 45 today": a bare count of "we", with a time word after
+    (re.compile(rf"\bwe(?:'re| are)\s+(?:now\s+|currently\s+)?(?:at\s+)?(?:about |around |roughly |nearly |almost |just |~)?"
+                rf"(?:(?:a bit|a little|slightly) )?(?:over |under )?(?P<n>{_EN_NUMWORD})"
+                r"(?=\s*(?:now|today|these days|this year|at this point)\b)", re.I), 0),
     # "our unit is about 120", "the company has about 40": a size stated of the user's own unit
     (re.compile(rf"\b(?:our|my) (?:unit|division|team|company|org|organization|startup|business|subsidiary|branch|group) "
                 rf"(?:is|has|employs|counts|totals)\s+(?:about |around |roughly |nearly |almost |just over |over |~)?(?P<n>{_EN_NUMWORD})\b"

@@ -1182,3 +1182,15 @@ def test_the_engineering_team_beside_the_company_and_differences_in_the_story_ar
 ])
 def test_a_view_held_now_and_a_request_for_agreement_is_a_belief(coach, text):
     assert coach.understand(text, None, None).understood.qtype == "belief"
+
+
+@pytest.mark.parametrize("text, n", [("Back when I started we were maybe thirty. We're a little over three hundred now.", 301),
+                                     ("we are at 45 today, still hiring", 45)])
+def test_a_bare_count_of_we_with_a_time_word_is_the_headcount(coach, text, n):
+    assert coach.understand(text, None, None).understood.diagnosis.headcount == n
+
+
+def test_where_the_blogger_puts_his_own_company_is_a_which_stage_question(coach):
+    history = [("user", "I'm CTO at a ~300 person company."), ("assistant", "That is stage 3, the renaissance.")]
+    a = coach.ask("and where does the blogger place his own company?", history)
+    assert a.direct == "stage:2", a.text
