@@ -27,6 +27,7 @@ from assistant.understand.diagnosis import (
     cue_hits,
     cue_stage,
     diagnose,
+    diagnose_text,
     names_the_stage_model,
     stage_for_headcount,
 )
@@ -844,7 +845,8 @@ def understand(text: str, history: list[tuple[str, str]], topic_map: TopicMap | 
     # A topic word ("코드 리뷰", "sprint") does not decline an ask that names one of the article's stages
     # ("성숙기 CTO가 코드까지 봐야 한다고 하나요?") or that the article answers strongly.
     if qtype == "out_of_scope" and topic_map is not None and (
-            diag.source in ("stage_name", "stage_number") or topic_map.named_item(ask) is not None
+            (diag.source in ("stage_name", "stage_number") and diagnose_text(ask).source in ("stage_name", "stage_number"))
+            or topic_map.named_item(ask) is not None
             or _WHO_DECIDES.search(ask)
             or _asks_about_own_involvement(intent, asks, diag)
             or _article_speaks_to(ask, sit, topic_map, language)):

@@ -20,7 +20,7 @@ TOOL_TOPIC = ("특정 기술·도구 선택", "choosing specific tools or techno
 _OUT_OF_SCOPE: list[tuple[str, str, re.Pattern[str]]] = [
     ("연봉·보상", "salary and compensation", re.compile(r"연봉|월급|급여|보상 ?패키지|처우|salary|salaries|compensation|\bpay\b|paid|wage|bonus|보너스|인센티브", re.I)),
     ("지분·스톡옵션", "equity and stock options", re.compile(r"지분|스톡\s*옵션|stock ?options?|equity|vesting|베스팅|주식 ?보상|shares", re.I)),
-    ("투자 유치", "fundraising", re.compile(r"투자 ?유치|펀딩|fundrais|\bVC\b|investor pitch|IR 자료", re.I)),
+    ("투자 유치", "fundraising", re.compile(r"투자 ?유치|펀딩|fundrais|\bVCs?\b|investor pitch|IR 자료", re.I)),
     (*TOOL_TOPIC, re.compile(
         r"쿠버네티스|kubernetes|k8s|docker|도커|마이크로서비스|microservice|\bgcp\b|azure|terraform|kafka|postgres|mysql|mongodb|"
         r"django|spring|rails|next\.?js|vue|angular|flutter|react[\s-]?native|golang|\bgo\b 언어|rust|kotlin|typescript|파이썬|python|java\b|자바|"
@@ -28,7 +28,7 @@ _OUT_OF_SCOPE: list[tuple[str, str, re.Pattern[str]]] = [
         r"\b(?:react|vue|svelte|aws|gcp|java|python|go|node)\s+(?:vs\.?|or|아니면)\s+\w+", re.I)),
     ("코드 작성", "writing code", re.compile(
         r"코드\s*(?:를\s*)?(?:좀\s*)?(?:짜|작성해|만들어)\s*(?:줘|주세요|줄래)|짜\s*줘|(?:write|generate|give)\s+(?:me\s+)?(?:a|an|some|the)?\s*(?:python|javascript|sql|bash)?\s*(?:code|function|script|program|class|query)|implement (?:a|an|this)|how to (?:write|build|code|hack) (?:a|an)\b|keylogger|malware|exploit|해킹|fizzbuzz|정렬 알고리즘|알고리즘을? 구현", re.I)),
-    ("날씨·일상", "the weather and everyday topics", re.compile(r"날씨|weather|기온|비가 ?(?:오|와)|맛집|레시피|recipe|요리|cook|끓이는|김치찌개|movie|영화 추천|여행|travel|주식 ?시장|stock market|주식 ?(?:하나 )?추천|stock (?:tip|pick)|살 만한 주식|주식\s*(?:지금\s*)?(?:사도|사야|살까|매수)|(?:buy|sell)\s+(?:\w+\s+)?(?:stock|shares)\b|비트코인|bitcoin|crypto|로또|축구|football|soccer|노래|song|poem|시를 써|소설|novel|책 (?:추천|좀)|book recommendation|recommend a (?:good )?book", re.I)),
+    ("날씨·일상", "the weather and everyday topics", re.compile(r"날씨|weather|기온|비가 ?(?:오|와)|맛집|레시피|recipe|요리|cook|끓이는|김치찌개|movie|영화 추천|여행|travel|주식 ?시장|stock market|주식 ?(?:하나 )?추천|stock (?:tip|pick)|살 만한 주식|\b(?:is|are) [A-Z]{2,5} an? (?:buy|sell)\b|\bover-?valued\b|\bunder-?valued\b|주식\s*(?:지금\s*)?(?:사도|사야|살까|매수)|(?:buy|sell)\s+(?:\w+\s+)?(?:stock|shares)\b|비트코인|bitcoin|crypto|로또|축구|football|soccer|노래|song|poem|시를 써|소설|novel|책 (?:추천|좀)|book recommendation|recommend a (?:good )?book", re.I)),
     ("구체적인 실행 방법", "step-by-step how-tos the article does not give", re.compile(r"구체적인 (?:\S+ )?(?:방법|절차|단계별)|방법론|체크리스트|템플릿|step[- ]by[- ]step|checklist|template|best practices|playbook|이사회|board meeting|board deck|예산 ?(?:짜|편성)|budget", re.I)),
     ("채용 절차 세부", "interview and hiring process details", re.compile(r"면접 ?질문|interview questions?|코딩 ?테스트|coding test|take-?home|몇 번의 면접|how many interview|job description|채용 공고 작성", re.I)),
     ("조직 운영 세부 기법", "specific management techniques", re.compile(r"\bOKR|KPI|1:1|원온원|one-on-one|1on1|코드 ?리뷰|code reviews?|on-?call|온콜|스크럼|scrum|애자일|agile|스프린트|sprint|회고|retrospective|성과 평가|performance review|퍼포먼스 리뷰", re.I)),

@@ -1194,3 +1194,11 @@ def test_where_the_blogger_puts_his_own_company_is_a_which_stage_question(coach)
     history = [("user", "I'm CTO at a ~300 person company."), ("assistant", "That is stage 3, the renaissance.")]
     a = coach.ask("and where does the blogger place his own company?", history)
     assert a.direct == "stage:2", a.text
+
+
+@pytest.mark.parametrize("text", [
+    "Fun fact, the article puts Amazon at the top of stage 4. So is AMZN a buy at this price or overvalued?",
+    "Our deck goes to VCs next week. We're 25 people. What should the tech slide say to the VCs?",
+])
+def test_a_stage_named_in_the_story_does_not_keep_an_everyday_ask_in_scope(coach, text):
+    assert coach.ask(text).refused
