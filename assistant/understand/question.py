@@ -819,7 +819,7 @@ def _summary_of_something_else(ask: str, text: str, topic_map: TopicMap) -> bool
     name a subject the article never speaks of ("어제 발표된 부동산 대책"), and neither the CTO, the article
     nor its stages? Then it is not asking for the article's map."""
     if ROLE_WORDS.search(text) or _ABOUT_ARTICLE.search(text) or names_the_stage_model(text) \
-            or re.search(r"단계|\bstages?\b|글|\b(?:article|post|blog)\b", text, re.I):
+            or re.search(r"단계|시기|\bstages?\b|글|\b(?:article|post|blog)\b", text, re.I):
         return False
     subject = _OVERVIEW.sub(" ", _OVERVIEW_STRONG.sub(" ", ask))  # without the words that ask for a summary
     # (three words of its own: "요약해 주세요", "전체적으로 한번 정리해 줄래요?" leave only request forms)
@@ -915,11 +915,11 @@ def understand(text: str, history: list[tuple[str, str]], topic_map: TopicMap | 
             # 각자 원하는 프레임워크를 쓰는데 그냥 둬도 될까요?" asks how far the CTO steers the team's
             # technology, which the article's architecture and stack items speak to.
             verdict = ScopeVerdict(True)
-        if verdict.in_scope and topic_map is not None and not history and diag.stage is None \
+        if verdict.in_scope and qtype == "general" and topic_map is not None and not history and diag.stage is None \
                 and _summary_of_something_else(about, cleaned, topic_map) \
                 and max((m.score for m in near), default=0.0) < UNIT_WEAK:
-            # Nothing of the CTO, the article or its stages, nothing the article comes close to, and words of
-            # its own ("허리가 아파요 … 스트레칭 추천"): a question about something else, however much its
+            # An open question (not which stage, not yes/no) with nothing of the CTO, the article or its stages,
+            # nothing the article comes close to, and words of its own ("허리가 아파요 … 스트레칭 추천"): a question about something else, however much its
             # form ("추천해 주세요") resembles an in-scope example's.
             verdict = ScopeVerdict(False, *_UNRELATED)
         in_scope, reason, reason_ko = verdict.in_scope, verdict.reason, verdict.reason_ko

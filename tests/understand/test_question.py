@@ -1202,3 +1202,10 @@ def test_where_the_blogger_puts_his_own_company_is_a_which_stage_question(coach)
 ])
 def test_a_stage_named_in_the_story_does_not_keep_an_everyday_ask_in_scope(coach, text):
     assert coach.ask(text).refused
+
+
+@pytest.mark.parametrize("text", ["여기저기 임시방편으로 덧댄 코드가 늘어나는 건 어느 시기에 신경 써야 하는 일인가요?",
+                                  "사람들이 다 따로 놀지 않고 한쪽으로 힘을 모으게 하는 건 몇 단계 얘기예요?"])
+def test_which_stage_in_words_the_article_does_not_use_is_still_in_scope(coach, text):
+    q = coach.understand(text, None, None).understood
+    assert q.qtype == "which_stage" and q.in_scope, q
