@@ -452,7 +452,7 @@ def _names_other_stage_item(topics: TopicMap, text: str, unit: Unit, user_stage:
     """Is `unit` the capability item the text names by a term only it uses among the items, a term that
     nothing the article says for the user's stage uses ("채용 계획" → ⑤ 인재 영입(채용), at stage 1)? Not
     "비전" at stage 4: the stage-4 commentary speaks of "사업의 비전" too."""
-    if not any(u is unit for u in topics.items_of_terms(text)):
+    if topics.item_of_term(text) is not unit:
         return False
     named = topics.topic_terms(text) & topics.unit_terms(unit)
     return not any(u.stage == user_stage and named & ts for u, ts in zip(topics.units, topics.terms, strict=True))

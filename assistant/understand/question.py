@@ -664,7 +664,7 @@ _ASPECT = re.compile(r"\b(?:keep|start|stop|stay|still|continue)\b|계속|그만
 
 
 # "Which of the two should I do first?", "둘 중에 뭘 챙겨야 돼요?": the two were named before the ask.
-_OF_THE_TWO = re.compile(r"\bwhich (?:of the two|one of the two|of (?:them|those|these) (?:two )?|one (?=does|should|would|is|do)|option)\b|\b(?:which|what) (?:one )?(?:first|comes first)\b|"
+_OF_THE_TWO = re.compile(r"\bwhich (?:of the two|one of the two|of (?:them|those|these) (?:two )?)\b|\b(?:which|what) (?:one )?(?:first|comes first)\b|"
                          r"둘\s*중|두\s*(?:개|가지)\s*중|어느\s*쪽", re.I)
 _EITHER_EN = re.compile(r"\beither\s+(.+?)\s*,?\s+or\s+(.+?)\s*(?:[.?!;]|$)", re.I)
 # Two options asked about in the story, Korean style: "슈퍼개발자냐 기술관리자냐 (물어보는데)", "A인지 B인지".
@@ -682,9 +682,8 @@ def _options_told(text: str, ask: str) -> tuple[str, ...]:
     m = _EITHER_EN.search(text) or _PAIR_KO.search(text) or _ASKED_PAIR_KO.search(text)
     if not m:
         return ()
-    # (labelled options: "either (a) build up our tech brand: …, or (b) hire …")
-    left, right = (re.sub(r"^\(?[a-d12]\)\s*", "", g.strip(" ,")) for g in m.groups())
-    return (left, right) if left and right and len(left.split()) <= 14 and len(right.split()) <= 14 else ()
+    left, right = (g.strip(" ,") for g in m.groups())
+    return (left, right) if left and right and len(left.split()) <= 10 and len(right.split()) <= 10 else ()
 
 
 def either_or(ask: str) -> tuple[str, str] | None:

@@ -281,20 +281,13 @@ class TopicMap:
     def item_of_term(self, text: str) -> Unit | None:
         """The capability item that the text names by a term no other unit of the article uses for a
         capability ("채용" → ⑤ 기술팀의 인재 영입(채용), "hiring" through the glossary), if any."""
-        named = self.items_of_terms(text)
-        return named[0] if named else None
-
-    def items_of_terms(self, text: str) -> list[Unit]:
-        """Every capability item the text names by a term of its own (see `item_of_term`), the item whose
-        own terms weigh most first ("build up our tech brand": ③ 브랜딩 before ① 구현 for "build")."""
         items = [(u, ts) for u, ts in zip(self.units, self.terms, strict=True) if u.kind == "item"]
         words = self.topic_terms(text)
-        found: list[tuple[float, Unit]] = []
         for u, ts in items:
             own = {t for t in ts & words if len(t) >= 2 and not any(t in other for v, other in items if v is not u)}
             if own and any(self.idf.get(t, 0.0) >= self.max_idf * 0.6 for t in own):
-                found.append((sum(self.idf.get(t, 0.0) for t in own), u))
-        return [u for _, u in sorted(found, key=lambda f: -f[0])]
+                return u
+        return None
 
     def known_share(self, text: str) -> float:
         """Share (idf-weighted) of the text's topic terms that occur anywhere in the article; terms the

@@ -1209,15 +1209,3 @@ def test_a_stage_named_in_the_story_does_not_keep_an_everyday_ask_in_scope(coach
 def test_which_stage_in_words_the_article_does_not_use_is_still_in_scope(coach, text):
     q = coach.understand(text, None, None).understood
     assert q.qtype == "which_stage" and q.in_scope, q
-
-
-def test_the_item_named_by_its_weightiest_own_term_wins_over_one_named_in_passing(coach):
-    topics = coach._plan_context().topics
-    # "build" (→ 구현, item ① of stage 1) and "tech brand" (→ 브랜딩, item ③ of stage 3) are both own terms
-    assert topics.item_of_term("build up our tech brand with talks and a blog").text.startswith("③")
-
-
-def test_labelled_options_told_before_which_one(coach):
-    q = coach.understand("We're 12 people. Next quarter I can either (a) build up our tech brand with talks and a blog, "
-                         "or (b) hire four engineers and set up our review process. Which one should I pick?", None, None).understood
-    assert len(q.options) == 2 and q.options[1].startswith("hire"), q.options
